@@ -1,14 +1,8 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The Suricata rule language for Verdict: parse (with positions) -> validate -> compile into
+//! an immutable `RuleSet`, and match compiled rules against a [`PacketInput`].
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod input;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use input::{FlowInput, IpInput, L4Input, PacketInput};

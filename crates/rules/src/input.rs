@@ -1,0 +1,136 @@
+//! What the detection engine sees of a packet: the contract between the engine (which
+//! decodes packets and tracks flows) and the rule matcher.
+//!
+//! The rules crate does not decode packets itself. The engine fills a [`PacketInput`] from its
+//! zero-copy decoder and its flow table, and rules match against it. This keeps the rule
+//! language independent of any one decoder and lets tests build inputs by hand.
+
+use std::net::IpAddr;
+
+/// One packet as rules see it. All slices borrow the packet buffer; nothing is copied.
+#[derive(Debug, Clone)]
+pub struct PacketInput<'a> {
+    /// Network-layer facts.
+    pub ip: IpInput<'a>,
+    /// Transport-layer facts.
+    pub l4: L4Input,
+    /// The transport payload (after the TCP/UDP/ICMP header), what `content` matches by default.
+    pub payload: &'a [u8],
+    /// Flow facts, when the engine tracks this packet's flow.
+    pub flow: FlowInput,
+}
+
+/// Network-layer facts of a packet.
+#[derive(Debug, Clone)]
+pub struct IpInput<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IP protocol number of the transport (for IPv6, after extension headers).
+    pub proto: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 TOS byte or IPv6 traffic class.
+    pub tos: u8,
+    /// IPv4 identification (IPv6: fragment header identification, else 0).
+    pub id: u32,
+    /// IPv4 options present, as a bit set of [`ipopt`] flags (0 for IPv6 or no options).
+    pub ipopts: u32,
+    /// Fragment bits: bit 0 = More Fragments, bit 1 = Don't Fragment, bit 2 = Reserved.
+    pub fragbits: u8,
+    /// Fragment offset in 8-byte units.
+    pub frag_offset: u16,
+    /// The raw IP header bytes (IPv4 with options; IPv6 fixed header plus extension headers).
+    pub header: &'a [u8],
+}
+
+/// IPv4 option bits for [`IpInput::ipopts`], named as Suricata's `ipopts` keyword names them.
+pub mod ipopt {
+    /// Record route (`rr`).
+    pub const RR: u32 = 1 << 0;
+    /// End of list (`eol`).
+    pub const EOL: u32 = 1 << 1;
+    /// No operation (`nop`).
+    pub const NOP: u32 = 1 << 2;
+    /// Timestamp (`ts`).
+    pub const TS: u32 = 1 << 3;
+    /// Security (`sec`).
+    pub const SEC: u32 = 1 << 4;
+    /// Extended security (`esec`).
+    pub const ESEC: u32 = 1 << 5;
+    /// Loose source routing (`lsrr`).
+    pub const LSRR: u32 = 1 << 6;
+    /// Strict source routing (`ssrr`).
+    pub const SSRR: u32 = 1 << 7;
+    /// Stream identifier (`satid`).
+    pub const SATID: u32 = 1 << 8;
+}
+
+/// Transport-layer facts of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4Input {
+    /// TCP header fields.
+    Tcp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Flag byte: FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80.
+        flags: u8,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgement number.
+        ack: u32,
+        /// Window (unscaled, as on the wire).
+        window: u16,
+    },
+    /// UDP header fields.
+    Udp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+    },
+    /// ICMP or ICMPv6 header fields.
+    Icmp {
+        /// Type.
+        icmp_type: u8,
+        /// Code.
+        code: u8,
+        /// Identifier, for echo-like messages.
+        id: Option<u16>,
+        /// Sequence number, for echo-like messages.
+        seq: Option<u16>,
+        /// True for ICMPv6.
+        v6: bool,
+    },
+    /// Any other protocol, or a transport header that could not be decoded.
+    Other,
+}
+
+impl L4Input {
+    /// Source and destination ports, for TCP and UDP.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match *self {
+            L4Input::Tcp { src_port, dst_port, .. } | L4Input::Udp { src_port, dst_port } => {
+                Some((src_port, dst_port))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Flow facts the engine's flow tracker knows about a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowInput {
+    /// The engine tracks a flow for this packet (false: `flow:stateless` only).
+    pub tracked: bool,
+    /// The packet goes from the client (the side that opened the flow) to the server.
+    pub to_server: bool,
+    /// The flow is established (TCP: after the 3-way handshake or midstream pickup;
+    /// UDP and others: once packets were seen in both directions).
+    pub established: bool,
+    /// The packet came from stream reassembly rather than a single packet (`only_stream`).
+    pub from_stream: bool,
+}
