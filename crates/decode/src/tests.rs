@@ -1,0 +1,376 @@
+//! Byte-array tests: hand-built packets, decoded and checked field by field.
+
+use super::*;
+
+fn ipv4(proto: u8, opts: &[u8], l4: &[u8], flags_frag: u16) -> Vec<u8> {
+    let hlen = 20 + opts.len();
+    assert!(hlen % 4 == 0);
+    let total = hlen + l4.len();
+    let mut v = vec![0x40 | (hlen / 4) as u8, 0x10];
+    v.extend_from_slice(&(total as u16).to_be_bytes());
+    v.extend_from_slice(&0x1234u16.to_be_bytes());
+    v.extend_from_slice(&flags_frag.to_be_bytes());
+    v.extend_from_slice(&[64, proto, 0, 0]);
+    v.extend_from_slice(&[198, 18, 0, 1, 198, 18, 0, 2]);
+    v.extend_from_slice(opts);
+    v.extend_from_slice(l4);
+    v
+}
+
+fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&sport.to_be_bytes());
+    v.extend_from_slice(&dport.to_be_bytes());
+    v.extend_from_slice(&100u32.to_be_bytes());
+    v.extend_from_slice(&200u32.to_be_bytes());
+    v.extend_from_slice(&[0x50, flags, 0x20, 0x00, 0, 0, 0, 0]);
+    v.extend_from_slice(payload);
+    v
+}
+
+fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&sport.to_be_bytes());
+    v.extend_from_slice(&dport.to_be_bytes());
+    v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(payload);
+    v
+}
+
+fn ipv6(next: u8, ext: &[u8], l4: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x60, 0x00, 0, 0];
+    v.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
+    v.extend_from_slice(&[next, 55]);
+    let mut a = [0u8; 16];
+    a[0] = 0x20;
+    a[1] = 0x01;
+    a[2] = 0x0d;
+    a[3] = 0xb8;
+    a[15] = 1;
+    v.extend_from_slice(&a);
+    a[15] = 2;
+    v.extend_from_slice(&a);
+    v.extend_from_slice(ext);
+    v.extend_from_slice(l4);
+    v
+}
+
+#[test]
+fn ipv4_tcp() {
+    let b = ipv4(
+        6,
+        &[],
+        &tcp(1234, 80, tcpflag::SYN | tcpflag::ACK, b"GET /"),
+        0x4000,
+    );
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(p.ip.version, IpVersion::V4);
+    assert_eq!(p.ip.src, "198.18.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!(p.ip.dst, "198.18.0.2".parse::<IpAddr>().unwrap());
+    assert_eq!(p.ip.ttl, 64);
+    assert_eq!(p.ip.tos, 0x10);
+    assert_eq!(p.ip.id, 0x1234);
+    assert_eq!(p.ip.fragbits, 2, "DF");
+    assert!(!p.ip.is_fragment);
+    assert_eq!(p.ip.header.len(), 20);
+    match p.l4 {
+        L4::Tcp {
+            src_port,
+            dst_port,
+            flags,
+            seq,
+            ack,
+            window,
+            options,
+        } => {
+            assert_eq!((src_port, dst_port), (1234, 80));
+            assert_eq!(flags, 0x12);
+            assert_eq!((seq, ack, window), (100, 200, 0x2000));
+            assert!(options.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.payload, b"GET /");
+}
+
+#[test]
+fn ipv4_trims_ethernet_padding_and_rejects_short() {
+    let mut b = ipv4(17, &[], &udp(53, 5353, b"abc"), 0);
+    b.extend_from_slice(&[0; 6]);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(p.payload, b"abc");
+    assert_eq!(
+        p.l4,
+        L4::Udp {
+            src_port: 53,
+            dst_port: 5353
+        }
+    );
+    let b = ipv4(17, &[], &udp(53, 5353, b"abc"), 0);
+    assert!(matches!(
+        decode_ip(&b[..b.len() - 1]),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        decode_ip(&b[..10]),
+        Err(DecodeError::Truncated { .. })
+    ));
+    assert!(matches!(decode_ip(&[]), Err(DecodeError::Truncated { .. })));
+    assert_eq!(decode_ip(&[0x50; 30]), Err(DecodeError::BadIpVersion(5)));
+    let mut bad_ihl = b.clone();
+    bad_ihl[0] = 0x44;
+    assert!(matches!(
+        decode_ip(&bad_ihl),
+        Err(DecodeError::BadHeaderLen { .. })
+    ));
+}
+
+#[test]
+fn ipv4_options_bits() {
+    // NOP, RR (len 7), then EOL padding
+    let opts = [1, 7, 7, 4, 0, 0, 0, 0, 0, 0, 0, 0];
+    let b = ipv4(17, &opts, &udp(1, 2, b""), 0);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(p.ip.ipopts, ipopt::NOP | ipopt::RR | ipopt::EOL);
+    assert_eq!(p.ip.header.len(), 32);
+    assert_eq!(
+        parse_ipv4_options(&[131, 3, 0, 137, 3, 0, 68, 4, 0, 0]),
+        ipopt::LSRR | ipopt::SSRR | ipopt::TS
+    );
+    assert_eq!(
+        parse_ipv4_options(&[130, 2, 133, 2, 136, 4, 0, 0]),
+        ipopt::SEC | ipopt::ESEC | ipopt::SATID
+    );
+    // Malformed length stops the walk without panicking.
+    assert_eq!(parse_ipv4_options(&[7, 40, 0]), ipopt::RR);
+    assert_eq!(parse_ipv4_options(&[7, 1]), ipopt::RR);
+    assert_eq!(parse_ipv4_options(&[7]), ipopt::RR);
+}
+
+#[test]
+fn ipv4_fragments() {
+    // First fragment: MF set, offset 0 -> transport decoded.
+    let b = ipv4(17, &[], &udp(1, 2, b"xy"), 0x2000);
+    let p = decode_ip(&b).unwrap();
+    assert!(p.ip.is_fragment);
+    assert_eq!(p.ip.fragbits, 1);
+    assert!(matches!(p.l4, L4::Udp { .. }));
+    // Later fragment: no transport.
+    let b = ipv4(17, &[], b"continued", 0x0003);
+    let p = decode_ip(&b).unwrap();
+    assert!(p.ip.is_fragment);
+    assert_eq!(p.ip.frag_offset, 3);
+    assert_eq!(p.l4, L4::Fragment);
+    assert_eq!(p.payload, b"continued");
+    // Reserved bit.
+    let b = ipv4(17, &[], &udp(1, 2, b""), 0x8000);
+    assert_eq!(decode_ip(&b).unwrap().ip.fragbits, 4);
+}
+
+#[test]
+fn icmp_echo_and_unreachable() {
+    let b = ipv4(1, &[], &[8, 0, 0, 0, 0, 7, 0, 9, b'p', b'i'], 0);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(
+        p.l4,
+        L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: Some(7),
+            seq: Some(9),
+            v6: false
+        }
+    );
+    assert_eq!(p.payload, b"pi");
+    let b = ipv4(1, &[], &[3, 1, 0, 0, 0, 0, 0, 0], 0);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(
+        p.l4,
+        L4::Icmp {
+            icmp_type: 3,
+            code: 1,
+            id: None,
+            seq: None,
+            v6: false
+        }
+    );
+    let b = ipv4(1, &[], &[3, 1, 0], 0);
+    assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
+}
+
+#[test]
+fn tcp_and_udp_malformed() {
+    let mut t = tcp(1, 2, 0, b"");
+    t[12] = 0x30; // data offset 3 < 5
+    let b = ipv4(6, &[], &t, 0);
+    assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
+    let b = ipv4(6, &[], &[0; 10], 0);
+    assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
+    let mut u = udp(1, 2, b"abc");
+    u[5] = 200; // length past the payload
+    let b = ipv4(17, &[], &u, 0);
+    assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
+    let b = ipv4(47, &[], b"gre", 0);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(p.l4, L4::Other);
+    assert_eq!(p.payload, b"gre");
+}
+
+#[test]
+fn tcp_options_slice() {
+    let mut t = tcp(1, 2, tcpflag::SYN, b"");
+    t[12] = 0x60;
+    t.extend_from_slice(&[2, 4, 5, 0xb4]);
+    t.extend_from_slice(b"data");
+    let b = ipv4(6, &[], &t, 0);
+    let p = decode_ip(&b).unwrap();
+    match p.l4 {
+        L4::Tcp { options, .. } => assert_eq!(options, &[2, 4, 5, 0xb4]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.payload, b"data");
+}
+
+#[test]
+fn ipv6_with_extension_headers() {
+    // hop-by-hop (8 bytes) -> destination options (8) -> TCP
+    let mut ext = vec![60, 0, 1, 4, 0, 0, 0, 0];
+    ext.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+    let b = ipv6(0, &ext, &tcp(5, 6, tcpflag::ACK, b"x"));
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(p.ip.version, IpVersion::V6);
+    assert_eq!(p.ip.proto, 6);
+    assert_eq!(p.ip.ttl, 55);
+    assert_eq!(p.ip.header.len(), 56);
+    assert_eq!(p.ip.src, "2001:db8::1".parse::<IpAddr>().unwrap());
+    assert_eq!(p.payload, b"x");
+    // routing header then UDP
+    let ext = [17, 0, 0, 0, 0, 0, 0, 0];
+    let pkt = ipv6(43, &ext, &udp(7, 8, b"u"));
+    let p = decode_ip(&pkt).unwrap();
+    assert_eq!(
+        p.l4,
+        L4::Udp {
+            src_port: 7,
+            dst_port: 8
+        }
+    );
+    // truncated extension header length
+    let ext = [17, 3, 0, 0, 0, 0, 0, 0];
+    assert!(matches!(
+        decode_ip(&ipv6(43, &ext, b"")),
+        Err(DecodeError::Truncated { .. })
+    ));
+}
+
+#[test]
+fn ipv6_fragments_and_icmpv6() {
+    // first fragment, M=1, id 0xabcd
+    let ext = [58, 0, 0x00, 0x01, 0, 0, 0xab, 0xcd];
+    let pkt = ipv6(44, &ext, &[128, 0, 0, 0, 0, 1, 0, 2]);
+    let p = decode_ip(&pkt).unwrap();
+    assert!(p.ip.is_fragment);
+    assert_eq!(p.ip.id, 0xabcd);
+    assert_eq!(p.ip.fragbits, 1);
+    assert_eq!(
+        p.l4,
+        L4::Icmp {
+            icmp_type: 128,
+            code: 0,
+            id: Some(1),
+            seq: Some(2),
+            v6: true
+        }
+    );
+    // offset 1, no M
+    let ext = [17, 0, 0x00, 0x08, 0, 0, 0, 1];
+    let pkt = ipv6(44, &ext, b"rest");
+    let p = decode_ip(&pkt).unwrap();
+    assert_eq!(p.ip.frag_offset, 1);
+    assert_eq!(p.l4, L4::Fragment);
+    assert_eq!(p.payload, b"rest");
+    // IPv6 payload length past the buffer
+    let mut b = ipv6(17, &[], &udp(1, 2, b""));
+    b.truncate(b.len() - 2);
+    assert!(matches!(
+        decode_ip(&b),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
+}
+
+#[test]
+fn link_layers() {
+    let ip = ipv4(17, &[], &udp(1, 2, b"z"), 0);
+    // Ethernet + 802.1ad + 802.1Q
+    let mut eth = vec![0u8; 12];
+    eth.extend_from_slice(&[0x88, 0xa8, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x14, 0x08, 0x00]);
+    eth.extend_from_slice(&ip);
+    let p = decode(LinkType::Ethernet, &eth).unwrap();
+    assert_eq!(p.link.vlan_count, 2);
+    assert_eq!(p.link.vlan, [10, 20]);
+    assert_eq!(p.payload, b"z");
+    // ARP is not IP
+    let mut arp = vec![0u8; 12];
+    arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
+    assert_eq!(
+        decode(LinkType::Ethernet, &arp),
+        Err(DecodeError::NotIp(0x0806))
+    );
+    // SLL
+    let mut sll = vec![0u8; 14];
+    sll.extend_from_slice(&[0x08, 0x00]);
+    sll.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::LinuxSll, &sll).unwrap().payload, b"z");
+    // SLL2
+    let mut sll2 = vec![0x08, 0x00];
+    sll2.extend_from_slice(&[0u8; 18]);
+    sll2.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::LinuxSll2, &sll2).unwrap().payload, b"z");
+    // Null, little-endian AF_INET
+    let mut null = vec![2, 0, 0, 0];
+    null.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::Null, &null).unwrap().payload, b"z");
+    // Loop, big-endian AF_INET6 (24)
+    let mut lp = vec![0, 0, 0, 24];
+    lp.extend_from_slice(&ipv6(17, &[], &udp(1, 2, b"6")));
+    assert_eq!(decode(LinkType::Loop, &lp).unwrap().payload, b"6");
+    assert_eq!(
+        LinkType::from_pcap(147),
+        Err(DecodeError::UnsupportedLinkType(147))
+    );
+    assert_eq!(LinkType::from_pcap(1), Ok(LinkType::Ethernet));
+}
+
+#[test]
+fn every_prefix_of_a_packet_is_handled() {
+    let mut eth = vec![0u8; 12];
+    eth.extend_from_slice(&[0x81, 0x00, 0x00, 0x0a, 0x86, 0xdd]);
+    let ext = [6, 0, 1, 4, 0, 0, 0, 0];
+    eth.extend_from_slice(&ipv6(0, &ext, &tcp(1, 2, 0x18, b"payload")));
+    for n in 0..=eth.len() {
+        for lt in [
+            LinkType::Ethernet,
+            LinkType::Raw,
+            LinkType::LinuxSll,
+            LinkType::LinuxSll2,
+            LinkType::Null,
+        ] {
+            let _ = decode(lt, &eth[..n]);
+            let _ = decode(lt, &eth[eth.len() - n..]);
+        }
+    }
+}
+
+#[test]
+fn flow_key_from_packet() {
+    let a = decode_ip(&ipv4(6, &[], &tcp(1234, 80, 0, b""), 0))
+        .unwrap()
+        .flow_key();
+    let mut rev = ipv4(6, &[], &tcp(80, 1234, 0, b""), 0);
+    rev[12..16].copy_from_slice(&[198, 18, 0, 2]);
+    rev[16..20].copy_from_slice(&[198, 18, 0, 1]);
+    let b = decode_ip(&rev).unwrap().flow_key();
+    assert_eq!(a.0, b.0);
+    assert_ne!(a.1, b.1);
+}
