@@ -16,6 +16,7 @@ mod cmd_pcap;
 mod cmd_rules;
 mod cmd_run;
 mod cmd_triage;
+mod config;
 
 /// Verdict: inline packet inspection for Linux through NFQUEUE.
 #[derive(Debug, Parser)]
