@@ -17,6 +17,8 @@ mod cmd_rules;
 mod cmd_run;
 mod cmd_triage;
 mod config;
+mod metrics;
+mod stats;
 
 /// Verdict: inline packet inspection for Linux through NFQUEUE.
 #[derive(Debug, Parser)]
