@@ -1,14 +1,605 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The Verdict inspection pipeline: decode -> flow -> detect -> [`Decision`].
+//!
+//! # Design
+//! The [`Engine`] is sans-IO: [`Engine::inspect`] takes the time (`now`), the packet bytes and
+//! a little metadata, and returns a [`Decision`]; [`Engine::expire`] times flows out. It never
+//! reads a clock, a socket or a file, so the live NFQUEUE driver and the offline pcap driver
+//! feed the very same code, and a capture replayed offline gets the verdicts it would get
+//! live (a tested property, see `tests/parity.rs`).
+//!
+//! Detection is pluggable through the [`Inspector`] trait. Verdict ships one implementation,
+//! [`RulesInspector`], running a compiled Suricata [`verdict_rules`] rule set shared read-only
+//! through an `Arc` and swapped whole on reload; teams with their own logic implement
+//! [`Inspector`] instead (see its docs for an example).
+//!
+//! # IPS semantics (Suricata inline / `--simulate-ips`)
+//! - An alert whose action is `drop` or `reject` drops the packet **and every later packet of
+//!   its flow**: the flow is marked dropped and later packets are dropped without detection
+//!   ([`DropReason::FlowDrop`]).
+//! - `pass` stops detection for the packet and marks the flow passed: later packets of the
+//!   flow are accepted without detection, as Suricata does.
+//! - Without IPS mode, drop/reject rules only alert (EVE action `allowed`), like Suricata IDS.
+//!
+//! # Allocation
+//! The hot path reuses buffers owned by the engine: alerts are written into an internal
+//! `Vec` that is cleared, not freed, between packets; [`Decision`] borrows it. Alert details
+//! live behind an `Arc` built once when rules are compiled, so an alert costs a reference
+//! count increment.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use verdict_decode::{DecodeError, LinkType, L4};
+use verdict_flow::{FlowConfig, FlowStats, FlowTable};
+use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
+
+// RULES_INSPECTOR_MOD
+
+/// What a rule (or inspector) asks for when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// Log only.
+    Alert,
+    /// Drop the packet and the rest of its flow (IPS mode), alert.
+    Drop,
+    /// Drop like `Drop` and ask for a reset/unreachable to be sent (IPS mode), alert.
+    Reject,
+    /// Stop inspecting this packet and the rest of its flow; accept.
+    Pass,
+}
+
+/// Static facts about what raised an alert, shared by every alert it raises.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertInfo {
+    /// Generator id (1 for rules).
+    pub gid: u32,
+    /// Signature id.
+    pub sid: u32,
+    /// Revision.
+    pub rev: u32,
+    /// Message (`msg`).
+    pub msg: String,
+    /// Classification description (`classtype`), empty when none.
+    pub category: String,
+    /// Severity (priority), 1 = highest; Suricata's default is 3.
+    pub severity: u8,
+    /// `metadata` key/value pairs, in rule order.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// One alert raised on a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// The action of the rule that matched.
+    pub action: RuleAction,
+    /// What matched.
+    pub info: Arc<AlertInfo>,
+}
+
+impl Alert {
+    /// The action as EVE writes it: `blocked` when the packet was dropped by this alert in IPS
+    /// mode, `allowed` otherwise.
+    pub fn eve_action(&self, ips: bool) -> &'static str {
+        if ips && matches!(self.action, RuleAction::Drop | RuleAction::Reject) {
+            "blocked"
+        } else {
+            "allowed"
+        }
+    }
+}
+
+/// What an [`Inspector`] decides for a packet, besides its alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// `Some(Drop|Reject)` drops (in IPS mode), `Some(Pass)` passes the flow; `None` or
+    /// `Some(Alert)` accepts.
+    pub action: Option<RuleAction>,
+    /// A firewall mark to set on the packet (live mode), if any.
+    pub mark: Option<u32>,
+}
+
+/// Detection logic plugged into the [`Engine`].
+///
+/// The engine decodes each packet, finds its flow, and calls [`Inspector::inspect`] with a
+/// [`PacketInput`] (addresses, ports, flags, payload, flow direction/state) and the
+/// inspector's own per-flow state. The inspector pushes [`Alert`]s into `alerts` (a buffer
+/// the engine reuses; do not clear it) and returns an [`Outcome`]. It must not block or do
+/// I/O: it runs on the packet path.
+///
+/// # Example: block a word in UDP payloads
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use verdict_engine::{Alert, AlertInfo, Engine, EngineConfig, Inspector, Outcome, RuleAction};
+/// use verdict_rules::input::PacketInput;
+///
+/// struct NoSecrets { info: Arc<AlertInfo> }
+///
+/// impl Inspector for NoSecrets {
+///     type FlowState = u32; // packets seen per flow
+///     fn inspect(&mut self, _now: Duration, pkt: &PacketInput<'_>, flow: Option<&mut u32>,
+///                alerts: &mut Vec<Alert>) -> Outcome {
+///         if let Some(n) = flow { *n += 1; }
+///         if pkt.payload.windows(6).any(|w| w == b"secret") {
+///             alerts.push(Alert { action: RuleAction::Drop, info: self.info.clone() });
+///             return Outcome { action: Some(RuleAction::Drop), mark: None };
+///         }
+///         Outcome::default()
+///     }
+/// }
+///
+/// let info = Arc::new(AlertInfo { gid: 1, sid: 1, rev: 1, msg: "secret".into(),
+///                                 severity: 3, ..Default::default() });
+/// let mut engine = Engine::new(NoSecrets { info }, EngineConfig { ips: true, ..Default::default() });
+/// # let _ = &mut engine;
+/// ```
+pub trait Inspector {
+    /// Per-flow state kept by the inspector, created with `Default` when a flow starts.
+    type FlowState: Default;
+
+    /// Inspects one decoded packet. `flow` is `None` for packets the engine cannot track
+    /// (never for decodable IP packets today).
+    fn inspect(
+        &mut self,
+        now: Duration,
+        packet: &PacketInput<'_>,
+        flow: Option<&mut Self::FlowState>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome;
+}
+
+/// The verdict for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let it through.
+    Accept,
+    /// Drop it.
+    Drop,
+    /// Drop it; the rule asked for a reject (RST / ICMP unreachable).
+    Reject,
+}
+
+impl Verdict {
+    /// The packet does not go through.
+    pub fn is_drop(self) -> bool {
+        !matches!(self, Verdict::Accept)
+    }
+}
+
+/// Why a packet was dropped, as EVE's `drop.reason` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// A drop/reject rule matched this packet.
+    Rules,
+    /// An earlier packet of the flow matched a drop rule.
+    FlowDrop,
+    /// The packet could not be decoded and the engine drops invalid packets.
+    DecodeError,
+}
+
+impl DropReason {
+    /// EVE's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Rules => "rules",
+            DropReason::FlowDrop => "flow drop",
+            DropReason::DecodeError => "decode error",
+        }
+    }
+}
+
+/// Transport facts of a packet, for output (EVE `drop` events and the like).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4Summary {
+    /// TCP.
+    Tcp {
+        /// Flags byte.
+        flags: u8,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgement number.
+        ack: u32,
+        /// Window.
+        window: u16,
+    },
+    /// UDP.
+    Udp {
+        /// UDP payload length plus header.
+        len: u16,
+    },
+    /// ICMP/ICMPv6.
+    Icmp {
+        /// Type.
+        icmp_type: u8,
+        /// Code.
+        code: u8,
+        /// Echo id.
+        id: Option<u16>,
+        /// Echo sequence.
+        seq: Option<u16>,
+    },
+    /// Other or undecodable transport.
+    Other,
+}
+
+/// Copyable facts about an inspected packet, for outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketSummary {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Source port (0 without ports).
+    pub src_port: u16,
+    /// Destination port (0 without ports).
+    pub dst_port: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// The IP packet length.
+    pub ip_len: usize,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// TOS / traffic class.
+    pub tos: u8,
+    /// IP id.
+    pub ip_id: u32,
+    /// Transport facts.
+    pub l4: L4Summary,
+    /// Flow id.
+    pub flow_id: u64,
+    /// Client to server.
+    pub to_server: bool,
+    /// Outer VLAN ids (`vlan_count` valid).
+    pub vlan: [u16; 2],
+    /// Number of VLAN ids.
+    pub vlan_count: u8,
+}
+
+/// The engine's answer for one packet. Borrows the engine's alert buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'e> {
+    /// Accept or drop.
+    pub verdict: Verdict,
+    /// Mark to set, if the inspector asked for one.
+    pub mark: Option<u32>,
+    /// Alerts raised by this packet (pass rules raise none).
+    pub alerts: &'e [Alert],
+    /// The decoded packet's facts; `None` when it could not be decoded.
+    pub packet: Option<PacketSummary>,
+    /// Why it was dropped (`None` when accepted).
+    pub drop_reason: Option<DropReason>,
+    /// The first drop in this flow direction (for Suricata's `drop: flows: start` logging).
+    pub first_drop_in_direction: bool,
+    /// Why decoding failed, when it did.
+    pub decode_error: Option<DecodeError>,
+}
+
+/// Per-packet metadata from the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// How the bytes are framed: [`LinkType::Raw`] for NFQUEUE (L3), the capture's link type
+    /// offline.
+    pub link: LinkType,
+}
+
+impl Default for PacketMeta {
+    fn default() -> Self {
+        PacketMeta {
+            link: LinkType::Raw,
+        }
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineConfig {
+    /// Inline/IPS mode: drop and reject rules drop.
+    pub ips: bool,
+    /// Drop packets that cannot be decoded (IPS mode only). Off by default: a decoder gap
+    /// must not cut traffic.
+    pub drop_invalid: bool,
+    /// Flow table settings.
+    pub flow: FlowConfig,
+}
+
+/// Engine counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStats {
+    /// Packets inspected.
+    pub packets: u64,
+    /// Bytes inspected (whole buffers).
+    pub bytes: u64,
+    /// Packets that failed to decode.
+    pub invalid: u64,
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Packets dropped.
+    pub dropped: u64,
+    /// Packets accepted without detection because their flow was passed.
+    pub passed: u64,
+}
+
+/// What the engine keeps per flow.
+#[derive(Debug, Default)]
+pub struct FlowData<S> {
+    /// A drop rule matched an earlier packet (IPS).
+    pub dropped: bool,
+    /// A pass rule matched an earlier packet.
+    pub passed: bool,
+    /// A drop was already reported client -> server.
+    drop_seen_ts: bool,
+    /// A drop was already reported server -> client.
+    drop_seen_tc: bool,
+    /// Any alert was raised on this flow.
+    pub alerted: bool,
+    /// The inspector's state.
+    pub inspector: S,
+}
+
+/// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
+/// through `Arc` by the inspector itself.
+pub struct Engine<I: Inspector> {
+    cfg: EngineConfig,
+    inspector: I,
+    flows: FlowTable<FlowData<I::FlowState>>,
+    alerts: Vec<Alert>,
+    stats: EngineStats,
+}
+
+impl<I: Inspector> Engine<I> {
+    /// A new engine around an inspector.
+    pub fn new(inspector: I, cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            inspector,
+            flows: FlowTable::new(cfg.flow),
+            alerts: Vec::with_capacity(16),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The inspector (e.g. to swap a rule set).
+    pub fn inspector_mut(&mut self) -> &mut I {
+        &mut self.inspector
+    }
+
+    /// The inspector.
+    pub fn inspector(&self) -> &I {
+        &self.inspector
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// Flow table counters.
+    pub fn flow_stats(&self) -> FlowStats {
+        self.flows.stats()
+    }
+
+    /// Times out idle flows at `now`; returns how many were removed.
+    pub fn expire(&mut self, now: Duration) -> usize {
+        self.flows.expire(now, |_, _| {})
+    }
+
+    /// Forgets every flow (end of a capture).
+    pub fn drain(&mut self) {
+        self.flows.drain(|_, _| {});
+    }
+
+    /// Inspects one packet.
+    pub fn inspect(&mut self, now: Duration, bytes: &[u8], meta: PacketMeta) -> Decision<'_> {
+        self.alerts.clear();
+        self.stats.packets += 1;
+        self.stats.bytes += bytes.len() as u64;
+        let pkt = match verdict_decode::decode(meta.link, bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.invalid += 1;
+                let drop = self.cfg.ips && self.cfg.drop_invalid;
+                if drop {
+                    self.stats.dropped += 1;
+                }
+                return Decision {
+                    verdict: if drop { Verdict::Drop } else { Verdict::Accept },
+                    mark: None,
+                    alerts: &[],
+                    packet: None,
+                    drop_reason: drop.then_some(DropReason::DecodeError),
+                    first_drop_in_direction: drop,
+                    decode_error: Some(e),
+                };
+            }
+        };
+        let (key, dir) = pkt.flow_key();
+        let tcp_flags = match pkt.l4 {
+            L4::Tcp { flags, .. } => Some(flags),
+            _ => None,
+        };
+        let tracked = self
+            .flows
+            .track(now, key, dir, tcp_flags, pkt.ip.total_len, |_, _| {});
+        let (sp, dp) = pkt.l4.ports().unwrap_or((0, 0));
+        let summary = PacketSummary {
+            src: pkt.ip.src,
+            dst: pkt.ip.dst,
+            src_port: sp,
+            dst_port: dp,
+            proto: pkt.ip.proto,
+            ip_len: pkt.ip.total_len,
+            ttl: pkt.ip.ttl,
+            tos: pkt.ip.tos,
+            ip_id: pkt.ip.id,
+            l4: match pkt.l4 {
+                L4::Tcp {
+                    flags,
+                    seq,
+                    ack,
+                    window,
+                    ..
+                } => L4Summary::Tcp {
+                    flags,
+                    seq,
+                    ack,
+                    window,
+                },
+                L4::Udp { .. } => L4Summary::Udp {
+                    len: (pkt.payload.len() + 8) as u16,
+                },
+                L4::Icmp {
+                    icmp_type,
+                    code,
+                    id,
+                    seq,
+                    ..
+                } => L4Summary::Icmp {
+                    icmp_type,
+                    code,
+                    id,
+                    seq,
+                },
+                _ => L4Summary::Other,
+            },
+            flow_id: tracked.flow_id,
+            to_server: tracked.to_server,
+            vlan: pkt.link.vlan,
+            vlan_count: pkt.link.vlan_count,
+        };
+        let flow = self
+            .flows
+            .get_mut(tracked.handle)
+            .expect("the flow just tracked is in the table");
+        let fd = &mut flow.data;
+        let accept = Decision {
+            verdict: Verdict::Accept,
+            mark: None,
+            alerts: &[],
+            packet: Some(summary),
+            drop_reason: None,
+            first_drop_in_direction: false,
+            decode_error: None,
+        };
+        if fd.dropped {
+            self.stats.dropped += 1;
+            let first = first_drop(fd, tracked.to_server);
+            return Decision {
+                verdict: Verdict::Drop,
+                drop_reason: Some(DropReason::FlowDrop),
+                first_drop_in_direction: first,
+                ..accept
+            };
+        }
+        if fd.passed {
+            self.stats.passed += 1;
+            return accept;
+        }
+        let input = PacketInput {
+            ip: IpInput {
+                src: pkt.ip.src,
+                dst: pkt.ip.dst,
+                proto: pkt.ip.proto,
+                ttl: pkt.ip.ttl,
+                tos: pkt.ip.tos,
+                id: pkt.ip.id,
+                ipopts: pkt.ip.ipopts,
+                fragbits: pkt.ip.fragbits,
+                frag_offset: pkt.ip.frag_offset,
+                header: pkt.ip.header,
+            },
+            l4: match pkt.l4 {
+                L4::Tcp {
+                    src_port,
+                    dst_port,
+                    flags,
+                    seq,
+                    ack,
+                    window,
+                    ..
+                } => L4Input::Tcp {
+                    src_port,
+                    dst_port,
+                    flags,
+                    seq,
+                    ack,
+                    window,
+                },
+                L4::Udp { src_port, dst_port } => L4Input::Udp { src_port, dst_port },
+                L4::Icmp {
+                    icmp_type,
+                    code,
+                    id,
+                    seq,
+                    v6,
+                } => L4Input::Icmp {
+                    icmp_type,
+                    code,
+                    id,
+                    seq,
+                    v6,
+                },
+                L4::Fragment | L4::Malformed | L4::Other => L4Input::Other,
+            },
+            payload: pkt.payload,
+            flow: FlowInput {
+                tracked: true,
+                to_server: tracked.to_server,
+                established: tracked.established,
+                from_stream: false,
+            },
+        };
+        let out = self
+            .inspector
+            .inspect(now, &input, Some(&mut fd.inspector), &mut self.alerts);
+        self.stats.alerts += self.alerts.len() as u64;
+        if !self.alerts.is_empty() {
+            fd.alerted = true;
+        }
+        let (verdict, reason) = match out.action {
+            Some(RuleAction::Pass) => {
+                fd.passed = true;
+                (Verdict::Accept, None)
+            }
+            Some(RuleAction::Drop) if self.cfg.ips => (Verdict::Drop, Some(DropReason::Rules)),
+            Some(RuleAction::Reject) if self.cfg.ips => (Verdict::Reject, Some(DropReason::Rules)),
+            _ => (Verdict::Accept, None),
+        };
+        let mut first = false;
+        if verdict.is_drop() {
+            fd.dropped = true;
+            self.stats.dropped += 1;
+            first = first_drop(fd, tracked.to_server);
+        }
+        Decision {
+            verdict,
+            mark: out.mark,
+            alerts: &self.alerts,
+            packet: Some(summary),
+            drop_reason: reason,
+            first_drop_in_direction: first,
+            decode_error: None,
+        }
+    }
+}
+
+fn first_drop<S>(fd: &mut FlowData<S>, to_server: bool) -> bool {
+    let seen = if to_server {
+        &mut fd.drop_seen_ts
+    } else {
+        &mut fd.drop_seen_tc
+    };
+    let first = !*seen;
+    *seen = true;
+    first
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod tests;

@@ -1,0 +1,248 @@
+//! Engine tests with a scripted inspector and hand-built packets.
+
+use super::*;
+
+/// Raises an alert with the configured action when the payload contains the needle.
+struct Needle {
+    needle: &'static [u8],
+    action: RuleAction,
+    info: Arc<AlertInfo>,
+    calls: usize,
+}
+
+impl Inspector for Needle {
+    type FlowState = u32;
+    fn inspect(
+        &mut self,
+        _now: Duration,
+        pkt: &PacketInput<'_>,
+        flow: Option<&mut u32>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome {
+        self.calls += 1;
+        if let Some(n) = flow {
+            *n += 1;
+        }
+        if pkt
+            .payload
+            .windows(self.needle.len())
+            .any(|w| w == self.needle)
+        {
+            if self.action != RuleAction::Pass {
+                alerts.push(Alert {
+                    action: self.action,
+                    info: self.info.clone(),
+                });
+            }
+            return Outcome {
+                action: Some(self.action),
+                mark: Some(7),
+            };
+        }
+        Outcome::default()
+    }
+}
+
+fn needle(action: RuleAction) -> Needle {
+    Needle {
+        needle: b"evil",
+        action,
+        info: Arc::new(AlertInfo {
+            gid: 1,
+            sid: 42,
+            rev: 1,
+            msg: "evil".into(),
+            severity: 3,
+            ..Default::default()
+        }),
+        calls: 0,
+    }
+}
+
+pub(crate) fn udp_packet(sport: u16, dport: u16, payload: &[u8], reply: bool) -> Vec<u8> {
+    let total = 28 + payload.len();
+    let (a, b) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
+    let (s, d) = if reply { (b, a) } else { (a, b) };
+    let mut v = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
+    v.extend_from_slice(&s);
+    v.extend_from_slice(&d);
+    v.extend_from_slice(&sport.to_be_bytes());
+    v.extend_from_slice(&dport.to_be_bytes());
+    v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(payload);
+    v
+}
+
+fn t(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+#[test]
+fn drop_rule_drops_packet_and_rest_of_flow_in_ips() {
+    let mut e = Engine::new(
+        needle(RuleAction::Drop),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"hello", false), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert!(d.alerts.is_empty());
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"an evil one", false), m);
+    assert_eq!(d.verdict, Verdict::Drop);
+    assert_eq!(d.drop_reason, Some(DropReason::Rules));
+    assert!(d.first_drop_in_direction);
+    assert_eq!(d.alerts.len(), 1);
+    assert_eq!(d.alerts[0].eve_action(true), "blocked");
+    assert_eq!(d.mark, Some(7));
+    let calls = e.inspector().calls;
+    // Later packets of the flow, both directions, drop without detection.
+    let d = e.inspect(t(2), &udp_packet(1000, 53, b"fine", false), m);
+    assert_eq!(
+        (d.verdict, d.drop_reason),
+        (Verdict::Drop, Some(DropReason::FlowDrop))
+    );
+    assert!(!d.first_drop_in_direction);
+    let d = e.inspect(t(3), &udp_packet(53, 1000, b"fine", true), m);
+    assert_eq!(
+        (d.verdict, d.drop_reason),
+        (Verdict::Drop, Some(DropReason::FlowDrop))
+    );
+    assert!(d.first_drop_in_direction);
+    assert!(!d.packet.unwrap().to_server);
+    assert_eq!(e.inspector().calls, calls);
+    // Another flow is unaffected.
+    let d = e.inspect(t(4), &udp_packet(1001, 53, b"fine", false), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert_eq!(e.stats().dropped, 3);
+}
+
+#[test]
+fn drop_rule_only_alerts_in_ids_mode() {
+    let mut e = Engine::new(needle(RuleAction::Drop), EngineConfig::default());
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert_eq!(d.alerts[0].eve_action(false), "allowed");
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"evil", false), m);
+    assert_eq!(d.alerts.len(), 1, "flow not dropped, still inspected");
+}
+
+#[test]
+fn reject_drops_in_ips() {
+    let mut e = Engine::new(
+        needle(RuleAction::Reject),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"evil", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.verdict, Verdict::Reject);
+    assert!(d.verdict.is_drop());
+}
+
+#[test]
+fn pass_skips_rest_of_flow() {
+    let mut e = Engine::new(
+        needle(RuleAction::Pass),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert!(d.alerts.is_empty());
+    e.inspect(t(1), &udp_packet(53, 1000, b"evil", true), m);
+    assert_eq!(e.inspector().calls, 1);
+    assert_eq!(e.stats().passed, 1);
+}
+
+#[test]
+fn flow_state_and_direction_reach_the_inspector() {
+    struct Probe(Vec<FlowInput>);
+    impl Inspector for Probe {
+        type FlowState = ();
+        fn inspect(
+            &mut self,
+            _: Duration,
+            p: &PacketInput<'_>,
+            _: Option<&mut ()>,
+            _: &mut Vec<Alert>,
+        ) -> Outcome {
+            self.0.push(p.flow);
+            Outcome::default()
+        }
+    }
+    let mut e = Engine::new(Probe(Vec::new()), EngineConfig::default());
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"q", false), m);
+    e.inspect(t(1), &udp_packet(53, 1000, b"r", true), m);
+    let seen = &e.inspector().0;
+    assert!(seen[0].to_server && !seen[0].established && seen[0].tracked);
+    assert!(!seen[1].to_server && seen[1].established);
+}
+
+#[test]
+fn garbage_is_accepted_and_counted_or_dropped_when_asked() {
+    let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());
+    let d = e.inspect(t(0), &[0x45, 0, 0], PacketMeta::default());
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert!(d.decode_error.is_some() && d.packet.is_none());
+    assert_eq!(e.stats().invalid, 1);
+    let mut e = Engine::new(
+        needle(RuleAction::Alert),
+        EngineConfig {
+            ips: true,
+            drop_invalid: true,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(t(0), &[0x99], PacketMeta::default());
+    assert_eq!(
+        (d.verdict, d.drop_reason),
+        (Verdict::Drop, Some(DropReason::DecodeError))
+    );
+}
+
+#[test]
+fn expiry_forgets_dropped_flows() {
+    let mut e = Engine::new(
+        needle(RuleAction::Drop),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    assert_eq!(e.expire(Duration::from_secs(60)), 1);
+    let d = e.inspect(
+        Duration::from_secs(61),
+        &udp_packet(1000, 53, b"ok", false),
+        m,
+    );
+    assert_eq!(d.verdict, Verdict::Accept);
+}
