@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod caps;
 mod cmd_config;
 mod cmd_demo;
 mod cmd_doctor;
@@ -18,6 +19,8 @@ mod cmd_run;
 mod cmd_triage;
 mod config;
 mod metrics;
+mod runtime;
+mod signals;
 mod stats;
 
 /// Verdict: inline packet inspection for Linux through NFQUEUE.
