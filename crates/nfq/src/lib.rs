@@ -1,14 +1,17 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Verdict's NFQUEUE I/O layer: talking to the kernel's `nfnetlink_queue`.
+//!
+//! Two halves, kept apart so the protocol can be tested without a kernel:
+//! - [`codec`]: sans-IO. Builds every configuration and verdict message, parses every packet
+//!   attribute, acks and errors. A received packet is a [`PacketMsg`], a *view* borrowing the
+//!   receive buffer; [`VerdictBatcher`] turns a burst of decisions into the fewest messages.
+//! - the socket (added in the next commit): the syscalls.
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod batcher;
+pub mod codec;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use batcher::{FlushStats, VerdictBatcher};
+pub use codec::{
+    BatchVerdictMsg, ConfigMsg, CopyMode, FlagChange, Message, PacketMsg, QueueFlags, Verdict,
+    VerdictMsg,
+};
