@@ -113,9 +113,10 @@ impl L4Input {
     /// Source and destination ports, for TCP and UDP.
     pub fn ports(&self) -> Option<(u16, u16)> {
         match *self {
-            L4Input::Tcp { src_port, dst_port, .. } | L4Input::Udp { src_port, dst_port } => {
-                Some((src_port, dst_port))
+            L4Input::Tcp {
+                src_port, dst_port, ..
             }
+            | L4Input::Udp { src_port, dst_port } => Some((src_port, dst_port)),
             _ => None,
         }
     }

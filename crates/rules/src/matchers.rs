@@ -1,0 +1,1235 @@
+//! Keyword matchers: each keyword parsed once into a struct, matched by pure functions over a
+//! [`PacketInput`].
+//!
+//! Payload keywords (content, pcre, isdataat, byte_*) run as one chain with Suricata's
+//! semantics: a *buffer offset* moves forward with each match (the end of the last content or
+//! pcre match, or where byte_jump/byte_extract left it), relative keywords (`distance`,
+//! `within`, pcre `R`, `relative`) work from it, and when a later relative keyword fails the
+//! chain backtracks: the earlier content or pcre is searched again from one byte past its
+//! previous match start (Suricata's `DetectEngineContentInspection`). A budget bounds the
+//! backtracking like Suricata's inspection recursion limit.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::input::{ipopt, L4Input, PacketInput};
+
+/// A number that is either written in the rule or taken from a `byte_extract` variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Val {
+    Const(i64),
+    Var(usize),
+}
+
+impl Val {
+    fn get(self, vars: &[i64]) -> i64 {
+        match self {
+            Val::Const(c) => c,
+            Val::Var(i) => vars.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Comparison of an unsigned header field, Suricata's integer keyword syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UintCond {
+    Eq(u64),
+    Ne(u64),
+    Lt(u64),
+    Le(u64),
+    Gt(u64),
+    Ge(u64),
+    /// Exclusive range: a < x < b.
+    Range(u64, u64),
+    /// Outside the exclusive range.
+    NotRange(u64, u64),
+}
+
+impl UintCond {
+    /// Parses `N`, `!N`, `<N`, `<=N`, `>N`, `>=N`, `N-M`, `N<>M`, `!N-M` (values <= max).
+    pub(crate) fn parse(s: &str, max: u64) -> Option<UintCond> {
+        let s = s.trim();
+        let num = |t: &str| -> Option<u64> {
+            let t = t.trim();
+            let n = if let Some(h) = t.strip_prefix("0x") {
+                u64::from_str_radix(h, 16).ok()?
+            } else {
+                t.parse().ok()?
+            };
+            (n <= max).then_some(n)
+        };
+        if let Some(r) = s.strip_prefix("<=") {
+            return Some(UintCond::Le(num(r)?));
+        }
+        if let Some(r) = s.strip_prefix(">=") {
+            return Some(UintCond::Ge(num(r)?));
+        }
+        if let Some(r) = s.strip_prefix('<') {
+            return Some(UintCond::Lt(num(r)?));
+        }
+        if let Some(r) = s.strip_prefix('>') {
+            return Some(UintCond::Gt(num(r)?));
+        }
+        let (neg, s) = match s.strip_prefix('!') {
+            Some(r) => (true, r.trim()),
+            None => (false, s),
+        };
+        let range = s.split_once("<>").or_else(|| s.split_once('-'));
+        if let Some((a, b)) = range {
+            let (a, b) = (num(a)?, num(b)?);
+            if a >= b {
+                return None;
+            }
+            return Some(if neg {
+                UintCond::NotRange(a, b)
+            } else {
+                UintCond::Range(a, b)
+            });
+        }
+        let n = num(s)?;
+        Some(if neg {
+            UintCond::Ne(n)
+        } else {
+            UintCond::Eq(n)
+        })
+    }
+
+    pub(crate) fn matches(self, x: u64) -> bool {
+        match self {
+            UintCond::Eq(n) => x == n,
+            UintCond::Ne(n) => x != n,
+            UintCond::Lt(n) => x < n,
+            UintCond::Le(n) => x <= n,
+            UintCond::Gt(n) => x > n,
+            UintCond::Ge(n) => x >= n,
+            UintCond::Range(a, b) => x > a && x < b,
+            UintCond::NotRange(a, b) => !(x > a && x < b),
+        }
+    }
+}
+
+/// TCP flags: exact (minus ignored bits), `+` all of, `*` any of, `!` none of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FlagsMatch {
+    modifier: u8,
+    flags: u8,
+    ignore: u8,
+}
+
+fn flag_bit(c: char) -> Option<u8> {
+    Some(match c.to_ascii_uppercase() {
+        'F' => 0x01,
+        'S' => 0x02,
+        'R' => 0x04,
+        'P' => 0x08,
+        'A' => 0x10,
+        'U' => 0x20,
+        'E' | '2' => 0x40,
+        'C' | '1' => 0x80,
+        '0' => 0,
+        _ => return None,
+    })
+}
+
+impl FlagsMatch {
+    pub(crate) fn parse(v: &str) -> Option<FlagsMatch> {
+        let (set, mask) = match v.split_once(',') {
+            Some((a, b)) => (a.trim(), Some(b.trim())),
+            None => (v.trim(), None),
+        };
+        let mut modifier = b'=';
+        let mut flags = 0u8;
+        let mut any = false;
+        for c in set.chars() {
+            match c {
+                '+' | '*' | '!' => modifier = c as u8,
+                _ => {
+                    flags |= flag_bit(c)?;
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return None;
+        }
+        let mut ignore = 0u8;
+        if let Some(m) = mask {
+            for c in m.chars() {
+                ignore |= flag_bit(c)?;
+            }
+        }
+        Some(FlagsMatch {
+            modifier,
+            flags,
+            ignore,
+        })
+    }
+
+    fn matches(self, pkt: u8) -> bool {
+        let pkt = pkt & !self.ignore;
+        match self.modifier {
+            b'+' => pkt & self.flags == self.flags,
+            b'*' => pkt & self.flags != 0 || (self.flags == 0 && pkt == 0),
+            b'!' => pkt & self.flags == 0 && !(self.flags == 0 && pkt == 0),
+            _ => pkt == self.flags,
+        }
+    }
+}
+
+/// `fragbits`: M (more fragments), D (don't fragment), R (reserved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FragbitsMatch {
+    modifier: u8,
+    bits: u8,
+    ignore: u8,
+}
+
+fn frag_bit(c: char) -> Option<u8> {
+    Some(match c.to_ascii_uppercase() {
+        'M' => 1,
+        'D' => 2,
+        'R' => 4,
+        _ => return None,
+    })
+}
+
+impl FragbitsMatch {
+    pub(crate) fn parse(v: &str) -> Option<FragbitsMatch> {
+        let (set, mask) = match v.split_once(',') {
+            Some((a, b)) => (a.trim(), Some(b.trim())),
+            None => (v.trim(), None),
+        };
+        let mut modifier = b'=';
+        let mut bits = 0;
+        for c in set.chars() {
+            match c {
+                '+' | '*' | '!' => modifier = c as u8,
+                _ => bits |= frag_bit(c)?,
+            }
+        }
+        if bits == 0 {
+            return None;
+        }
+        let mut ignore = 0;
+        if let Some(m) = mask {
+            for c in m.chars() {
+                ignore |= frag_bit(c)?;
+            }
+        }
+        Some(FragbitsMatch {
+            modifier,
+            bits,
+            ignore,
+        })
+    }
+
+    fn matches(self, pkt: u8) -> bool {
+        let pkt = pkt & 7 & !self.ignore;
+        match self.modifier {
+            b'+' => pkt & self.bits == self.bits,
+            b'*' => pkt & self.bits != 0,
+            b'!' => pkt & self.bits == 0,
+            _ => pkt == self.bits,
+        }
+    }
+}
+
+pub(crate) fn parse_ipopt(v: &str) -> Option<u32> {
+    Some(match v.trim() {
+        "rr" => ipopt::RR,
+        "eol" => ipopt::EOL,
+        "nop" => ipopt::NOP,
+        "ts" => ipopt::TS,
+        "sec" => ipopt::SEC,
+        "esec" => ipopt::ESEC,
+        "lsrr" => ipopt::LSRR,
+        "ssrr" => ipopt::SSRR,
+        "satid" => ipopt::SATID,
+        "any" => u32::MAX,
+        _ => return None,
+    })
+}
+
+pub(crate) fn parse_ip_proto(v: &str) -> Option<UintCond> {
+    let v = v.trim();
+    let (prefix, name) = match v.find(|c: char| c.is_ascii_alphanumeric()) {
+        Some(i) => v.split_at(i),
+        None => return None,
+    };
+    let n: u64 = match name.parse() {
+        Ok(n) if n <= 255 => n,
+        Ok(_) => return None,
+        Err(_) => match name.to_ascii_lowercase().as_str() {
+            "icmp" => 1,
+            "igmp" => 2,
+            "ipip" | "ipv4" | "ipencap" => 4,
+            "tcp" => 6,
+            "udp" => 17,
+            "ipv6" => 41,
+            "ipv6-route" => 43,
+            "ipv6-frag" => 44,
+            "rsvp" => 46,
+            "gre" => 47,
+            "esp" => 50,
+            "ah" => 51,
+            "ipv6-icmp" | "icmpv6" => 58,
+            "ipv6-nonxt" => 59,
+            "ipv6-opts" => 60,
+            "ospf" | "ospfigp" => 89,
+            "pim" => 103,
+            "vrrp" => 112,
+            "l2tp" => 115,
+            "sctp" => 132,
+            _ => return None,
+        },
+    };
+    Some(match prefix.trim() {
+        "" => UintCond::Eq(n),
+        "!" => UintCond::Ne(n),
+        "<" => UintCond::Lt(n),
+        ">" => UintCond::Gt(n),
+        _ => return None,
+    })
+}
+
+/// A header-level check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PacketCheck {
+    Dsize(UintCond),
+    Ttl(UintCond),
+    Tos { value: u8, negated: bool },
+    IpId(UintCond),
+    IpOpts(u32),
+    Fragbits(FragbitsMatch),
+    FragOffset(UintCond, bool),
+    IpProto(UintCond),
+    SameIp,
+    Seq(u32),
+    Ack(u32),
+    Window { value: u16, negated: bool },
+    Flags(FlagsMatch),
+    Itype(UintCond),
+    Icode(UintCond),
+    IcmpId(UintCond),
+    IcmpSeq(UintCond),
+}
+
+impl PacketCheck {
+    pub(crate) fn matches(&self, p: &PacketInput<'_>) -> bool {
+        match *self {
+            PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),
+            PacketCheck::Ttl(c) => c.matches(u64::from(p.ip.ttl)),
+            PacketCheck::Tos { value, negated } => (p.ip.tos == value) != negated,
+            PacketCheck::IpId(c) => p.ip.src.is_ipv4() && c.matches(u64::from(p.ip.id)),
+            PacketCheck::IpOpts(bit) => p.ip.ipopts & bit != 0,
+            PacketCheck::Fragbits(f) => f.matches(p.ip.fragbits),
+            PacketCheck::FragOffset(c, neg) => c.matches(u64::from(p.ip.frag_offset)) != neg,
+            PacketCheck::IpProto(c) => c.matches(u64::from(p.ip.proto)),
+            PacketCheck::SameIp => p.ip.src == p.ip.dst,
+            PacketCheck::Seq(n) => matches!(p.l4, L4Input::Tcp { seq, .. } if seq == n),
+            PacketCheck::Ack(n) => matches!(p.l4, L4Input::Tcp { ack, .. } if ack == n),
+            PacketCheck::Window { value, negated } => {
+                matches!(p.l4, L4Input::Tcp { window, .. } if (window == value) != negated)
+            }
+            PacketCheck::Flags(f) => matches!(p.l4, L4Input::Tcp { flags, .. } if f.matches(flags)),
+            PacketCheck::Itype(c) => {
+                matches!(p.l4, L4Input::Icmp { icmp_type, .. } if c.matches(u64::from(icmp_type)))
+            }
+            PacketCheck::Icode(c) => {
+                matches!(p.l4, L4Input::Icmp { code, .. } if c.matches(u64::from(code)))
+            }
+            PacketCheck::IcmpId(c) => {
+                matches!(p.l4, L4Input::Icmp { id: Some(id), .. } if c.matches(u64::from(id)))
+            }
+            PacketCheck::IcmpSeq(c) => {
+                matches!(p.l4, L4Input::Icmp { seq: Some(s), .. } if c.matches(u64::from(s)))
+            }
+        }
+    }
+}
+
+/// `flow:` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct FlowCheck {
+    established: Option<bool>,
+    to_server: Option<bool>,
+    stream: Option<bool>,
+}
+
+impl FlowCheck {
+    pub(crate) fn parse(v: &str) -> Result<FlowCheck, String> {
+        let mut f = FlowCheck::default();
+        for part in v.split(',').map(str::trim) {
+            let (slot, val) = match part {
+                "established" => (&mut f.established, true),
+                "not_established" => (&mut f.established, false),
+                "to_server" | "from_client" => (&mut f.to_server, true),
+                "to_client" | "from_server" => (&mut f.to_server, false),
+                "only_stream" => (&mut f.stream, true),
+                "no_stream" => (&mut f.stream, false),
+                "stateless" => continue,
+                "only_frag" | "no_frag" => {
+                    return Err(format!("flow:{part} is not supported yet (fragments are reassembled before detection)"))
+                }
+                other => {
+                    return Err(format!(
+                        "unknown flow option `{other}` (expected established, not_established, to_server, to_client, from_server, from_client, stateless, only_stream, no_stream)"
+                    ))
+                }
+            };
+            if slot.is_some_and(|s| s != val) {
+                return Err(format!("flow option `{part}` contradicts an earlier one"));
+            }
+            *slot = Some(val);
+        }
+        Ok(f)
+    }
+
+    pub(crate) fn matches(&self, p: &PacketInput<'_>) -> bool {
+        let f = &p.flow;
+        if (self.established.is_some() || self.to_server.is_some()) && !f.tracked {
+            return false;
+        }
+        if self.established.is_some_and(|e| e != f.established) {
+            return false;
+        }
+        if self.to_server.is_some_and(|t| t != f.to_server) {
+            return false;
+        }
+        if self.stream.is_some_and(|s| s != f.from_stream) {
+            return false;
+        }
+        true
+    }
+}
+
+/// `flowbits:` commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlowbitCmd {
+    Set(Vec<Arc<str>>),
+    Unset(Vec<Arc<str>>),
+    Toggle(Vec<Arc<str>>),
+    /// Any of the names is set.
+    IsSet(Vec<Arc<str>>),
+    /// Any of the names is not set.
+    IsNotSet(Vec<Arc<str>>),
+    NoAlert,
+}
+
+impl FlowbitCmd {
+    pub(crate) fn parse(v: &str) -> Result<FlowbitCmd, String> {
+        let (cmd, names) = match v.split_once(',') {
+            Some((c, n)) => (c.trim(), Some(n.trim())),
+            None => (v.trim(), None),
+        };
+        if cmd == "noalert" {
+            return match names {
+                None => Ok(FlowbitCmd::NoAlert),
+                Some(_) => Err("flowbits:noalert takes no name".into()),
+            };
+        }
+        let names = names.ok_or_else(|| format!("flowbits:{cmd} needs a name"))?;
+        let sep = if names.contains('|') { '|' } else { '&' };
+        let list: Vec<Arc<str>> = names.split(sep).map(|n| Arc::from(n.trim())).collect();
+        if list
+            .iter()
+            .any(|n| n.is_empty() || n.contains(char::is_whitespace))
+        {
+            return Err(format!("bad flowbit name(s) `{names}`"));
+        }
+        if names.contains('&') && names.contains('|') {
+            return Err("flowbits cannot mix `|` and `&`".into());
+        }
+        let or_group = sep == '|' && list.len() > 1;
+        Ok(match cmd {
+            "set" | "unset" | "toggle" if or_group => {
+                return Err(format!("flowbits:{cmd} does not take an OR group (`|`)"))
+            }
+            "set" => FlowbitCmd::Set(list),
+            "unset" => FlowbitCmd::Unset(list),
+            "toggle" => FlowbitCmd::Toggle(list),
+            "isset" if sep == '&' && list.len() > 1 => {
+                return Err(
+                    "flowbits:isset with `&` is not supported; use several isset keywords".into(),
+                )
+            }
+            "isset" => FlowbitCmd::IsSet(list),
+            "isnotset" if sep == '&' && list.len() > 1 => {
+                return Err(
+                    "flowbits:isnotset with `&` is not supported; use several isnotset keywords"
+                        .into(),
+                )
+            }
+            "isnotset" => FlowbitCmd::IsNotSet(list),
+            other => return Err(format!(
+                "unknown flowbits command `{other}` (set, unset, toggle, isset, isnotset, noalert)"
+            )),
+        })
+    }
+
+    pub(crate) fn is_set_like(&self) -> bool {
+        matches!(
+            self,
+            FlowbitCmd::Set(_) | FlowbitCmd::Unset(_) | FlowbitCmd::Toggle(_)
+        )
+    }
+
+    pub(crate) fn is_read(&self) -> bool {
+        matches!(self, FlowbitCmd::IsSet(_) | FlowbitCmd::IsNotSet(_))
+    }
+}
+
+/// How a threshold counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ThresholdKind {
+    Limit,
+    Threshold,
+    Both,
+    Detection,
+}
+
+/// What a threshold tracks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Track {
+    Src,
+    Dst,
+    Rule,
+    Both,
+}
+
+/// `threshold` / `detection_filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Threshold {
+    pub kind: ThresholdKind,
+    pub track: Track,
+    pub count: u32,
+    pub seconds: u32,
+}
+
+impl Threshold {
+    /// Outer error: invalid; inner error: unsupported setting.
+    pub(crate) fn parse(v: &str, detection: bool) -> Result<Result<Threshold, String>, String> {
+        let mut kind = if detection {
+            Some(ThresholdKind::Detection)
+        } else {
+            None
+        };
+        let mut track = None;
+        let mut count = None;
+        let mut seconds = None;
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, val) = part
+                .split_once(char::is_whitespace)
+                .map(|(a, b)| (a.trim(), b.trim()))
+                .ok_or_else(|| format!("expected `name value`, found `{part}`"))?;
+            match k {
+                "type" if !detection => {
+                    kind = Some(match val {
+                        "limit" => ThresholdKind::Limit,
+                        "threshold" => ThresholdKind::Threshold,
+                        "both" => ThresholdKind::Both,
+                        "backoff" => return Ok(Err("type backoff is not supported yet".into())),
+                        other => {
+                            return Err(format!("unknown type `{other}` (limit, threshold, both)"))
+                        }
+                    })
+                }
+                "track" => {
+                    track = Some(match val {
+                        "by_src" => Track::Src,
+                        "by_dst" => Track::Dst,
+                        "by_rule" => Track::Rule,
+                        "by_both" => Track::Both,
+                        "by_flow" => return Ok(Err("track by_flow is not supported yet".into())),
+                        other => {
+                            return Err(format!(
+                                "unknown track `{other}` (by_src, by_dst, by_rule, by_both)"
+                            ))
+                        }
+                    })
+                }
+                "count" => {
+                    count = Some(
+                        val.parse::<u32>()
+                            .map_err(|_| format!("bad count `{val}`"))?,
+                    )
+                }
+                "seconds" => {
+                    seconds = Some(
+                        val.parse::<u32>()
+                            .map_err(|_| format!("bad seconds `{val}`"))?,
+                    )
+                }
+                "multiplier" => return Ok(Err("multiplier (backoff) is not supported yet".into())),
+                other => return Err(format!("unknown setting `{other}`")),
+            }
+        }
+        let kind = kind.ok_or("missing `type`")?;
+        let track = track.ok_or("missing `track`")?;
+        let count = count.ok_or("missing `count`")?;
+        let seconds = seconds.ok_or("missing `seconds`")?;
+        if count == 0 && kind != ThresholdKind::Detection {
+            return Err("count must be at least 1".into());
+        }
+        Ok(Ok(Threshold {
+            kind,
+            track,
+            count,
+            seconds,
+        }))
+    }
+
+    /// The tracking key's addresses for a packet.
+    pub(crate) fn key(&self, p: &PacketInput<'_>) -> (Option<IpAddr>, Option<IpAddr>) {
+        match self.track {
+            Track::Src => (Some(p.ip.src), None),
+            Track::Dst => (Some(p.ip.dst), None),
+            Track::Rule => (None, None),
+            Track::Both => {
+                // Both directions between the same pair count together.
+                let (a, b) = if p.ip.src <= p.ip.dst {
+                    (p.ip.src, p.ip.dst)
+                } else {
+                    (p.ip.dst, p.ip.src)
+                };
+                (Some(a), Some(b))
+            }
+        }
+    }
+}
+
+/// `content` with its modifiers.
+#[derive(Debug, Clone)]
+pub(crate) struct Content {
+    pub pattern: Vec<u8>,
+    pub negated: bool,
+    pub nocase: bool,
+    pub offset: Option<Val>,
+    pub depth: Option<Val>,
+    pub distance: Option<Val>,
+    pub within: Option<Val>,
+    pub startswith: bool,
+    pub endswith: bool,
+    pub fast_pattern: bool,
+    pub fast_pattern_chop: Option<(usize, usize)>,
+    finder: memchr::memmem::Finder<'static>,
+    /// The next payload keyword is relative to this one (so a failure there retries here).
+    pub relative_next: bool,
+}
+
+impl Content {
+    pub(crate) fn new(pattern: Vec<u8>, negated: bool) -> Content {
+        let finder = memchr::memmem::Finder::new(&pattern).into_owned();
+        Content {
+            pattern,
+            negated,
+            nocase: false,
+            offset: None,
+            depth: None,
+            distance: None,
+            within: None,
+            startswith: false,
+            endswith: false,
+            fast_pattern: false,
+            fast_pattern_chop: None,
+            finder,
+            relative_next: false,
+        }
+    }
+
+    pub(crate) fn set_nocase(&mut self) {
+        self.nocase = true;
+        self.pattern.make_ascii_lowercase();
+        self.finder = memchr::memmem::Finder::new(&self.pattern).into_owned();
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.startswith
+            && (self.distance.is_some()
+                || self.within.is_some()
+                || self.offset.is_some()
+                || self.depth.is_some())
+        {
+            return Err(
+                "startswith cannot be combined with offset, depth, distance or within".into(),
+            );
+        }
+        if self.startswith && self.endswith && self.negated {
+            return Err("negated startswith+endswith is not supported".into());
+        }
+        Ok(())
+    }
+
+    fn is_relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+
+    /// Finds this content in `buf` given the previous match end and a retry floor.
+    fn find(
+        &self,
+        buf: &[u8],
+        prev_end: usize,
+        retry: Option<usize>,
+        vars: &[i64],
+    ) -> Option<(usize, usize)> {
+        let len = buf.len() as i64;
+        let plen = self.pattern.len() as i64;
+        let (mut lo, mut hi): (i64, i64);
+        if self.is_relative() {
+            let base = prev_end as i64;
+            let dist = self.distance.map_or(0, |d| d.get(vars));
+            lo = if dist < 0 && -dist > base {
+                0
+            } else {
+                base + dist
+            };
+            hi = len;
+            if let Some(w) = self.within {
+                let w_end = base + dist + w.get(vars);
+                if w_end < hi {
+                    hi = w_end;
+                }
+            }
+        } else if self.startswith {
+            lo = 0;
+            hi = plen;
+        } else {
+            lo = self.offset.map_or(0, |o| o.get(vars)).max(0);
+            hi = match self.depth {
+                Some(d) => lo + d.get(vars),
+                None => len,
+            };
+        }
+        if let Some(r) = retry {
+            lo = lo.max(r as i64);
+        }
+        hi = hi.min(len);
+        if lo < 0 {
+            lo = 0;
+        }
+        if hi <= lo || hi - lo < plen {
+            return None;
+        }
+        let (lo, hi) = (lo as usize, hi as usize);
+        if self.endswith {
+            let start = hi.checked_sub(self.pattern.len())?;
+            if hi != buf.len() || start < lo {
+                return None;
+            }
+            return self.eq_at(buf, start).then_some((start, hi));
+        }
+        let hay = &buf[lo..hi];
+        let at = if self.nocase {
+            find_nocase(hay, &self.pattern)
+        } else {
+            self.finder.find(hay)
+        }?;
+        Some((lo + at, lo + at + self.pattern.len()))
+    }
+
+    fn eq_at(&self, buf: &[u8], start: usize) -> bool {
+        let Some(s) = buf.get(start..start + self.pattern.len()) else {
+            return false;
+        };
+        if self.nocase {
+            s.eq_ignore_ascii_case(&self.pattern)
+        } else {
+            s == self.pattern.as_slice()
+        }
+    }
+}
+
+/// Case-insensitive search for a lower-cased needle.
+fn find_nocase(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let (a, b) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut i = 0;
+    while i <= last_start {
+        let pos = memchr::memchr2(a, b, &hay[i..=last_start])? + i;
+        if hay[pos..pos + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(pos);
+        }
+        i = pos + 1;
+    }
+    None
+}
+
+/// `pcre` with Suricata's flags.
+#[derive(Debug)]
+pub(crate) struct PcreOp {
+    regex: pcre2::bytes::Regex,
+    negated: bool,
+    relative: bool,
+    pub(crate) relative_next: bool,
+}
+
+impl PcreOp {
+    /// Outer error: invalid value; inner error: (keyword, reason) unsupported.
+    pub(crate) fn parse(v: &str) -> Result<Result<PcreOp, (String, String)>, String> {
+        let v = v.trim();
+        let (negated, v) = match v.strip_prefix('!') {
+            Some(r) => (true, r.trim_start()),
+            None => (false, v),
+        };
+        let inner = v
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .ok_or("pcre must be a double-quoted \"/regex/flags\"")?;
+        let body = inner
+            .strip_prefix('/')
+            .ok_or("the regex must start with `/`")?;
+        let end = body
+            .rfind('/')
+            .ok_or("the regex must end with `/` followed by flags")?;
+        let (pattern, flags) = (&body[..end], &body[end + 1..]);
+        let mut b = pcre2::bytes::RegexBuilder::new();
+        b.jit_if_available(true);
+        let mut prefix = String::new();
+        let mut anchored = false;
+        let mut relative = false;
+        for f in flags.chars() {
+            match f {
+                'i' => {
+                    b.caseless(true);
+                }
+                's' => {
+                    b.dotall(true);
+                }
+                'm' => {
+                    b.multi_line(true);
+                }
+                'x' => {
+                    b.extended(true);
+                }
+                'A' => anchored = true,
+                'G' => prefix.push_str("(?U)"),
+                'R' => relative = true,
+                'B' | 'O' => {}
+                'E' => {
+                    return Ok(Err((
+                        "pcre/E".into(),
+                        "the dollar-endonly flag is not supported by the regex binding yet".into(),
+                    )))
+                }
+                'U' | 'I' | 'P' | 'Q' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'V' | 'W'
+                | 'Z' => return Ok(Err((
+                    format!("pcre/{f}"),
+                    "this flag inspects an HTTP buffer; app-layer buffers are not implemented yet"
+                        .into(),
+                ))),
+                other => return Err(format!("unknown pcre flag `{other}`")),
+            }
+        }
+        if pattern.contains("(?P<pkt_")
+            || pattern.contains("(?P<flow_")
+            || pattern.contains("(?<pkt_")
+            || pattern.contains("(?<flow_")
+        {
+            return Ok(Err((
+                "pcre/capture".into(),
+                "pcre captures into pkt/flow variables are not supported yet".into(),
+            )));
+        }
+        let full = if anchored {
+            format!("{prefix}\\A(?:{pattern})")
+        } else {
+            format!("{prefix}{pattern}")
+        };
+        let regex = b
+            .build(&full)
+            .map_err(|e| format!("the regex does not compile: {e}"))?;
+        Ok(Ok(PcreOp {
+            regex,
+            negated,
+            relative,
+            relative_next: false,
+        }))
+    }
+
+    /// Matches in `buf[start..]` (Suricata passes the subject from the start offset).
+    fn find(&self, buf: &[u8], start: usize) -> Option<(usize, usize)> {
+        let sub = buf.get(start..)?;
+        match self.regex.find(sub) {
+            Ok(Some(m)) => Some((start + m.start(), start + m.end())),
+            _ => None,
+        }
+    }
+}
+
+/// `isdataat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IsDataAt {
+    pub at: Val,
+    pub relative: bool,
+    pub negated: bool,
+}
+
+/// Byte order for byte_* keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endian {
+    Big,
+    Little,
+}
+
+/// byte_test operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BtOp {
+    Lt,
+    Gt,
+    Eq,
+    Le,
+    Ge,
+    And,
+    Xor,
+}
+
+/// `byte_test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ByteTest {
+    pub nbytes: u8,
+    pub op: BtOp,
+    pub negated: bool,
+    pub value: Val,
+    pub offset: Val,
+    pub relative: bool,
+    pub endian: Endian,
+    pub base: Option<u32>,
+    pub bitmask: Option<u32>,
+}
+
+/// `byte_jump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ByteJump {
+    pub nbytes: u8,
+    pub offset: Val,
+    pub relative: bool,
+    pub multiplier: u32,
+    pub endian: Endian,
+    pub base: Option<u32>,
+    pub align: bool,
+    pub from_beginning: bool,
+    pub from_end: bool,
+    pub post_offset: i32,
+    pub bitmask: Option<u32>,
+}
+
+/// `byte_extract`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ByteExtract {
+    pub nbytes: u8,
+    pub offset: i64,
+    pub var: usize,
+    pub relative: bool,
+    pub multiplier: u32,
+    pub endian: Endian,
+    pub base: Option<u32>,
+    pub align: u32,
+    pub bitmask: Option<u32>,
+}
+
+/// Reads `n` bytes at `at` as a number: binary (endian) or an ASCII number in `base`.
+fn extract(
+    buf: &[u8],
+    at: i64,
+    n: u8,
+    endian: Endian,
+    base: Option<u32>,
+    bitmask: Option<u32>,
+) -> Option<u64> {
+    if at < 0 {
+        return None;
+    }
+    let at = usize::try_from(at).ok()?;
+    let bytes = buf.get(at..at.checked_add(usize::from(n))?)?;
+    let mut v: u64 = match base {
+        None => {
+            let mut v = 0u64;
+            match endian {
+                Endian::Big => bytes.iter().for_each(|&b| v = v << 8 | u64::from(b)),
+                Endian::Little => bytes.iter().rev().for_each(|&b| v = v << 8 | u64::from(b)),
+            }
+            v
+        }
+        Some(radix) => {
+            let s = std::str::from_utf8(bytes).ok()?;
+            let s = s.trim_start();
+            let digits: &str = &s[..s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len())];
+            if digits.is_empty() {
+                return None;
+            }
+            u64::from_str_radix(digits, radix).ok()?
+        }
+    };
+    if let Some(mask) = bitmask {
+        v &= u64::from(mask);
+        v >>= mask.trailing_zeros();
+    }
+    Some(v)
+}
+
+/// A keyword of the payload chain.
+#[derive(Debug)]
+pub(crate) enum PayloadOp {
+    Content(Content),
+    Pcre(Box<PcreOp>),
+    IsDataAt(IsDataAt),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+}
+
+impl PayloadOp {
+    pub(crate) fn is_payload_inspecting(&self) -> bool {
+        true
+    }
+
+    fn is_relative(&self) -> bool {
+        match self {
+            PayloadOp::Content(c) => c.is_relative(),
+            PayloadOp::Pcre(p) => p.relative,
+            PayloadOp::IsDataAt(i) => i.relative,
+            PayloadOp::ByteTest(t) => t.relative,
+            PayloadOp::ByteJump(j) => j.relative,
+            PayloadOp::ByteExtract(e) => e.relative,
+        }
+    }
+}
+
+/// Marks contents and pcres followed by a relative keyword (they are retried on failure).
+pub(crate) fn set_relative_next(ops: &mut [PayloadOp]) {
+    for i in 0..ops.len() {
+        let next_rel = ops.get(i + 1).is_some_and(PayloadOp::is_relative);
+        match &mut ops[i] {
+            PayloadOp::Content(c) => c.relative_next = next_rel,
+            PayloadOp::Pcre(p) => p.relative_next = next_rel,
+            _ => {}
+        }
+    }
+}
+
+/// Picks the prefilter pattern: the explicit `fast_pattern` (if positive), else the longest
+/// positive content (the first of equal length).
+pub(crate) fn choose_fast_pattern(ops: &[PayloadOp]) -> Option<(Vec<u8>, bool)> {
+    let contents = ops.iter().filter_map(|o| match o {
+        PayloadOp::Content(c) => Some(c),
+        _ => None,
+    });
+    let mut best: Option<&Content> = None;
+    for c in contents {
+        if c.fast_pattern {
+            if c.negated {
+                return None;
+            }
+            best = Some(c);
+            break;
+        }
+        if !c.negated && best.is_none_or(|b| c.pattern.len() > b.pattern.len()) {
+            best = Some(c);
+        }
+    }
+    let c = best?;
+    let bytes = match c.fast_pattern_chop {
+        Some((o, l)) => c.pattern[o..o + l].to_vec(),
+        None => c.pattern.clone(),
+    };
+    Some((bytes, c.nocase))
+}
+
+/// How a payload inspection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inspect {
+    Match,
+    NoMatch,
+    /// Stop: no retry of an earlier keyword can help (or the budget ran out).
+    Abort,
+}
+
+/// Inspection budget, like Suricata's `inspection-recursion-limit`.
+const BUDGET: u32 = 3000;
+
+/// Runs the payload chain over `buf`. `vars` holds byte_extract values.
+pub(crate) fn inspect_payload(ops: &[PayloadOp], buf: &[u8], vars: &mut [i64]) -> bool {
+    if ops.is_empty() {
+        return true;
+    }
+    if buf.is_empty() {
+        return false;
+    }
+    let mut budget = BUDGET;
+    inspect(ops, 0, buf, 0, vars, &mut budget) == Inspect::Match
+}
+
+fn inspect(
+    ops: &[PayloadOp],
+    i: usize,
+    buf: &[u8],
+    pos: usize,
+    vars: &mut [i64],
+    budget: &mut u32,
+) -> Inspect {
+    let Some(op) = ops.get(i) else {
+        return Inspect::Match;
+    };
+    if *budget == 0 {
+        return Inspect::Abort;
+    }
+    *budget -= 1;
+    match op {
+        PayloadOp::Content(c) => {
+            let mut retry = None;
+            loop {
+                match c.find(buf, pos, retry, vars) {
+                    None => {
+                        if c.negated {
+                            return inspect(ops, i + 1, buf, pos, vars, budget);
+                        }
+                        // An absolute content that is not there will not be there on a retry.
+                        return if c.is_relative() {
+                            Inspect::NoMatch
+                        } else {
+                            Inspect::Abort
+                        };
+                    }
+                    Some((start, end)) => {
+                        if c.negated {
+                            return Inspect::NoMatch;
+                        }
+                        match inspect(ops, i + 1, buf, end, vars, budget) {
+                            Inspect::Match => return Inspect::Match,
+                            Inspect::Abort => return Inspect::Abort,
+                            Inspect::NoMatch => {}
+                        }
+                        if !c.relative_next {
+                            return Inspect::NoMatch;
+                        }
+                        if *budget == 0 {
+                            return Inspect::Abort;
+                        }
+                        *budget -= 1;
+                        retry = Some(start + 1);
+                    }
+                }
+            }
+        }
+        PayloadOp::Pcre(p) => {
+            let mut start = if p.relative { pos } else { 0 };
+            loop {
+                let found = p.find(buf, start);
+                match found {
+                    None => {
+                        return if p.negated {
+                            inspect(ops, i + 1, buf, pos, vars, budget)
+                        } else {
+                            Inspect::NoMatch
+                        };
+                    }
+                    Some((s, e)) => {
+                        if p.negated {
+                            return Inspect::NoMatch;
+                        }
+                        match inspect(ops, i + 1, buf, e, vars, budget) {
+                            Inspect::Match => return Inspect::Match,
+                            Inspect::Abort => return Inspect::Abort,
+                            Inspect::NoMatch => {}
+                        }
+                        if !p.relative_next || s + 1 > buf.len() {
+                            return Inspect::NoMatch;
+                        }
+                        if *budget == 0 {
+                            return Inspect::Abort;
+                        }
+                        *budget -= 1;
+                        start = s + 1;
+                    }
+                }
+            }
+        }
+        PayloadOp::IsDataAt(d) => {
+            let at = d.at.get(vars);
+            let ok = if d.relative {
+                (pos as i64).saturating_add(at) <= buf.len() as i64
+            } else {
+                at >= 0 && at < buf.len() as i64
+            };
+            if ok != d.negated {
+                inspect(ops, i + 1, buf, pos, vars, budget)
+            } else {
+                Inspect::NoMatch
+            }
+        }
+        PayloadOp::ByteTest(t) => {
+            let base = if t.relative { pos as i64 } else { 0 };
+            let Some(v) = extract(
+                buf,
+                base + t.offset.get(vars),
+                t.nbytes,
+                t.endian,
+                t.base,
+                t.bitmask,
+            ) else {
+                return Inspect::NoMatch;
+            };
+            let want = t.value.get(vars) as u64;
+            let r = match t.op {
+                BtOp::Lt => v < want,
+                BtOp::Gt => v > want,
+                BtOp::Eq => v == want,
+                BtOp::Le => v <= want,
+                BtOp::Ge => v >= want,
+                BtOp::And => v & want != 0,
+                BtOp::Xor => v ^ want != 0,
+            };
+            if r != t.negated {
+                inspect(ops, i + 1, buf, pos, vars, budget)
+            } else {
+                Inspect::NoMatch
+            }
+        }
+        PayloadOp::ByteJump(j) => {
+            let base = if j.relative { pos as i64 } else { 0 };
+            let at = base + j.offset.get(vars);
+            let Some(v) = extract(buf, at, j.nbytes, j.endian, j.base, j.bitmask) else {
+                return Inspect::NoMatch;
+            };
+            let mut v = (v as i64).saturating_mul(i64::from(j.multiplier));
+            if j.align && v % 4 != 0 {
+                v += 4 - v % 4;
+            }
+            v = v.saturating_add(i64::from(j.post_offset));
+            let target = if j.from_beginning {
+                v
+            } else if j.from_end {
+                (buf.len() as i64).saturating_add(v)
+            } else {
+                at.saturating_add(i64::from(j.nbytes)).saturating_add(v)
+            };
+            if target < 0 || target >= buf.len() as i64 {
+                return Inspect::NoMatch;
+            }
+            inspect(ops, i + 1, buf, target as usize, vars, budget)
+        }
+        PayloadOp::ByteExtract(e) => {
+            let base = if e.relative { pos as i64 } else { 0 };
+            let at = base + e.offset;
+            let Some(v) = extract(buf, at, e.nbytes, e.endian, e.base, e.bitmask) else {
+                return Inspect::NoMatch;
+            };
+            let mut v = (v as i64).saturating_mul(i64::from(e.multiplier));
+            if e.align > 1 && v % i64::from(e.align) != 0 {
+                v += i64::from(e.align) - v % i64::from(e.align);
+            }
+            if let Some(slot) = vars.get_mut(e.var) {
+                *slot = v;
+            }
+            inspect(
+                ops,
+                i + 1,
+                buf,
+                (at + i64::from(e.nbytes)) as usize,
+                vars,
+                budget,
+            )
+        }
+    }
+}

@@ -1,0 +1,1186 @@
+//! Compiling one [`ParsedRule`] into a [`Rule`]: every keyword parsed once into a typed
+//! struct, ready to be matched many times.
+//!
+//! Unsupported keywords (app-layer sticky buffers, `http_*` modifiers, `flowint`, ...) are
+//! collected per rule and the rule is skipped with the list; bad values make the rule
+//! invalid. Nothing here panics on hostile input.
+
+use std::sync::Arc;
+
+use crate::classification::Classifications;
+use crate::error::{Position, RuleProblem};
+use crate::matchers::{
+    BtOp, ByteExtract, ByteJump, ByteTest, Content, Endian, FlagsMatch, FlowCheck, FlowbitCmd,
+    FragbitsMatch, IsDataAt, PacketCheck, PayloadOp, PcreOp, Threshold, UintCond, Val,
+};
+use crate::parse::{split_commas, unescape, unquote, Action, Direction, ParsedRule, RuleOption};
+use crate::vars::{IpSet, PortSet, Vars};
+
+/// What a rule says about itself: everything an alert output needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleMeta {
+    /// The action.
+    pub action: Action,
+    /// Generator id (`gid`, default 1).
+    pub gid: u32,
+    /// Signature id (`sid`).
+    pub sid: u32,
+    /// Revision (`rev`, default 0).
+    pub rev: u32,
+    /// `msg`, unescaped.
+    pub msg: String,
+    /// `classtype` name.
+    pub classtype: Option<String>,
+    /// The classtype's description (EVE `alert.category`), empty without classtype.
+    pub category: String,
+    /// Priority (EVE `alert.severity`): `priority` keyword, else the classtype's, else 3.
+    pub priority: u8,
+    /// `reference` values as written (`type,id`).
+    pub references: Vec<String>,
+    /// `metadata` entries (`key value`), in order.
+    pub metadata: Vec<String>,
+    /// `target`: which side of the alert is the target.
+    pub target: Option<Target>,
+    /// `noalert` (or `flowbits:noalert`): the rule never alerts, but its actions still apply.
+    pub noalert: bool,
+    /// Where the rule was defined.
+    pub position: Position,
+    /// The rule text.
+    pub text: String,
+}
+
+/// `target:src_ip` / `target:dest_ip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The source is the target.
+    SrcIp,
+    /// The destination is the target.
+    DestIp,
+}
+
+/// The protocol part of the header, as matched against a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proto {
+    /// `ip`, `pkthdr`: every packet.
+    Any,
+    /// `ipv4`/`ip4`.
+    V4,
+    /// `ipv6`/`ip6`.
+    V6,
+    Tcp,
+    /// `tcp-stream`: only reassembled stream data.
+    TcpStream,
+    Udp,
+    /// `icmp`: ICMPv4 and ICMPv6.
+    IcmpAny,
+    Icmp4,
+    Icmp6,
+    /// Another IP protocol by number (`sctp` is 132).
+    Number(u8),
+}
+
+/// Suricata's flowbits ordering classes: rules that only set before rules that set and read,
+/// before rules that only read, before rules without flowbits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FlowbitsClass {
+    Set = 0,
+    SetRead = 1,
+    Read = 2,
+    None = 3,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub meta: Arc<RuleMeta>,
+    pub proto: Proto,
+    pub src: IpSet,
+    pub src_ports: PortSet,
+    pub dst: IpSet,
+    pub dst_ports: PortSet,
+    pub bidir: bool,
+    pub checks: Vec<PacketCheck>,
+    pub flow: Option<FlowCheck>,
+    pub flowbits: Vec<FlowbitCmd>,
+    pub payload: Vec<PayloadOp>,
+    pub extract_vars: usize,
+    pub threshold: Option<Threshold>,
+    pub detection_filter: Option<Threshold>,
+    /// The fast pattern: bytes and nocase, when the rule has a positive content.
+    pub prefilter: Option<(Vec<u8>, bool)>,
+    pub flowbits_class: FlowbitsClass,
+}
+
+const APP_LAYER_PROTOS: &[&str] = &[
+    "http",
+    "http1",
+    "http2",
+    "ftp",
+    "ftp-data",
+    "tls",
+    "ssl",
+    "smb",
+    "dns",
+    "dcerpc",
+    "ssh",
+    "smtp",
+    "imap",
+    "pop3",
+    "modbus",
+    "dnp3",
+    "enip",
+    "nfs",
+    "ikev2",
+    "ike",
+    "krb5",
+    "ntp",
+    "dhcp",
+    "rfb",
+    "rdp",
+    "snmp",
+    "tftp",
+    "sip",
+    "mqtt",
+    "pgsql",
+    "telnet",
+    "quic",
+    "websocket",
+    "ldap",
+    "bittorrent-dht",
+    "irc",
+    "msn",
+    "template",
+    "doh2",
+    "cip",
+    "pop",
+    "mdns",
+];
+
+/// Keywords that select an app-layer (or other non-payload) buffer: not supported yet.
+fn is_sticky_buffer(name: &str) -> bool {
+    name.starts_with("http.")
+        || name.starts_with("http_")
+        || name.starts_with("tls.")
+        || name.starts_with("tls_")
+        || name.starts_with("dns.")
+        || name.starts_with("dns_")
+        || name.starts_with("ssh.")
+        || name.starts_with("ssh_")
+        || name.starts_with("smb.")
+        || name.starts_with("file.")
+        || name.starts_with("krb5")
+        || name.starts_with("sip.")
+        || name.starts_with("ja3")
+        || name.starts_with("ja4")
+        || name.starts_with("quic.")
+        || name.starts_with("mqtt.")
+        || name.starts_with("smtp.")
+        || name.starts_with("ftp.")
+        || name.starts_with("dcerpc.")
+        || name.starts_with("snmp.")
+        || name.starts_with("ike.")
+        || name.starts_with("rfb.")
+        || name.starts_with("sni")
+        || matches!(
+            name,
+            "file_data"
+                | "uricontent"
+                | "urilen"
+                | "base64_data"
+                | "base64_decode"
+                | "tcp.hdr"
+                | "udp.hdr"
+                | "ipv4.hdr"
+                | "ipv6.hdr"
+                | "icmpv4.hdr"
+                | "icmpv6.hdr"
+                | "bsize"
+                | "filemagic"
+                | "filename"
+                | "fileext"
+                | "filestore"
+                | "filemd5"
+                | "filesha1"
+                | "filesha256"
+                | "filesize"
+                | "dnp3_data"
+                | "dnp3_func"
+                | "dnp3_ind"
+                | "dnp3_obj"
+                | "modbus"
+                | "app-layer-protocol"
+                | "app-layer-event"
+                | "dce_iface"
+                | "dce_opnum"
+                | "dce_stub_data"
+                | "ssl_state"
+                | "ssl_version"
+                | "tls_cert_subject"
+                | "stream_size"
+                | "xbits"
+                | "hostbits"
+                | "flowint"
+                | "flowvar"
+                | "pktvar"
+                | "tag"
+                | "asn1"
+                | "lua"
+                | "luajit"
+                | "replace"
+                | "byte_math"
+                | "entropy"
+                | "dataset"
+                | "datarep"
+                | "iprep"
+                | "geoip"
+                | "tcp.mss"
+                | "tcp.flags"
+                | "icmpv6.mtu"
+                | "ipv6.hlim"
+                | "transform"
+                | "dotprefix"
+                | "strip_whitespace"
+                | "compress_whitespace"
+                | "to_md5"
+                | "to_sha1"
+                | "to_sha256"
+                | "to_lowercase"
+                | "to_uppercase"
+                | "url_decode"
+                | "xor"
+                | "pcrexform"
+                | "from_base64"
+                | "header_lowercase"
+                | "stream_event"
+                | "decode-event"
+                | "engine-event"
+                | "app-layer-state"
+                | "frame"
+                | "bypass"
+                | "prefilter"
+                | "config"
+                | "requires"
+                | "absent"
+                | "rpc"
+                | "ftpbounce"
+                | "ssh_proto"
+                | "ssh_software"
+                | "template2"
+                | "tcpmss"
+                | "l3_proto"
+                | "ip.dst"
+                | "ip.src"
+                | "flow.age"
+                | "flow.pkts"
+                | "flow.bytes"
+                | "nfs_procedure"
+        )
+}
+
+struct Ctx<'a> {
+    problems: Vec<RuleProblem>,
+    opt: &'a RuleOption,
+}
+
+impl Ctx<'_> {
+    fn invalid(&mut self, reason: impl Into<String>) {
+        self.problems.push(RuleProblem::Invalid {
+            keyword: self.opt.name.clone(),
+            position: self.opt.position.clone(),
+            reason: reason.into(),
+        });
+    }
+    fn unsupported(&mut self, keyword: impl Into<String>, reason: impl Into<String>) {
+        self.problems.push(RuleProblem::Unsupported {
+            keyword: keyword.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(s: &str) -> Option<T> {
+    s.trim().parse().ok()
+}
+
+fn parse_int_auto(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// Compiles a parsed rule. Errors list every problem found (unsupported and invalid).
+pub(crate) fn compile_rule(
+    p: &ParsedRule,
+    vars: &Vars,
+    classes: &Classifications,
+) -> Result<Rule, Vec<RuleProblem>> {
+    let mut problems: Vec<RuleProblem> = Vec::new();
+    let header_invalid = |kw: &str, reason: String| RuleProblem::Invalid {
+        keyword: kw.to_string(),
+        position: p.position.clone(),
+        reason,
+    };
+
+    let proto = match p.proto.as_str() {
+        "ip" | "pkthdr" => Some(Proto::Any),
+        "ipv4" | "ip4" => Some(Proto::V4),
+        "ipv6" | "ip6" => Some(Proto::V6),
+        "tcp" | "tcp-pkt" => Some(Proto::Tcp),
+        "tcp-stream" => Some(Proto::TcpStream),
+        "udp" => Some(Proto::Udp),
+        "icmp" => Some(Proto::IcmpAny),
+        "icmpv4" => Some(Proto::Icmp4),
+        "icmpv6" => Some(Proto::Icmp6),
+        "sctp" => Some(Proto::Number(132)),
+        other if APP_LAYER_PROTOS.contains(&other) => {
+            problems.push(RuleProblem::Unsupported {
+                keyword: format!("protocol {other}"),
+                reason: "app-layer protocol detection is not implemented yet; the rule is skipped"
+                    .into(),
+            });
+            None
+        }
+        other => {
+            problems.push(header_invalid(
+                "protocol",
+                format!("unknown protocol `{other}`"),
+            ));
+            None
+        }
+    };
+
+    let mut resolve_a = |e, what: &str| match vars.resolve_addr(e) {
+        Ok(s) => s,
+        Err(m) => {
+            problems.push(header_invalid(what, m));
+            IpSet::empty()
+        }
+    };
+    let src = resolve_a(&p.src_addr, "source address");
+    let dst = resolve_a(&p.dst_addr, "destination address");
+    let mut resolve_p = |e, what: &str| match vars.resolve_ports(e) {
+        Ok(s) => s,
+        Err(m) => {
+            problems.push(header_invalid(what, m));
+            PortSet::empty()
+        }
+    };
+    let src_ports = resolve_p(&p.src_ports, "source port");
+    let dst_ports = resolve_p(&p.dst_ports, "destination port");
+
+    let mut meta = RuleMeta {
+        action: p.action,
+        gid: 1,
+        sid: 0,
+        rev: 0,
+        msg: String::new(),
+        classtype: None,
+        category: String::new(),
+        priority: 3,
+        references: Vec::new(),
+        metadata: Vec::new(),
+        target: None,
+        noalert: false,
+        position: p.position.clone(),
+        text: p.text.clone(),
+    };
+    let mut have_sid = false;
+    let mut explicit_priority = None;
+    let mut checks = Vec::new();
+    let mut flow = None;
+    let mut flowbits = Vec::new();
+    let mut payload: Vec<PayloadOp> = Vec::new();
+    let mut extract_names: Vec<String> = Vec::new();
+    let mut threshold = None;
+    let mut detection_filter = None;
+    // Index in `payload` of the last content (for modifiers), None after a non-content op.
+    let mut last_content: Option<usize> = None;
+    // The previous payload-inspecting op, for `distance`/`within`/`R` relative checks.
+    let mut had_payload_op = false;
+
+    // Set after a keyword selecting a buffer Verdict cannot inspect yet: the payload keywords
+    // that follow belong to that buffer, so they are neither compiled nor validated.
+    let mut foreign_buffer = false;
+    for opt in &p.options {
+        let mut cx = Ctx {
+            problems: Vec::new(),
+            opt,
+        };
+        let name = opt.name.as_str();
+        if foreign_buffer
+            && matches!(
+                name,
+                "content"
+                    | "nocase"
+                    | "offset"
+                    | "depth"
+                    | "distance"
+                    | "within"
+                    | "startswith"
+                    | "endswith"
+                    | "fast_pattern"
+                    | "rawbytes"
+                    | "pcre"
+                    | "isdataat"
+                    | "byte_test"
+                    | "byte_jump"
+                    | "byte_extract"
+            )
+        {
+            continue;
+        }
+        let val = opt.value.as_deref().unwrap_or("");
+        let needs_value = |cx: &mut Ctx| {
+            if opt.value.is_none() {
+                cx.invalid("this keyword needs a value");
+                false
+            } else {
+                true
+            }
+        };
+        match name {
+            "msg" => meta.msg = unescape(unquote(val)),
+            "sid" => match parse_num::<u32>(val) {
+                Some(v) if v > 0 => {
+                    meta.sid = v;
+                    have_sid = true
+                }
+                _ => cx.invalid("expected a positive integer"),
+            },
+            "rev" => match parse_num::<u32>(val) {
+                Some(v) => meta.rev = v,
+                None => cx.invalid("expected an integer"),
+            },
+            "gid" => match parse_num::<u32>(val) {
+                Some(v) => meta.gid = v,
+                None => cx.invalid("expected an integer"),
+            },
+            "classtype" => {
+                let c = val.trim();
+                match classes.get(c) {
+                    Some(cl) => {
+                        meta.classtype = Some(c.to_string());
+                        meta.category = cl.description.clone();
+                        if explicit_priority.is_none() {
+                            meta.priority = cl.priority;
+                        }
+                    }
+                    None => cx.invalid(format!(
+                        "unknown classtype `{c}` (not in classification.config; add it there)"
+                    )),
+                }
+            }
+            "priority" => match parse_num::<u8>(val) {
+                Some(v) if v >= 1 => {
+                    explicit_priority = Some(v);
+                    meta.priority = v
+                }
+                _ => cx.invalid("expected an integer 1..255"),
+            },
+            "reference" => {
+                if needs_value(&mut cx) {
+                    meta.references.push(val.to_string())
+                }
+            }
+            "metadata" => {
+                for m in split_commas(val) {
+                    if !m.is_empty() {
+                        meta.metadata.push(m.to_string());
+                    }
+                }
+            }
+            "target" => match val.trim() {
+                "src_ip" => meta.target = Some(Target::SrcIp),
+                "dest_ip" => meta.target = Some(Target::DestIp),
+                _ => cx.invalid("expected src_ip or dest_ip"),
+            },
+            "noalert" => meta.noalert = true,
+            "content" => {
+                if needs_value(&mut cx) {
+                    match parse_content(val) {
+                        Ok((pattern, negated)) => {
+                            payload.push(PayloadOp::Content(Content::new(pattern, negated)));
+                            last_content = Some(payload.len() - 1);
+                            had_payload_op = true;
+                        }
+                        Err(e) => cx.invalid(e),
+                    }
+                }
+            }
+            "nocase" | "offset" | "depth" | "distance" | "within" | "startswith" | "endswith"
+            | "fast_pattern" | "rawbytes" => {
+                let Some(ci) = last_content else {
+                    if name != "rawbytes" {
+                        cx.invalid("must follow a `content`");
+                    }
+                    problems.append(&mut cx.problems);
+                    continue;
+                };
+                let relative_base = payload[..ci].iter().any(|o| o.is_payload_inspecting());
+                let PayloadOp::Content(c) = &mut payload[ci] else {
+                    continue;
+                };
+                content_modifier(&mut cx, c, name, val, &extract_names, relative_base);
+            }
+            "pcre" => {
+                if needs_value(&mut cx) {
+                    match PcreOp::parse(val) {
+                        Ok(Ok(op)) => {
+                            payload.push(PayloadOp::Pcre(Box::new(op)));
+                            had_payload_op = true;
+                        }
+                        Ok(Err((kw, reason))) => cx.unsupported(kw, reason),
+                        Err(e) => cx.invalid(e),
+                    }
+                }
+            }
+            "isdataat" => {
+                match parse_isdataat(val, &extract_names) {
+                    Ok(op) => payload.push(PayloadOp::IsDataAt(op)),
+                    Err(e) => cx.invalid(e),
+                }
+                had_payload_op = true;
+            }
+            "byte_test" => {
+                match parse_byte_test(val, &extract_names) {
+                    Ok(Ok(op)) => payload.push(PayloadOp::ByteTest(op)),
+                    Ok(Err(kw)) => cx.unsupported(
+                        kw,
+                        "DCE/RPC byte ordering needs the dcerpc app-layer parser",
+                    ),
+                    Err(e) => cx.invalid(e),
+                }
+                had_payload_op = true;
+            }
+            "byte_jump" => {
+                match parse_byte_jump(val, &extract_names) {
+                    Ok(Ok(op)) => payload.push(PayloadOp::ByteJump(op)),
+                    Ok(Err(kw)) => cx.unsupported(
+                        kw,
+                        "DCE/RPC byte ordering needs the dcerpc app-layer parser",
+                    ),
+                    Err(e) => cx.invalid(e),
+                }
+                had_payload_op = true;
+            }
+            "byte_extract" => {
+                match parse_byte_extract(val, &mut extract_names) {
+                    Ok(Ok(op)) => payload.push(PayloadOp::ByteExtract(op)),
+                    Ok(Err(kw)) => cx.unsupported(
+                        kw,
+                        "DCE/RPC byte ordering needs the dcerpc app-layer parser",
+                    ),
+                    Err(e) => cx.invalid(e),
+                }
+                had_payload_op = true;
+            }
+            "pkt_data" => {
+                last_content = None;
+                foreign_buffer = false;
+            }
+            "dsize" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::Dsize(c)),
+                None => cx.invalid("expected N, <N, >N, N<>M, !N"),
+            },
+            "ttl" => match UintCond::parse(val, 255) {
+                Some(c) => checks.push(PacketCheck::Ttl(c)),
+                None => cx.invalid("expected N, <N, >N, N-M, N<>M, !N (0..255)"),
+            },
+            "tos" => {
+                let (neg, v) = match val.trim().strip_prefix('!') {
+                    Some(r) => (true, r),
+                    None => (false, val.trim()),
+                };
+                match parse_int_auto(v).and_then(|n| u8::try_from(n).ok()) {
+                    Some(n) => checks.push(PacketCheck::Tos {
+                        value: n,
+                        negated: neg,
+                    }),
+                    None => cx.invalid("expected [!]N with N a byte (decimal or 0x hex)"),
+                }
+            }
+            "id" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::IpId(c)),
+                None => cx.invalid("expected an integer 0..65535"),
+            },
+            "ipopts" => match crate::matchers::parse_ipopt(val) {
+                Some(bit) => checks.push(PacketCheck::IpOpts(bit)),
+                None => cx
+                    .invalid("expected one of rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, any"),
+            },
+            "fragbits" => match FragbitsMatch::parse(val) {
+                Some(f) => checks.push(PacketCheck::Fragbits(f)),
+                None => cx.invalid("expected [+*!]MDR[,mask]"),
+            },
+            "fragoffset" => {
+                let (neg, v) = match val.trim().strip_prefix('!') {
+                    Some(r) => (true, r),
+                    None => (false, val.trim()),
+                };
+                match UintCond::parse(v, u64::from(u16::MAX)) {
+                    Some(c) => checks.push(PacketCheck::FragOffset(c, neg)),
+                    None => cx.invalid("expected [!<>]N"),
+                }
+            }
+            "ip_proto" => match crate::matchers::parse_ip_proto(val) {
+                Some(c) => checks.push(PacketCheck::IpProto(c)),
+                None => cx.invalid("expected a protocol number or name, optionally with ! < >"),
+            },
+            "sameip" => checks.push(PacketCheck::SameIp),
+            "seq" => match parse_num::<u32>(val) {
+                Some(n) => checks.push(PacketCheck::Seq(n)),
+                None => cx.invalid("expected an integer 0..4294967295"),
+            },
+            "ack" => match parse_num::<u32>(val) {
+                Some(n) => checks.push(PacketCheck::Ack(n)),
+                None => cx.invalid("expected an integer 0..4294967295"),
+            },
+            "window" => {
+                let (neg, v) = match val.trim().strip_prefix('!') {
+                    Some(r) => (true, r),
+                    None => (false, val.trim()),
+                };
+                match parse_num::<u16>(v) {
+                    Some(n) => checks.push(PacketCheck::Window {
+                        value: n,
+                        negated: neg,
+                    }),
+                    None => cx.invalid("expected [!]N with N 0..65535"),
+                }
+            }
+            "flags" => match FlagsMatch::parse(val) {
+                Some(f) => checks.push(PacketCheck::Flags(f)),
+                None => cx.invalid("expected [+*!]FSRPAUCE0[,mask]"),
+            },
+            "itype" => match UintCond::parse(val, 255) {
+                Some(c) => checks.push(PacketCheck::Itype(c)),
+                None => cx.invalid("expected N, <N, >N, N<>M"),
+            },
+            "icode" => match UintCond::parse(val, 255) {
+                Some(c) => checks.push(PacketCheck::Icode(c)),
+                None => cx.invalid("expected N, <N, >N, N<>M"),
+            },
+            "icmp_id" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::IcmpId(c)),
+                None => cx.invalid("expected an integer 0..65535"),
+            },
+            "icmp_seq" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::IcmpSeq(c)),
+                None => cx.invalid("expected an integer 0..65535"),
+            },
+            "flow" => match FlowCheck::parse(val) {
+                Ok(f) => flow = Some(f),
+                Err(e) => cx.invalid(e),
+            },
+            "flowbits" => match FlowbitCmd::parse(val) {
+                Ok(FlowbitCmd::NoAlert) => meta.noalert = true,
+                Ok(cmd) => flowbits.push(cmd),
+                Err(e) => cx.invalid(e),
+            },
+            "threshold" => match Threshold::parse(val, false) {
+                Ok(Ok(t)) => threshold = Some(t),
+                Ok(Err(reason)) => cx.unsupported("threshold", reason),
+                Err(e) => cx.invalid(e),
+            },
+            "detection_filter" => match Threshold::parse(val, true) {
+                Ok(Ok(t)) => detection_filter = Some(t),
+                Ok(Err(reason)) => cx.unsupported("detection_filter", reason),
+                Err(e) => cx.invalid(e),
+            },
+            // Accepted and ignored: they do not change what matches.
+            "tested" | "ephermeral" => {}
+            other if is_sticky_buffer(other) => {
+                foreign_buffer = true;
+                last_content = None;
+                cx.unsupported(other, "app-layer buffers and this keyword are not implemented yet; the rule is skipped")
+            }
+            other => cx.unsupported(other, "unknown keyword"),
+        }
+        problems.append(&mut cx.problems);
+    }
+    let _ = had_payload_op;
+
+    if !have_sid {
+        problems.push(header_invalid("sid", "every rule needs a `sid`".into()));
+    }
+    if threshold.is_some() && detection_filter.is_some() {
+        problems.push(header_invalid(
+            "threshold",
+            "`threshold` and `detection_filter` cannot be used in the same rule".into(),
+        ));
+    }
+    for op in &payload {
+        if let PayloadOp::Content(c) = op {
+            if let Err(e) = c.validate() {
+                problems.push(header_invalid("content", e));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let Some(proto) = proto else {
+        return Err(vec![header_invalid("protocol", "no protocol".into())]);
+    };
+    crate::matchers::set_relative_next(&mut payload);
+    let prefilter = crate::matchers::choose_fast_pattern(&payload);
+    let sets = flowbits.iter().any(FlowbitCmd::is_set_like);
+    let reads = flowbits.iter().any(FlowbitCmd::is_read);
+    let flowbits_class = match (sets, reads) {
+        (true, false) => FlowbitsClass::Set,
+        (true, true) => FlowbitsClass::SetRead,
+        (false, true) => FlowbitsClass::Read,
+        (false, false) => FlowbitsClass::None,
+    };
+    Ok(Rule {
+        meta: Arc::new(meta),
+        proto,
+        src,
+        src_ports,
+        dst,
+        dst_ports,
+        bidir: p.direction == Direction::Both,
+        checks,
+        flow,
+        flowbits,
+        payload,
+        extract_vars: extract_names.len(),
+        threshold,
+        detection_filter,
+        prefilter,
+        flowbits_class,
+    })
+}
+
+/// Parses a content value: `[!]"text|41 42|text"`. Returns the bytes and the negation.
+pub(crate) fn parse_content(v: &str) -> Result<(Vec<u8>, bool), String> {
+    let v = v.trim();
+    let (negated, v) = match v.strip_prefix('!') {
+        Some(r) => (true, r.trim_start()),
+        None => (false, v),
+    };
+    if !(v.len() >= 2 && v.starts_with('"') && v.ends_with('"')) {
+        return Err("content must be a double-quoted string".into());
+    }
+    let inner = &v[1..v.len() - 1];
+    let mut out = Vec::with_capacity(inner.len());
+    let mut bytes = inner.bytes();
+    let mut in_hex = false;
+    let mut hex_nibble: Option<u8> = None;
+    while let Some(b) = bytes.next() {
+        if in_hex {
+            match b {
+                b'|' => {
+                    if hex_nibble.is_some() {
+                        return Err("odd number of hex digits in |...|".into());
+                    }
+                    in_hex = false;
+                }
+                b' ' | b'\t' => {}
+                _ => {
+                    let d = (b as char)
+                        .to_digit(16)
+                        .ok_or_else(|| format!("`{}` is not a hex digit inside |...|", b as char))?
+                        as u8;
+                    match hex_nibble.take() {
+                        Some(h) => out.push(h << 4 | d),
+                        None => hex_nibble = Some(d),
+                    }
+                }
+            }
+        } else {
+            match b {
+                b'|' => in_hex = true,
+                b'\\' => match bytes.next() {
+                    Some(n @ (b'\\' | b';' | b'"' | b':' | b'|')) => out.push(n),
+                    Some(n) => {
+                        return Err(format!(
+                            "`\\{}` is not a valid escape (use \\; \\\" \\\\ \\: or |hex|)",
+                            n as char
+                        ))
+                    }
+                    None => return Err("content ends with a lone backslash".into()),
+                },
+                b'"' | b';' => {
+                    return Err(format!(
+                        "`{}` must be escaped or written as |hex|",
+                        b as char
+                    ))
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+    if in_hex {
+        return Err("unterminated |hex| block".into());
+    }
+    if out.is_empty() {
+        return Err("content must not be empty".into());
+    }
+    Ok((out, negated))
+}
+
+fn parse_val(s: &str, names: &[String]) -> Result<Val, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(Val::Const(n));
+    }
+    match names.iter().position(|n| n == s) {
+        Some(i) => Ok(Val::Var(i)),
+        None => Err(format!(
+            "`{s}` is neither a number nor a byte_extract variable defined before"
+        )),
+    }
+}
+
+fn content_modifier(
+    cx: &mut Ctx<'_>,
+    c: &mut Content,
+    name: &str,
+    val: &str,
+    names: &[String],
+    relative_base: bool,
+) {
+    let num = |cx: &mut Ctx<'_>| match parse_val(val, names) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            cx.invalid(e);
+            None
+        }
+    };
+    match name {
+        "nocase" => c.set_nocase(),
+        "rawbytes" => {}
+        "offset" => {
+            if c.distance.is_some() || c.within.is_some() {
+                cx.invalid("offset cannot be mixed with distance/within on the same content");
+            }
+            c.offset = num(cx);
+        }
+        "depth" => {
+            if c.distance.is_some() || c.within.is_some() {
+                cx.invalid("depth cannot be mixed with distance/within on the same content");
+            }
+            if let Some(Val::Const(d)) = num(cx) {
+                if d <= 0 {
+                    cx.invalid("depth must be positive");
+                }
+                c.depth = Some(Val::Const(d));
+            } else if let Ok(v @ Val::Var(_)) = parse_val(val, names) {
+                c.depth = Some(v);
+            }
+        }
+        "distance" | "within" => {
+            if c.offset.is_some() || c.depth.is_some() {
+                cx.invalid(format!(
+                    "{name} cannot be mixed with offset/depth on the same content"
+                ));
+            }
+            let v = num(cx);
+            if name == "distance" {
+                c.distance = v;
+            } else {
+                if let Some(Val::Const(w)) = v {
+                    if w < c.pattern.len() as i64 {
+                        cx.invalid("within must be at least the content's length");
+                    }
+                }
+                c.within = v;
+            }
+            // Relative to nothing: Suricata treats it as relative to the start of the buffer.
+            let _ = relative_base;
+        }
+        "startswith" => c.startswith = true,
+        "endswith" => c.endswith = true,
+        "fast_pattern" => {
+            c.fast_pattern = true;
+            let v = val.trim();
+            if !v.is_empty() && v != "only" {
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                match (parts.first().and_then(|s| s.parse::<usize>().ok()), parts.get(1).and_then(|s| s.parse::<usize>().ok())) {
+                    (Some(o), Some(l)) if l > 0 && o + l <= c.pattern.len() => c.fast_pattern_chop = Some((o, l)),
+                    _ => cx.invalid("expected fast_pattern, fast_pattern:only or fast_pattern:offset,length within the content"),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parse_isdataat(v: &str, names: &[String]) -> Result<IsDataAt, String> {
+    let parts = split_commas(v);
+    let first = parts.first().copied().unwrap_or("").trim();
+    let (negated, n) = match first.strip_prefix('!') {
+        Some(r) => (true, r),
+        None => (false, first),
+    };
+    let at = parse_val(n, names)?;
+    let mut relative = false;
+    for p in &parts[1..] {
+        match *p {
+            "relative" => relative = true,
+            "rawbytes" => {}
+            other => {
+                return Err(format!(
+                    "unknown isdataat option `{other}` (expected relative, rawbytes)"
+                ))
+            }
+        }
+    }
+    Ok(IsDataAt {
+        at,
+        relative,
+        negated,
+    })
+}
+
+fn parse_base(s: Option<&&str>) -> Result<u32, String> {
+    match s.copied() {
+        Some("dec") => Ok(10),
+        Some("hex") => Ok(16),
+        Some("oct") => Ok(8),
+        other => Err(format!(
+            "`string` must be followed by dec, hex or oct, found {other:?}"
+        )),
+    }
+}
+
+type Parsed<T> = Result<Result<T, String>, String>;
+
+fn parse_byte_test(v: &str, names: &[String]) -> Parsed<ByteTest> {
+    let parts = split_commas(v);
+    if parts.len() < 4 {
+        return Err("expected byte_test:bytes,[!]operator,value,offset[,options]".into());
+    }
+    let nbytes: u8 = parts[0]
+        .parse()
+        .map_err(|_| "bytes must be a number 1..10 (or up to 23 with string)")?;
+    let mut op_s = parts[1].trim();
+    let mut negated = false;
+    if let Some(r) = op_s.strip_prefix('!') {
+        negated = true;
+        op_s = r.trim();
+    }
+    let op = match op_s {
+        "<" => BtOp::Lt,
+        ">" => BtOp::Gt,
+        "=" | "" if !op_s.is_empty() || negated => BtOp::Eq,
+        "<=" => BtOp::Le,
+        ">=" => BtOp::Ge,
+        "&" => BtOp::And,
+        "^" => BtOp::Xor,
+        _ => {
+            return Err(format!(
+                "unknown operator `{}` (expected < > = <= >= & ^, optionally with !)",
+                parts[1]
+            ))
+        }
+    };
+    let value = match parse_int_auto(parts[2]) {
+        Some(n) => Val::Const(n as i64),
+        None => parse_val(parts[2], names)?,
+    };
+    let offset = parse_val(parts[3], names)?;
+    let mut t = ByteTest {
+        nbytes,
+        op,
+        negated,
+        value,
+        offset,
+        relative: false,
+        endian: Endian::Big,
+        base: None,
+        bitmask: None,
+    };
+    let mut i = 4;
+    while i < parts.len() {
+        match parts[i] {
+            "relative" => t.relative = true,
+            "big" => t.endian = Endian::Big,
+            "little" => t.endian = Endian::Little,
+            "string" => {
+                t.base = Some(parse_base(parts.get(i + 1))?);
+                i += 1;
+            }
+            "dce" => return Ok(Err("byte_test/dce".into())),
+            p if p.starts_with("bitmask") => {
+                t.bitmask = Some(parse_bitmask(p)?);
+            }
+            other => return Err(format!("unknown byte_test option `{other}`")),
+        }
+        i += 1;
+    }
+    check_nbytes(nbytes, t.base.is_some())?;
+    Ok(Ok(t))
+}
+
+fn parse_bitmask(p: &str) -> Result<u32, String> {
+    let v = p.trim_start_matches("bitmask").trim();
+    parse_int_auto(v)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|&n| n != 0)
+        .ok_or_else(|| format!("bad bitmask `{v}` (expected a non-zero hex or decimal number)"))
+}
+
+fn check_nbytes(n: u8, string: bool) -> Result<(), String> {
+    let max = if string { 23 } else { 8 };
+    if n == 0 || n > max {
+        return Err(format!("bytes must be 1..{max}"));
+    }
+    if !string && ![1, 2, 3, 4, 5, 6, 7, 8].contains(&n) {
+        return Err("bytes must be 1..8 without `string`".into());
+    }
+    Ok(())
+}
+
+fn parse_byte_jump(v: &str, names: &[String]) -> Parsed<ByteJump> {
+    let parts = split_commas(v);
+    if parts.len() < 2 {
+        return Err("expected byte_jump:bytes,offset[,options]".into());
+    }
+    let nbytes: u8 = parts[0].parse().map_err(|_| "bytes must be a number")?;
+    let offset = parse_val(parts[1], names)?;
+    let mut j = ByteJump {
+        nbytes,
+        offset,
+        relative: false,
+        multiplier: 1,
+        endian: Endian::Big,
+        base: None,
+        align: false,
+        from_beginning: false,
+        from_end: false,
+        post_offset: 0,
+        bitmask: None,
+    };
+    let mut i = 2;
+    while i < parts.len() {
+        let p = parts[i];
+        match p {
+            "relative" => j.relative = true,
+            "big" => j.endian = Endian::Big,
+            "little" => j.endian = Endian::Little,
+            "align" => j.align = true,
+            "from_beginning" => j.from_beginning = true,
+            "from_end" => j.from_end = true,
+            "string" => {
+                j.base = Some(parse_base(parts.get(i + 1))?);
+                i += 1;
+            }
+            "dce" => return Ok(Err("byte_jump/dce".into())),
+            _ if p.starts_with("multiplier") => {
+                j.multiplier = p["multiplier".len()..]
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad multiplier in `{p}`"))?
+            }
+            _ if p.starts_with("post_offset") => {
+                j.post_offset = p["post_offset".len()..]
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad post_offset in `{p}`"))?
+            }
+            _ if p.starts_with("bitmask") => j.bitmask = Some(parse_bitmask(p)?),
+            other => return Err(format!("unknown byte_jump option `{other}`")),
+        }
+        i += 1;
+    }
+    if j.from_beginning && j.from_end {
+        return Err("from_beginning and from_end cannot be combined".into());
+    }
+    check_nbytes(nbytes, j.base.is_some())?;
+    Ok(Ok(j))
+}
+
+fn parse_byte_extract(v: &str, names: &mut Vec<String>) -> Parsed<ByteExtract> {
+    let parts = split_commas(v);
+    if parts.len() < 3 {
+        return Err("expected byte_extract:bytes,offset,name[,options]".into());
+    }
+    let nbytes: u8 = parts[0].parse().map_err(|_| "bytes must be a number")?;
+    let offset: i64 = parts[1].parse().map_err(|_| "offset must be a number")?;
+    let name = parts[2].to_string();
+    if name.is_empty() || name.parse::<i64>().is_ok() {
+        return Err("the variable name must not be a number".into());
+    }
+    let mut e = ByteExtract {
+        nbytes,
+        offset,
+        var: 0,
+        relative: false,
+        multiplier: 1,
+        endian: Endian::Big,
+        base: None,
+        align: 0,
+        bitmask: None,
+    };
+    let mut i = 3;
+    while i < parts.len() {
+        let p = parts[i];
+        match p {
+            "relative" => e.relative = true,
+            "big" => e.endian = Endian::Big,
+            "little" => e.endian = Endian::Little,
+            "string" => {
+                e.base = Some(parse_base(parts.get(i + 1))?);
+                i += 1;
+            }
+            "dce" => return Ok(Err("byte_extract/dce".into())),
+            _ if p.starts_with("multiplier") => {
+                e.multiplier = p["multiplier".len()..]
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad multiplier in `{p}`"))?
+            }
+            _ if p.starts_with("align") => {
+                e.align = p["align".len()..]
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad align in `{p}`"))?;
+                if e.align != 2 && e.align != 4 {
+                    return Err("align must be 2 or 4".into());
+                }
+            }
+            _ if p.starts_with("bitmask") => e.bitmask = Some(parse_bitmask(p)?),
+            other => return Err(format!("unknown byte_extract option `{other}`")),
+        }
+        i += 1;
+    }
+    check_nbytes(nbytes, e.base.is_some())?;
+    e.var = match names.iter().position(|n| *n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name);
+            names.len() - 1
+        }
+    };
+    Ok(Ok(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_values() {
+        assert_eq!(
+            parse_content("\"a|41 42|b\"").unwrap(),
+            (b"aABb".to_vec(), false)
+        );
+        assert_eq!(
+            parse_content("!\"x\\;y\\\"z\\\\\"").unwrap(),
+            (b"x;y\"z\\".to_vec(), true)
+        );
+        assert_eq!(parse_content("\"|0d0a|\"").unwrap().0, b"\r\n");
+        assert!(parse_content("\"|4|\"").is_err());
+        assert!(parse_content("\"|zz|\"").is_err());
+        assert!(parse_content("\"abc").is_err());
+        assert!(parse_content("\"a;b\"").is_err());
+        assert!(parse_content("\"\"").is_err());
+        assert!(parse_content("\"|41\"").is_err());
+    }
+}

@@ -1,0 +1,738 @@
+//! The compiled, immutable [`RuleSet`] and packet detection.
+//!
+//! Layout: rules are sorted once in Suricata's evaluation order (action order pass, drop,
+//! reject, alert; then rules that set flowbits before rules that read them; then priority; then
+//! file order) and referred to by their index in that order. For each transport class (TCP,
+//! UDP, ICMP, other) rules are grouped by destination port when their port set is small
+//! (at most [`PORT_GROUP_MAX`] ports, one direction), else put in the class's any-port group.
+//! Each group holds an Aho-Corasick automaton over its rules' fast patterns (one case-sensitive,
+//! one case-insensitive for `nocase` patterns) and the list of rules without a usable pattern,
+//! which are checked on every packet of the group. A packet therefore costs one scan per
+//! applicable group plus the full check of the rules the prefilter let through, whatever the
+//! number of rules loaded.
+//!
+//! The set is `Send + Sync` and meant to be shared behind an `Arc` and swapped whole on reload.
+//! Per-thread mutable state lives in [`DetectState`], per-flow state in [`FlowVars`].
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::classification::Classifications;
+use crate::error::{ParseError, Position, RuleProblem, RulesError};
+use crate::input::{L4Input, PacketInput};
+use crate::matchers::{inspect_payload, FlowbitCmd, Threshold, ThresholdKind};
+use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
+use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
+use crate::vars::Vars;
+
+/// Rules whose destination port set has at most this many ports are grouped by port.
+pub const PORT_GROUP_MAX: u32 = 64;
+
+/// One rule that matched a packet.
+#[derive(Debug, Clone)]
+pub struct Match {
+    /// The rule's metadata (action, gid, sid, rev, msg, category, priority, ...).
+    pub rule: Arc<RuleMeta>,
+    /// The rule's index in the set's evaluation order (stable for one `RuleSet`).
+    pub index: u32,
+    /// Whether to log an alert: false for `noalert` rules and for matches a `threshold` or
+    /// `detection_filter` suppressed. The rule's action still applies (Suricata applies
+    /// drop/reject to every matching packet, not only those that alert).
+    pub alert: bool,
+}
+
+/// Per-flow rule state the engine stores with each flow: flowbits (flowints later).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowVars {
+    bits: HashSet<Arc<str>>,
+}
+
+impl FlowVars {
+    /// A flow with no variables set.
+    pub fn new() -> FlowVars {
+        FlowVars::default()
+    }
+
+    /// True if the flowbit is set.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.bits.contains(name)
+    }
+
+    /// Sets a flowbit (as `flowbits:set` does).
+    pub fn set(&mut self, name: &str) {
+        if !self.bits.contains(name) {
+            self.bits.insert(Arc::from(name));
+        }
+    }
+
+    /// Clears a flowbit.
+    pub fn unset(&mut self, name: &str) {
+        self.bits.remove(name);
+    }
+
+    /// The flowbits set, in no particular order.
+    pub fn flowbits(&self) -> impl Iterator<Item = &str> {
+        self.bits.iter().map(|s| &**s)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ThresholdEntry {
+    start_ns: u64,
+    count: u32,
+}
+
+/// Most threshold entries kept per thread before expired ones are swept.
+const THRESHOLD_SWEEP_AT: usize = 65_536;
+
+/// Per-thread mutable detection state: threshold counters and scratch space. Owned by the
+/// caller (one per worker thread); reusable across rule set reloads.
+#[derive(Debug, Default)]
+pub struct DetectState {
+    thresholds: HashMap<(u32, u32, Option<IpAddr>, Option<IpAddr>), ThresholdEntry>,
+    candidates: Vec<u32>,
+    seen: Vec<u64>,
+    vars: Vec<i64>,
+    /// Threshold entries swept away because they were expired.
+    pub thresholds_expired: u64,
+}
+
+impl DetectState {
+    /// Fresh state.
+    pub fn new() -> DetectState {
+        DetectState::default()
+    }
+
+    fn apply_threshold(
+        &mut self,
+        now_ns: u64,
+        meta: &RuleMeta,
+        t: &Threshold,
+        p: &PacketInput<'_>,
+    ) -> bool {
+        let window = u64::from(t.seconds) * 1_000_000_000;
+        if self.thresholds.len() >= THRESHOLD_SWEEP_AT {
+            let before = self.thresholds.len();
+            // Entries older than an hour cannot be inside any sane window; drop them.
+            self.thresholds
+                .retain(|_, e| now_ns.saturating_sub(e.start_ns) < 3_600_000_000_000);
+            self.thresholds_expired += (before - self.thresholds.len()) as u64;
+        }
+        let (a, b) = t.key(p);
+        let key = (meta.gid, meta.sid, a, b);
+        let entry = self.thresholds.get_mut(&key);
+        match entry {
+            None => {
+                self.thresholds.insert(
+                    key,
+                    ThresholdEntry {
+                        start_ns: now_ns,
+                        count: 1,
+                    },
+                );
+                match t.kind {
+                    ThresholdKind::Limit => true,
+                    ThresholdKind::Threshold | ThresholdKind::Both => t.count == 1,
+                    ThresholdKind::Detection => t.count == 0,
+                }
+            }
+            Some(e) => {
+                let within = now_ns.saturating_sub(e.start_ns) < window;
+                match t.kind {
+                    ThresholdKind::Limit => {
+                        if within {
+                            e.count = e.count.saturating_add(1);
+                            e.count <= t.count
+                        } else {
+                            *e = ThresholdEntry {
+                                start_ns: now_ns,
+                                count: 1,
+                            };
+                            true
+                        }
+                    }
+                    ThresholdKind::Threshold => {
+                        if within {
+                            e.count = e.count.saturating_add(1);
+                            if e.count >= t.count {
+                                e.count = 0;
+                                true
+                            } else {
+                                false
+                            }
+                        } else {
+                            *e = ThresholdEntry {
+                                start_ns: now_ns,
+                                count: 1,
+                            };
+                            t.count == 1
+                        }
+                    }
+                    ThresholdKind::Both => {
+                        if within {
+                            e.count = e.count.saturating_add(1);
+                            e.count == t.count
+                        } else {
+                            *e = ThresholdEntry {
+                                start_ns: now_ns,
+                                count: 1,
+                            };
+                            t.count == 1
+                        }
+                    }
+                    ThresholdKind::Detection => {
+                        if within {
+                            e.count = e.count.saturating_add(1);
+                            e.count > t.count
+                        } else {
+                            *e = ThresholdEntry {
+                                start_ns: now_ns,
+                                count: 1,
+                            };
+                            t.count == 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A rule that loaded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadedRule {
+    /// gid.
+    pub gid: u32,
+    /// sid.
+    pub sid: u32,
+    /// Where it was defined.
+    pub position: Position,
+}
+
+/// A rule skipped because of what it uses (or invalid keyword values).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedRule {
+    /// sid, when the rule has one.
+    pub sid: Option<u32>,
+    /// Where the rule starts.
+    pub position: Position,
+    /// Every problem found in the rule.
+    pub problems: Vec<RuleProblem>,
+}
+
+impl SkippedRule {
+    /// True if any problem makes the rule invalid (rather than only unsupported).
+    pub fn is_invalid(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| matches!(p, RuleProblem::Invalid { .. }))
+    }
+}
+
+/// What loading a rule set did: loaded rules, unsupported ones, invalid ones.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    /// Rules compiled into the set.
+    pub loaded: Vec<LoadedRule>,
+    /// Rules skipped only for unsupported keywords.
+    pub unsupported: Vec<SkippedRule>,
+    /// Rules with an invalid keyword value, an undefined variable, a duplicate sid...
+    pub invalid: Vec<SkippedRule>,
+    /// Rules that are not valid syntax.
+    pub syntax_errors: Vec<ParseError>,
+}
+
+impl Report {
+    /// Counts of unsupported keywords over the unsupported rules, most common first.
+    pub fn missing_keywords(&self) -> Vec<(String, usize)> {
+        let mut m: HashMap<&str, usize> = HashMap::new();
+        for r in &self.unsupported {
+            let mut kws: Vec<&str> = r
+                .problems
+                .iter()
+                .filter_map(|p| match p {
+                    RuleProblem::Unsupported { keyword, .. } => Some(keyword.as_str()),
+                    _ => None,
+                })
+                .collect();
+            kws.sort_unstable();
+            kws.dedup();
+            for k in kws {
+                *m.entry(k).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    always: Vec<u32>,
+    cs: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+    ci: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+}
+
+#[derive(Default)]
+struct GroupBuilder {
+    always: Vec<u32>,
+    cs: HashMap<Vec<u8>, Vec<u32>>,
+    ci: HashMap<Vec<u8>, Vec<u32>>,
+}
+
+impl GroupBuilder {
+    fn add(&mut self, idx: u32, rule: &Rule) {
+        match &rule.prefilter {
+            Some((pat, false)) => self.cs.entry(pat.clone()).or_default().push(idx),
+            Some((pat, true)) => self
+                .ci
+                .entry(pat.to_ascii_lowercase())
+                .or_default()
+                .push(idx),
+            None => self.always.push(idx),
+        }
+    }
+
+    fn build(self) -> Group {
+        fn ac(
+            map: HashMap<Vec<u8>, Vec<u32>>,
+            nocase: bool,
+        ) -> Option<(AhoCorasick, Vec<Vec<u32>>)> {
+            if map.is_empty() {
+                return None;
+            }
+            let mut entries: Vec<(Vec<u8>, Vec<u32>)> = map.into_iter().collect();
+            entries.sort();
+            let (pats, ids): (Vec<Vec<u8>>, Vec<Vec<u32>>) = entries.into_iter().unzip();
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(nocase)
+                .match_kind(MatchKind::Standard)
+                .build(&pats)
+                .ok()?;
+            Some((ac, ids))
+        }
+        let mut always = self.always;
+        always.sort_unstable();
+        Group {
+            always,
+            cs: ac(self.cs, false),
+            ci: ac(self.ci, true),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ClassGroups {
+    any: Group,
+    by_port: HashMap<u16, Group>,
+}
+
+/// Transport classes rules are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Tcp = 0,
+    Udp = 1,
+    Icmp = 2,
+    Other = 3,
+}
+
+fn class_of(p: &PacketInput<'_>) -> Class {
+    match p.l4 {
+        L4Input::Tcp { .. } => Class::Tcp,
+        L4Input::Udp { .. } => Class::Udp,
+        L4Input::Icmp { .. } => Class::Icmp,
+        L4Input::Other => match p.ip.proto {
+            6 => Class::Tcp,
+            17 => Class::Udp,
+            1 | 58 => Class::Icmp,
+            _ => Class::Other,
+        },
+    }
+}
+
+/// A compiled, immutable rule set.
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    classes: [ClassGroups; 4],
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+/// Collects rule sources, variables and classifications, then compiles a [`RuleSet`].
+#[derive(Debug, Default)]
+pub struct RuleSetBuilder {
+    vars: Vars,
+    classes: Classifications,
+    parsed: ParsedRules,
+}
+
+impl RuleSetBuilder {
+    /// Uses these variables instead of Suricata's defaults.
+    pub fn vars(mut self, vars: Vars) -> Self {
+        self.vars = vars;
+        self
+    }
+
+    /// Uses this classification table instead of Suricata's default one.
+    pub fn classifications(mut self, c: Classifications) -> Self {
+        self.classes = c;
+        self
+    }
+
+    /// Adds rules from text; `origin` names them in positions.
+    pub fn add_str(&mut self, text: &str, origin: &str) -> &mut Self {
+        let p = parse_str(text, origin);
+        self.add_parsed(p)
+    }
+
+    /// Adds rules from a file.
+    pub fn add_file(&mut self, path: &Path) -> Result<&mut Self, RulesError> {
+        let p = crate::parse_file(path)?;
+        Ok(self.add_parsed(p))
+    }
+
+    /// Adds already parsed rules.
+    pub fn add_parsed(&mut self, p: ParsedRules) -> &mut Self {
+        self.parsed.rules.extend(p.rules);
+        self.parsed.errors.extend(p.errors);
+        self
+    }
+
+    /// Compiles everything added so far.
+    pub fn build(&self) -> (RuleSet, Report) {
+        let (set, mut report) =
+            RuleSet::compile_with(&self.parsed.rules, &self.vars, &self.classes);
+        report.syntax_errors = self.parsed.errors.clone();
+        (set, report)
+    }
+}
+
+impl RuleSet {
+    /// A builder starting from Suricata's default variables and classifications.
+    pub fn builder() -> RuleSetBuilder {
+        RuleSetBuilder::default()
+    }
+
+    /// Compiles parsed rules with the default classification table.
+    pub fn compile(rules: &[ParsedRule], vars: &Vars) -> (RuleSet, Report) {
+        Self::compile_with(rules, vars, &Classifications::default())
+    }
+
+    /// Compiles parsed rules. Rules that cannot be loaded are listed in the report; the set
+    /// holds the others. A later rule with the same gid:sid as a loaded one is invalid.
+    pub fn compile_with(
+        rules: &[ParsedRule],
+        vars: &Vars,
+        classes: &Classifications,
+    ) -> (RuleSet, Report) {
+        let mut report = Report::default();
+        let mut compiled = Vec::new();
+        let mut ids: HashSet<(u32, u32)> = HashSet::new();
+        for p in rules {
+            match compile_rule(p, vars, classes) {
+                Ok(r) => {
+                    if !ids.insert((r.meta.gid, r.meta.sid)) {
+                        report.invalid.push(SkippedRule {
+                            sid: Some(r.meta.sid),
+                            position: p.position.clone(),
+                            problems: vec![RuleProblem::Invalid {
+                                keyword: "sid".into(),
+                                position: p.position.clone(),
+                                reason: format!(
+                                    "duplicate signature {}:{} (the first one is kept)",
+                                    r.meta.gid, r.meta.sid
+                                ),
+                            }],
+                        });
+                        continue;
+                    }
+                    report.loaded.push(LoadedRule {
+                        gid: r.meta.gid,
+                        sid: r.meta.sid,
+                        position: p.position.clone(),
+                    });
+                    compiled.push(r);
+                }
+                Err(problems) => {
+                    let s = SkippedRule {
+                        sid: p.sid(),
+                        position: p.position.clone(),
+                        problems,
+                    };
+                    if s.is_invalid() {
+                        report.invalid.push(s);
+                    } else {
+                        report.unsupported.push(s);
+                    }
+                }
+            }
+        }
+        // Suricata's default ordering: action, flowbits class, priority; stable on file order.
+        compiled.sort_by_key(|r| {
+            (
+                r.meta.action.order_rank(),
+                r.flowbits_class,
+                r.meta.priority,
+            )
+        });
+        let set = RuleSet::index(compiled);
+        (set, report)
+    }
+
+    fn index(rules: Vec<Rule>) -> RuleSet {
+        let mut builders: [(GroupBuilder, HashMap<u16, GroupBuilder>); 4] = Default::default();
+        for (i, r) in rules.iter().enumerate() {
+            let idx = i as u32;
+            let classes: &[Class] = match r.proto {
+                Proto::Any | Proto::V4 | Proto::V6 => {
+                    &[Class::Tcp, Class::Udp, Class::Icmp, Class::Other]
+                }
+                Proto::Tcp | Proto::TcpStream => &[Class::Tcp],
+                Proto::Udp => &[Class::Udp],
+                Proto::IcmpAny | Proto::Icmp4 | Proto::Icmp6 => &[Class::Icmp],
+                Proto::Number(6) => &[Class::Tcp],
+                Proto::Number(17) => &[Class::Udp],
+                Proto::Number(1 | 58) => &[Class::Icmp],
+                Proto::Number(_) => &[Class::Other],
+            };
+            for &c in classes {
+                let (any, by_port) = &mut builders[c as usize];
+                let portable = matches!(c, Class::Tcp | Class::Udp)
+                    && !r.bidir
+                    && r.dst_ports.len() <= PORT_GROUP_MAX
+                    && matches!(r.proto, Proto::Tcp | Proto::TcpStream | Proto::Udp);
+                if portable {
+                    for port in r.dst_ports.iter() {
+                        by_port.entry(port).or_default().add(idx, r);
+                    }
+                } else {
+                    any.add(idx, r);
+                }
+            }
+        }
+        let classes = builders.map(|(any, by_port)| ClassGroups {
+            any: any.build(),
+            by_port: by_port.into_iter().map(|(p, g)| (p, g.build())).collect(),
+        });
+        RuleSet { rules, classes }
+    }
+
+    /// The number of rules in the set.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True if the set has no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The metadata of the rule at `index` (as in [`Match::index`]).
+    pub fn meta(&self, index: u32) -> Option<&Arc<RuleMeta>> {
+        self.rules.get(index as usize).map(|r| &r.meta)
+    }
+
+    /// Every rule's metadata, in evaluation order.
+    pub fn metas(&self) -> impl Iterator<Item = &Arc<RuleMeta>> {
+        self.rules.iter().map(|r| &r.meta)
+    }
+
+    /// Runs detection on one packet and appends the matches to `out`, in evaluation order.
+    ///
+    /// - `now_ns`: the packet's time (nanoseconds, any fixed epoch), for thresholds.
+    /// - `flow_vars`: the packet's flow variables; `None` when the packet has no flow (then
+    ///   flowbit checks fail and flowbit changes are not kept).
+    /// - `state`: this thread's detection state.
+    ///
+    /// Flowbits changed by a matching rule are visible to the rules evaluated after it on
+    /// the same packet and to every rule on later packets of the flow.
+    ///
+    /// **`pass`**: when a `pass` rule matches, its [`Match`] (with `alert == false`) is the
+    /// last one appended: Suricata stops inspecting the packet there. The caller must then
+    /// accept the packet and, as Suricata does for a flow, skip detection for the rest of
+    /// the flow (mark the flow passed). Matches appended before it (rules ordered earlier,
+    /// which with the default action order are only other pass rules) stand.
+    pub fn detect(
+        &self,
+        now_ns: u64,
+        pkt: &PacketInput<'_>,
+        mut flow_vars: Option<&mut FlowVars>,
+        state: &mut DetectState,
+        out: &mut Vec<Match>,
+    ) {
+        let class = class_of(pkt);
+        let cg = &self.classes[class as usize];
+        let words = self.rules.len().div_ceil(64);
+        if state.seen.len() != words {
+            state.seen = vec![0; words];
+        } else {
+            state.seen.iter_mut().for_each(|w| *w = 0);
+        }
+        state.candidates.clear();
+        let dport = pkt.l4.ports().map(|(_, d)| d);
+        let port_group = dport.and_then(|d| cg.by_port.get(&d));
+        for g in std::iter::once(&cg.any).chain(port_group) {
+            collect(g, pkt.payload, &mut state.candidates, &mut state.seen);
+        }
+        state.candidates.sort_unstable();
+        let candidates = std::mem::take(&mut state.candidates);
+        for &idx in &candidates {
+            let Some(rule) = self.rules.get(idx as usize) else {
+                continue;
+            };
+            if !self.rule_matches(rule, pkt, flow_vars.as_deref(), state) {
+                continue;
+            }
+            if let Some(fv) = flow_vars.as_deref_mut() {
+                apply_flowbits(rule, fv);
+            }
+            let mut alert = !rule.meta.noalert && rule.meta.action != Action::Pass;
+            if let Some(t) = rule.threshold.as_ref().or(rule.detection_filter.as_ref()) {
+                let pass = state.apply_threshold(now_ns, &rule.meta, t, pkt);
+                alert &= pass;
+            }
+            out.push(Match {
+                rule: rule.meta.clone(),
+                index: idx,
+                alert,
+            });
+            if rule.meta.action == Action::Pass {
+                break;
+            }
+        }
+        state.candidates = candidates;
+    }
+
+    fn rule_matches(
+        &self,
+        r: &Rule,
+        p: &PacketInput<'_>,
+        fv: Option<&FlowVars>,
+        state: &mut DetectState,
+    ) -> bool {
+        if !proto_matches(r.proto, p) {
+            return false;
+        }
+        if !header_matches(r, p) {
+            return false;
+        }
+        if !r.checks.iter().all(|c| c.matches(p)) {
+            return false;
+        }
+        if let Some(f) = &r.flow {
+            if !f.matches(p) {
+                return false;
+            }
+        }
+        for cmd in &r.flowbits {
+            let ok = match cmd {
+                FlowbitCmd::IsSet(names) => fv.is_some_and(|fv| names.iter().any(|n| fv.is_set(n))),
+                FlowbitCmd::IsNotSet(names) => match fv {
+                    Some(fv) => names.iter().any(|n| !fv.is_set(n)),
+                    None => true,
+                },
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if !r.payload.is_empty() {
+            state.vars.clear();
+            state.vars.resize(r.extract_vars, 0);
+            if !inspect_payload(&r.payload, p.payload, &mut state.vars) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn collect(g: &Group, payload: &[u8], cands: &mut Vec<u32>, seen: &mut [u64]) {
+    let mut add = |i: u32| {
+        let (w, b) = ((i / 64) as usize, i % 64);
+        if let Some(word) = seen.get_mut(w) {
+            if *word & (1 << b) == 0 {
+                *word |= 1 << b;
+                cands.push(i);
+            }
+        }
+    };
+    for &i in &g.always {
+        add(i);
+    }
+    if payload.is_empty() {
+        return;
+    }
+    for (ac, ids) in [&g.cs, &g.ci].into_iter().flatten() {
+        let mut hit = vec![false; ids.len()];
+        for m in ac.find_overlapping_iter(payload) {
+            let pid = m.pattern().as_usize();
+            if !hit[pid] {
+                hit[pid] = true;
+                for &i in &ids[pid] {
+                    add(i);
+                }
+            }
+        }
+    }
+}
+
+fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {
+    match proto {
+        Proto::Any => true,
+        Proto::V4 => p.ip.src.is_ipv4(),
+        Proto::V6 => p.ip.src.is_ipv6(),
+        Proto::Tcp => p.ip.proto == 6,
+        Proto::TcpStream => p.ip.proto == 6 && p.flow.from_stream,
+        Proto::Udp => p.ip.proto == 17,
+        Proto::IcmpAny => p.ip.proto == 1 || p.ip.proto == 58,
+        Proto::Icmp4 => p.ip.proto == 1,
+        Proto::Icmp6 => p.ip.proto == 58,
+        Proto::Number(n) => p.ip.proto == n,
+    }
+}
+
+fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
+    let ports = p.l4.ports();
+    let fwd = r.src.contains(p.ip.src)
+        && r.dst.contains(p.ip.dst)
+        && ports.is_none_or(|(s, d)| r.src_ports.contains(s) && r.dst_ports.contains(d));
+    if fwd {
+        return true;
+    }
+    r.bidir
+        && r.src.contains(p.ip.dst)
+        && r.dst.contains(p.ip.src)
+        && ports.is_none_or(|(s, d)| r.src_ports.contains(d) && r.dst_ports.contains(s))
+}
+
+fn apply_flowbits(r: &Rule, fv: &mut FlowVars) {
+    for cmd in &r.flowbits {
+        match cmd {
+            FlowbitCmd::Set(names) => names.iter().for_each(|n| fv.set(n)),
+            FlowbitCmd::Unset(names) => names.iter().for_each(|n| fv.unset(n)),
+            FlowbitCmd::Toggle(names) => {
+                for n in names {
+                    if fv.is_set(n) {
+                        fv.unset(n)
+                    } else {
+                        fv.set(n)
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
