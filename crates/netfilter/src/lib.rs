@@ -26,10 +26,13 @@
 //! skip what they do not understand and say so where it matters.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod bugs;
 pub mod exec;
 pub mod firewall;
 pub mod kernel;
+pub mod procfs;
+pub mod ruleset;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
