@@ -33,6 +33,7 @@ pub mod firewall;
 pub mod kernel;
 pub mod procfs;
 pub mod ruleset;
+pub mod triage;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
