@@ -461,9 +461,11 @@ impl FlowbitCmd {
                 )
             }
             "isnotset" => FlowbitCmd::IsNotSet(list),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown flowbits command `{other}` (set, unset, toggle, isset, isnotset, noalert)"
-            )),
+            ))
+            }
         })
     }
 
