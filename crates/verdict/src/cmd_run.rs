@@ -1,12 +1,507 @@
-//! `verdict run`.
+//! `verdict run`: the inline daemon.
+//!
+//! Start-up order matters, and is chosen so that no step leaves the host worse off if the
+//! next one fails:
+//! 1. read and check the configuration and compile the rules (nothing touched yet: a bad file
+//!    is reported with its line and the daemon does not start half-configured);
+//! 2. open `eve.json`, install the signal handlers;
+//! 3. bind every queue *before* installing the firewall rules, so a packet queued by a new
+//!    rule always has a reader (fail-closed would otherwise drop it);
+//! 4. install the firewall rules (replacing leftovers of a crashed run);
+//! 5. start the metrics listener, drop capabilities, start one thread per queue.
+//!
+//! Stopping (SIGTERM/SIGINT) runs the same steps backwards: remove the firewall rules first
+//! (nothing new is queued), let every queue thread judge what is still queued (drain), write
+//! the last stats, flush `eve.json`, exit 0. Every early exit drops the installed rules
+//! through their guard. A `kill -9` leaves the rules; with fail-open they carry
+//! `--queue-bypass`, so traffic flows, and the next start replaces them.
 
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use verdict_netfilter::exec::Exec;
+use verdict_netfilter::firewall::{self as fw, Firewall, GuardContext, QueuePlan};
+
+use crate::config::{self, Config, GuardMode, Protocol, Topology};
+use crate::eve::{EveTimestamp, EveWriter};
+use crate::live;
+use crate::metrics::MetricsServer;
+use crate::runtime::{self, LoopOptions, RuleSlot, Shared, Verdict};
+use crate::signals::Signals;
+use crate::stats::{self, QueueCounters};
+use crate::{caps, ruleload};
 
 /// Arguments of `verdict run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// Configuration file (TOML; `verdict config example` prints one). Without it: queue 0,
+    /// fail-open, host topology, the embedded default ruleset.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for eve.json (overrides `[outputs] log_dir`).
+    #[arg(short = 'l', long = "log-dir", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Rule file to load instead of the configured ones (repeatable, like Suricata's `-S`).
+    #[arg(short = 'S', long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Check the configuration and the rules, print a summary, and exit without touching the
+    /// firewall.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The shared EVE writer: alerts and drops from every queue thread, stats from the main thread.
+pub type SharedEve = Arc<Mutex<EveWriter<BufWriter<File>>>>;
 
 /// Runs `verdict run`.
-pub fn run(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`verdict run` is not built yet")
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &args.log_dir {
+        cfg.outputs.log_dir = dir.clone();
+    }
+    if !args.rules.is_empty() {
+        cfg.rules.files = args.rules.clone();
+        cfg.rules.include_default = false;
+    }
+    let loaded = ruleload::load(&cfg).map_err(anyhow::Error::msg)?;
+    for s in &loaded.skipped {
+        tracing::warn!("{s}");
+    }
+    let plan = queue_plan(&cfg)?;
+    if args.check {
+        println!(
+            "configuration ok: queues {}, topology {:?}, {}, {} rule(s) loaded, {} skipped",
+            cfg.queues,
+            cfg.topology,
+            if cfg.fail_open {
+                "fail-open"
+            } else {
+                "fail-closed"
+            },
+            loaded.loaded,
+            loaded.skipped.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!(
+            "`verdict run` must run as root (it binds NFQUEUE and installs firewall rules); \
+             use sudo, or `verdict run --check` to only check the configuration"
+        );
+    }
+    // On SIGHUP the rules section of the config file is re-read, unless `-S` replaced it.
+    let reread = args.config.clone().filter(|_| args.rules.is_empty());
+    let daemon = Daemon::start(cfg, reread, plan, loaded, Exec::host())?;
+    daemon.wait()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns the configuration into the firewall installer's plan.
+pub fn queue_plan(cfg: &Config) -> anyhow::Result<QueuePlan> {
+    let queues = fw::Queues::range(cfg.queues.first, cfg.queues.last)?;
+    let topology = match cfg.topology {
+        Topology::Host => fw::Topology::Host,
+        Topology::Gateway => fw::Topology::Gateway,
+        Topology::Custom => fw::Topology::Custom,
+    };
+    let protocols = cfg
+        .capture
+        .protocols
+        .iter()
+        .map(|p| match p {
+            Protocol::Tcp => fw::Protocol::Tcp,
+            Protocol::Udp => fw::Protocol::Udp,
+            Protocol::Icmp => fw::Protocol::Icmp,
+            Protocol::Sctp => fw::Protocol::Sctp,
+        })
+        .collect();
+    let guard = match cfg.kernel_guard.mode {
+        GuardMode::Auto => fw::GuardMode::Auto,
+        GuardMode::On => fw::GuardMode::On,
+        GuardMode::Off => fw::GuardMode::Off {
+            acknowledged: cfg.kernel_guard.acknowledge.as_deref() == Some(config::KernelGuard::ACK),
+        },
+    };
+    let flow_bypass = cfg.flow_bypass.enabled.then_some(fw::FlowBypass {
+        mark: cfg.flow_bypass.mark_bit.0,
+        mask: cfg.flow_bypass.mark_bit.0,
+    });
+    Ok(QueuePlan {
+        queues,
+        topology,
+        selector: fw::Selector {
+            protocols,
+            ports: cfg.capture_ports(),
+            interfaces: cfg.capture.interfaces.clone(),
+        },
+        fail_open: cfg.fail_open,
+        cpu_fanout: false,
+        guard,
+        flow_bypass,
+        families: fw::Families {
+            ipv4: cfg.capture.ipv4,
+            ipv6: cfg.capture.ipv6,
+        },
+        table: fw::IptTable::Filter,
+    })
+}
+
+/// Opens (appending) `eve.json` in `dir`, creating the directory.
+pub fn open_eve(dir: &Path) -> anyhow::Result<SharedEve> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    let path = dir.join("eve.json");
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {} for writing", path.display()))?;
+    Ok(Arc::new(Mutex::new(EveWriter::new(BufWriter::new(file)))))
+}
+
+/// Time since the Unix epoch (the EVE and engine clock in live mode).
+pub fn wall_clock() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// A running daemon: queue threads, firewall rules, metrics, signal flags.
+pub struct Daemon {
+    cfg: Config,
+    config_path: Option<PathBuf>,
+    signals: Signals,
+    shared: Arc<Shared<verdict_rules::RuleSet>>,
+    threads: Vec<(u16, std::thread::JoinHandle<std::io::Result<()>>)>,
+    counters: Vec<(u16, Arc<QueueCounters>)>,
+    firewall: Option<fw::InstalledRules>,
+    eve: Option<SharedEve>,
+    metrics: Option<MetricsServer>,
+    rule_count: Arc<AtomicU64>,
+    reloads: Arc<AtomicU64>,
+    reload_errors: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Daemon {
+    /// Binds the queues, installs the firewall rules (through `exec`), starts the threads.
+    /// `config_path` is the file whose `[rules]` a reload re-reads (None: reload the same
+    /// rule files).
+    pub fn start(
+        cfg: Config,
+        config_path: Option<PathBuf>,
+        plan: QueuePlan,
+        loaded: ruleload::Loaded,
+        exec: Exec,
+    ) -> anyhow::Result<Daemon> {
+        let signals = Signals::install().context("cannot install signal handlers")?;
+        let eve = if cfg.outputs.eve {
+            Some(open_eve(&cfg.outputs.log_dir)?)
+        } else {
+            None
+        };
+        let rule_count = Arc::new(AtomicU64::new(loaded.loaded as u64));
+        let shared = Arc::new(Shared {
+            drain: AtomicBool::new(false),
+            rules: RuleSlot::new(Arc::new(loaded.rules)),
+        });
+
+        // 3. Bind every queue before any rule sends packets to it.
+        let mut sockets = Vec::new();
+        let mut connmark_ok = plan.flow_bypass.is_some();
+        for q in cfg.queues.iter() {
+            let (sock, ct) = live::NfqQueue::bind(q, &cfg, connmark_ok)
+                .with_context(|| format!("cannot bind NFQUEUE {q}"))?;
+            connmark_ok &= ct;
+            sockets.push((q, sock));
+        }
+
+        // 4. The firewall rules (a leftover set of a crashed run is replaced).
+        let mut plan = plan;
+        if plan.flow_bypass.is_some() && !connmark_ok {
+            tracing::warn!(
+                "flow bypass is off: this kernel cannot set connection marks from a verdict \
+                 (needs CONFIG_NETFILTER_NETLINK_GLUE_CT); every packet of every flow is inspected"
+            );
+            plan.flow_bypass = None;
+        }
+        let firewall = if cfg.topology == Topology::Custom {
+            tracing::info!(
+                "topology custom: no firewall rules installed; send traffic to queue(s) {} yourself",
+                cfg.queues
+            );
+            None
+        } else {
+            let ctx = GuardContext::detect(false);
+            let installed = Firewall::with_exec(cfg.firewall_backend, exec)
+                .install(&plan, &ctx)
+                .context("cannot install Verdict's firewall rules")?;
+            for note in &installed.report().notes {
+                tracing::info!("firewall: {note}");
+            }
+            tracing::info!(
+                backend = installed.report().backend.name(),
+                "firewall rules installed ({})",
+                if cfg.fail_open {
+                    "fail-open: --queue-bypass"
+                } else {
+                    "fail-closed"
+                }
+            );
+            Some(installed)
+        };
+
+        let counters: Vec<(u16, Arc<QueueCounters>)> = cfg
+            .queues
+            .iter()
+            .map(|q| (q, Arc::new(QueueCounters::default())))
+            .collect();
+        let reloads = Arc::new(AtomicU64::new(0));
+        let reload_errors = Arc::new(AtomicU64::new(0));
+
+        // 5. Metrics.
+        let metrics = match cfg.outputs.metrics_address {
+            Some(addr) => {
+                let c = counters.clone();
+                let (rc, rl, re) = (
+                    Arc::clone(&rule_count),
+                    Arc::clone(&reloads),
+                    Arc::clone(&reload_errors),
+                );
+                let source: crate::metrics::Source = Arc::new(move || {
+                    crate::metrics::render(
+                        &snapshots(&c),
+                        rc.load(Ordering::Relaxed),
+                        rl.load(Ordering::Relaxed),
+                        re.load(Ordering::Relaxed),
+                    )
+                });
+                let m = MetricsServer::start(addr, source)
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                tracing::info!("metrics at http://{}/metrics", m.local_addr());
+                Some(m)
+            }
+            None => None,
+        };
+
+        // Capabilities: everything set up needs no more than NET_ADMIN (+ NET_RAW for
+        // iptables-legacy) from here on. Threads spawned below inherit the reduced sets.
+        match caps::drop_to_kept() {
+            Ok(d) => tracing::debug!(
+                "capabilities dropped ({} from the bounding set); kept {:#x}",
+                d.bounding_dropped,
+                d.permitted
+            ),
+            Err(e) => tracing::warn!("could not drop capabilities: {e}"),
+        }
+
+        let opts = LoopOptions {
+            batch_size: cfg.batch_size,
+            max_latency: cfg.max_verdict_latency(),
+            undecodable: match cfg.undecodable {
+                config::DefaultVerdict::Accept => Verdict::Accept,
+                config::DefaultVerdict::Drop => Verdict::Drop,
+            },
+            bypass_mark: plan.flow_bypass.map(|b| b.mark),
+            poll_interval: Duration::from_millis(100),
+            expire_interval: Duration::from_secs(1),
+        };
+        let mut threads = Vec::new();
+        for ((q, sock), (_, c)) in sockets.into_iter().zip(&counters) {
+            let inspector = live::EngineInspector::new(
+                shared.rules.current(),
+                eve.clone(),
+                cfg.flow_bypass.enabled.then_some(cfg.flow_bypass.bytes),
+            );
+            let h = runtime::spawn_queue(
+                q,
+                sock,
+                inspector,
+                Arc::clone(&shared),
+                Arc::clone(c),
+                opts.clone(),
+            )
+            .context("cannot start a queue thread")?;
+            threads.push((q, h));
+        }
+        tracing::info!(
+            "verdict running: queue(s) {}, topology {:?}, {}, {} rule(s)",
+            cfg.queues,
+            cfg.topology,
+            if cfg.fail_open {
+                "fail-open"
+            } else {
+                "fail-closed"
+            },
+            rule_count.load(Ordering::Relaxed)
+        );
+        Ok(Daemon {
+            cfg,
+            config_path,
+            signals,
+            shared,
+            threads,
+            counters,
+            firewall,
+            eve,
+            metrics,
+            rule_count,
+            reloads,
+            reload_errors,
+            started: Instant::now(),
+        })
+    }
+
+    /// The signal flags (to stop or reload from the same process).
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// Serves until SIGTERM/SIGINT (or a queue thread fails), then stops gracefully.
+    pub fn wait(mut self) -> anyhow::Result<()> {
+        let mut next_stats = self
+            .cfg
+            .outputs
+            .stats_interval()
+            .map(|i| Instant::now() + i);
+        let mut failure = None;
+        while !self.signals.stop_requested() {
+            std::thread::sleep(Duration::from_millis(50));
+            if self.signals.take_reload() {
+                self.reload();
+            }
+            if let (Some(at), Some(i)) = (next_stats, self.cfg.outputs.stats_interval()) {
+                if Instant::now() >= at {
+                    self.write_stats();
+                    next_stats = Some(at + i);
+                }
+            }
+            if let Some((q, _)) = self.threads.iter().find(|(_, h)| h.is_finished()) {
+                failure = Some(*q);
+                break;
+            }
+        }
+        tracing::info!("stopping: removing the firewall rules, then judging what is queued");
+        let removed = match self.firewall.take() {
+            Some(f) => f.remove().map_err(|e| {
+                tracing::error!(
+                    "could not remove the firewall rules: {e}; run `verdict firewall remove`"
+                );
+                e
+            }),
+            None => Ok(()),
+        };
+        self.shared.drain.store(true, Ordering::Release);
+        let mut thread_errors = Vec::new();
+        for (q, h) in self.threads.drain(..) {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => thread_errors.push(format!("queue {q}: {e}")),
+                Err(_) => thread_errors.push(format!("queue {q}: thread panicked")),
+            }
+        }
+        self.write_stats();
+        if let Some(eve) = &self.eve {
+            let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
+            w.flush().context("cannot flush eve.json")?;
+        }
+        drop(self.metrics.take());
+        let total: u64 = snapshots(&self.counters).iter().map(|s| s.received).sum();
+        tracing::info!("stopped after {total} packet(s)");
+        removed.context("firewall rules not removed")?;
+        if let Some(q) = failure {
+            bail!(
+                "queue {q} stopped unexpectedly ({}); Verdict stopped too",
+                thread_errors.join("; ")
+            );
+        }
+        if !thread_errors.is_empty() {
+            bail!("{}", thread_errors.join("; "));
+        }
+        Ok(())
+    }
+
+    /// Recompiles the rules; swaps them in whole only if they load without errors.
+    fn reload(&self) {
+        let mut cfg = self.cfg.clone();
+        // Rule files are re-read; other settings need a restart.
+        if let Some(path) = &self.config_path {
+            match Config::load(path) {
+                Ok(new) => cfg.rules = new.rules,
+                Err(e) => {
+                    self.reload_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!("reload refused, keeping the current rules: {e}");
+                    return;
+                }
+            }
+        }
+        match ruleload::load(&cfg) {
+            Ok(l) => {
+                for s in &l.skipped {
+                    tracing::warn!("{s}");
+                }
+                self.rule_count.store(l.loaded as u64, Ordering::Relaxed);
+                self.shared.rules.publish(Arc::new(l.rules));
+                self.reloads.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("rules reloaded: {} rule(s)", l.loaded);
+            }
+            Err(e) => {
+                self.reload_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("reload refused, keeping the current rules:\n{e}");
+            }
+        }
+    }
+
+    fn write_stats(&self) {
+        let Some(eve) = &self.eve else { return };
+        let snaps = snapshots(&self.counters);
+        let sum = |f: fn(&stats::QueueSnapshot) -> u64| snaps.iter().map(f).sum::<u64>();
+        #[derive(serde::Serialize)]
+        struct StatsEvent {
+            timestamp: EveTimestamp,
+            event_type: &'static str,
+            stats: serde_json::Value,
+        }
+        let event = StatsEvent {
+            timestamp: EveTimestamp(wall_clock()),
+            event_type: "stats",
+            stats: serde_json::json!({
+                "uptime": self.started.elapsed().as_secs(),
+                "ips": {
+                    "accepted": sum(|s| s.accepted),
+                    "blocked": sum(|s| s.dropped),
+                },
+                "detect": { "alert": sum(|s| s.alerts) },
+                "decoder": { "pkts": sum(|s| s.received), "invalid": sum(|s| s.undecodable) },
+                "nfq": snaps.iter().map(stats::QueueSnapshot::to_eve).collect::<Vec<_>>(),
+            }),
+        };
+        let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = w.write_event(&event).and_then(|_| w.flush()) {
+            tracing::warn!("cannot write stats to eve.json: {e}");
+        }
+    }
+}
+
+/// Snapshots of every queue, with the kernel's counters.
+fn snapshots(counters: &[(u16, Arc<QueueCounters>)]) -> Vec<stats::QueueSnapshot> {
+    let kernel = stats::read_proc_queues();
+    counters
+        .iter()
+        .map(|(q, c)| {
+            let mut s = c.snapshot(*q);
+            s.kernel = kernel.iter().find(|k| k.queue == *q).copied();
+            s
+        })
+        .collect()
 }

@@ -98,6 +98,8 @@ pub struct Config {
     pub flow_bypass: FlowBypass,
     /// Protection against kernels with known nf_queue bugs.
     pub kernel_guard: KernelGuard,
+    /// Tool that installs the queue rules: `auto`, `iptables-nft`, `iptables-legacy`, `nft`.
+    pub firewall_backend: verdict_netfilter::firewall::Backend,
 }
 
 impl Default for Config {
@@ -116,6 +118,7 @@ impl Default for Config {
             outputs: Outputs::default(),
             flow_bypass: FlowBypass::default(),
             kernel_guard: KernelGuard::default(),
+            firewall_backend: verdict_netfilter::firewall::Backend::Auto,
         }
     }
 }
@@ -542,6 +545,18 @@ impl Config {
             ));
         }
         if !self.capture.ports.is_empty() {
+            let expanded: u32 = self
+                .capture
+                .ports
+                .iter()
+                .map(|p| u32::from(p.last - p.first) + 1)
+                .sum();
+            if expanded > 64 {
+                return Err(invalid(
+                    format!("[capture] ports cover {expanded} ports"),
+                    "list at most 64 ports in total (queue everything and let rules pick ports instead)",
+                ));
+            }
             if self.capture.protocols.is_empty() {
                 return Err(invalid(
                     "[capture] lists ports but no protocols".into(),
@@ -616,6 +631,19 @@ impl Config {
         if self.outputs.log_dir.is_relative() {
             self.outputs.log_dir = dir.join(&self.outputs.log_dir);
         }
+    }
+
+    /// The configured ports, ranges expanded (at most 64, checked by [`Config::validate`]).
+    pub fn capture_ports(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self
+            .capture
+            .ports
+            .iter()
+            .flat_map(|p| p.first..=p.last)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// The duration of [`Config::max_verdict_latency_us`].
@@ -756,6 +784,8 @@ mod tests {
         let c = parse("[capture]\nprotocols = [\"tcp\"]\nports = [80, \"8000-8080\"]").unwrap();
         let p: Vec<String> = c.capture.ports.iter().map(ToString::to_string).collect();
         assert_eq!(p, vec!["80", "8000:8080"]);
+        assert_eq!(c.capture_ports().len(), 82);
+        assert!(err("[capture]\nprotocols = [\"tcp\"]\nports = [\"1-100\"]").contains("at most 64"));
         assert!(err("[capture]\nprotocols = [\"tcp\"]\nports = [\"9-1\"]").contains("backwards"));
     }
 

@@ -5,12 +5,13 @@
 //!   [`PacketInspector`] (the engine plus its outputs), so the batching, latency bound,
 //!   reload and drain logic is tested here with in-memory fakes, and the real socket and
 //!   engine plug in through thin adapters.
-//! - A burst is received, every packet decided in order, and the verdicts are sent as
-//!   [`PendingVerdicts`] plans them: drops and marked accepts individually first, then one
-//!   batch verdict for the accepted run (a batch verdict applies to every still-pending id up
-//!   to its id, so the individual ones must go first). If deciding takes longer than the
-//!   configured latency, what is decided so far is sent before going on, so no packet waits
-//!   in Verdict longer than `max_latency` plus one packet's inspection.
+//! - A burst is received, every packet decided in order, and the decisions handed to
+//!   [`QueueIo::send_verdicts`] in one call, which sends drops and marked accepts individually
+//!   first and then one batch verdict for the accepted run (the live adapter uses
+//!   `verdict_nfq::VerdictBatcher` and one `sendmsg`). If deciding takes longer than the
+//!   configured latency, what is decided so far is sent before going on, with the id of the
+//!   first undecided packet so the batch never reaches it; no packet waits in Verdict longer
+//!   than `max_latency` plus one packet's inspection.
 //! - Rules are swapped whole: [`RuleSlot`] holds the current `Arc` and a generation number;
 //!   each thread checks the generation between bursts and hands the new set to its inspector.
 //!   A burst is always judged by one ruleset.
@@ -56,6 +57,17 @@ pub enum RecvError {
     Io(std::io::Error),
 }
 
+/// One decided packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    /// The kernel's packet id.
+    pub id: u32,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Bits to set in the connection mark (flow bypass).
+    pub connmark: Option<u32>,
+}
+
 /// The netlink side of a queue, as the runtime needs it.
 pub trait QueueIo {
     /// Receives up to `max` packets, waiting at most `timeout` for the first one. Returns how
@@ -64,10 +76,19 @@ pub trait QueueIo {
     fn recv(&mut self, max: usize, timeout: Duration) -> Result<usize, RecvError>;
     /// The `index`-th packet of the last burst (None when out of range or unreadable).
     fn packet(&self, index: usize) -> Option<RxPacket<'_>>;
-    /// Sends one verdict; `connmark` sets bits of the connection mark (flow bypass).
-    fn verdict(&mut self, id: u32, verdict: Verdict, connmark: Option<u32>) -> std::io::Result<()>;
-    /// Accepts every packet still pending whose id is not after `max_id`.
-    fn batch_accept(&mut self, max_id: u32) -> std::io::Result<()>;
+    /// Sends the verdicts of `decided` (in the order received) with the fewest messages:
+    /// non-plain verdicts individually, then one batch accept that must not reach
+    /// `oldest_undecided` (the first received packet not decided yet, if any).
+    fn send_verdicts(
+        &mut self,
+        decided: &[Decided],
+        oldest_undecided: Option<u32>,
+    ) -> std::io::Result<()>;
+    /// ENOBUFS reports since the last call (receive-buffer overflows the socket noticed
+    /// without failing the receive).
+    fn take_enobufs(&mut self) -> u64 {
+        0
+    }
 }
 
 /// What the inspector concluded about one packet.
@@ -161,61 +182,6 @@ impl Default for LoopOptions {
     }
 }
 
-/// Verdicts decided but not yet sent, planned for the fewest messages.
-#[derive(Debug, Default)]
-pub struct PendingVerdicts {
-    singles: Vec<(u32, Verdict, Option<u32>)>,
-    batch_max: Option<u32>,
-    count: u64,
-}
-
-/// `a` comes after `b` in the kernel's wrapping id sequence (as the kernel's `nfq_id_after`).
-pub fn id_after(a: u32, b: u32) -> bool {
-    (b.wrapping_sub(a) as i32) < 0
-}
-
-impl PendingVerdicts {
-    /// Adds the verdict for packet `id` (ids must be pushed in the order received).
-    pub fn push(&mut self, id: u32, verdict: Verdict, connmark: Option<u32>) {
-        self.count += 1;
-        match (verdict, connmark) {
-            (Verdict::Accept, None) => {
-                if self.batch_max.map_or(true, |m| id_after(id, m)) {
-                    self.batch_max = Some(id);
-                }
-                // Otherwise the id is not after the batch's: already covered by it.
-            }
-            _ => self.singles.push((id, verdict, connmark)),
-        }
-    }
-
-    /// Packets planned.
-    pub fn len(&self) -> u64 {
-        self.count
-    }
-
-    /// Sends the plan (individual verdicts, then the batch) and empties it. Counts send errors
-    /// in `errors`; on a failed batch, falls back to nothing (the kernel applies the queue's
-    /// policy to packets that never get a verdict when the socket closes).
-    pub fn send<Q: QueueIo + ?Sized>(&mut self, io: &mut Q) -> u64 {
-        let mut errors = 0;
-        for (id, v, mark) in self.singles.drain(..) {
-            if let Err(e) = io.verdict(id, v, mark) {
-                tracing::warn!("verdict for packet {id} not sent: {e}");
-                errors += 1;
-            }
-        }
-        if let Some(max) = self.batch_max.take() {
-            if let Err(e) = io.batch_accept(max) {
-                tracing::warn!("batch verdict up to packet {max} not sent: {e}");
-                errors += 1;
-            }
-        }
-        self.count = 0;
-        errors
-    }
-}
-
 /// Flags and shared state of all queue threads.
 #[derive(Debug)]
 pub struct Shared<R> {
@@ -235,7 +201,7 @@ pub fn run_queue<Q: QueueIo, I: PacketInspector>(
 ) -> std::io::Result<()> {
     // None: the inspector is given the slot's current ruleset before the first burst.
     let mut generation = None;
-    let mut pending = PendingVerdicts::default();
+    let mut pending: Vec<Decided> = Vec::with_capacity(opts.batch_size);
     let mut last_expire = Instant::now();
     let drain_wait = opts.poll_interval.min(Duration::from_millis(50));
     loop {
@@ -259,6 +225,10 @@ pub fn run_queue<Q: QueueIo, I: PacketInspector>(
             Err(RecvError::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(RecvError::Io(e)) => return Err(e),
         };
+        let overruns = io.take_enobufs();
+        if overruns > 0 {
+            counters.enobufs.fetch_add(overruns, Ordering::Relaxed);
+        }
         let start = Instant::now();
         if n == 0 {
             inspector.flush();
@@ -289,12 +259,17 @@ pub fn run_queue<Q: QueueIo, I: PacketInspector>(
                 counters
                     .alerts
                     .fetch_add(u64::from(j.alerts), Ordering::Relaxed);
-                pending.push(id, verdict, connmark);
+                pending.push(Decided {
+                    id,
+                    verdict,
+                    connmark,
+                });
                 if i + 1 < n && start.elapsed() >= opts.max_latency {
-                    flush(io, &mut pending, counters, start);
+                    let next = (i + 1..n).find_map(|j| io.packet(j).map(|p| p.id));
+                    flush(io, &mut pending, next, counters, start);
                 }
             }
-            flush(io, &mut pending, counters, start);
+            flush(io, &mut pending, None, counters, start);
         }
         if start.duration_since(last_expire) >= opts.expire_interval {
             last_expire = start;
@@ -314,14 +289,24 @@ fn decide(j: &Judgement, opts: &LoopOptions) -> (Verdict, Option<u32>) {
     (j.verdict, mark)
 }
 
-fn flush<Q: QueueIo>(io: &mut Q, pending: &mut PendingVerdicts, c: &QueueCounters, start: Instant) {
-    let n = pending.len();
-    if n == 0 {
+fn flush<Q: QueueIo>(
+    io: &mut Q,
+    pending: &mut Vec<Decided>,
+    oldest_undecided: Option<u32>,
+    c: &QueueCounters,
+    start: Instant,
+) {
+    if pending.is_empty() {
         return;
     }
-    let errors = pending.send(io);
-    c.verdict_errors.fetch_add(errors, Ordering::Relaxed);
-    c.record_latency(start.elapsed(), n);
+    if let Err(e) = io.send_verdicts(pending, oldest_undecided) {
+        // The packets stay queued; the kernel applies the queue's policy when the socket
+        // closes. Counted and logged, the loop goes on.
+        tracing::warn!("{} verdict(s) not sent: {e}", pending.len());
+        c.verdict_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    c.record_latency(start.elapsed(), pending.len() as u64);
+    pending.clear();
 }
 
 /// Spawns the thread of queue `queue`, named `verdict-q<queue>`.
@@ -364,11 +349,11 @@ mod tests {
         drain_after_empty: Option<Arc<Shared<String>>>,
     }
 
-    #[derive(Debug, PartialEq, Eq, Clone)]
-    enum Sent {
-        One(u32, Verdict, Option<u32>),
-        Batch(u32),
-    }
+    /// One `send_verdicts` call: (id, verdict, connmark) per packet, and the undecided limit.
+    type Sent = (Vec<(u32, Verdict, Option<u32>)>, Option<u32>);
+
+    const A: Verdict = Verdict::Accept;
+    const D: Verdict = Verdict::Drop;
 
     impl QueueIo for FakeQueue {
         fn recv(&mut self, max: usize, _timeout: Duration) -> Result<usize, RecvError> {
@@ -396,12 +381,9 @@ mod tests {
                 payload: p,
             })
         }
-        fn verdict(&mut self, id: u32, v: Verdict, m: Option<u32>) -> std::io::Result<()> {
-            self.sent.push(Sent::One(id, v, m));
-            Ok(())
-        }
-        fn batch_accept(&mut self, max: u32) -> std::io::Result<()> {
-            self.sent.push(Sent::Batch(max));
+        fn send_verdicts(&mut self, d: &[Decided], limit: Option<u32>) -> std::io::Result<()> {
+            let v = d.iter().map(|d| (d.id, d.verdict, d.connmark)).collect();
+            self.sent.push((v, limit));
             Ok(())
         }
     }
@@ -480,11 +462,16 @@ mod tests {
         run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
         assert_eq!(
             q.sent,
-            vec![
-                Sent::One(2, Verdict::Drop, None),
-                Sent::One(4, Verdict::Accept, Some(0x4000_0000)),
-                Sent::Batch(5),
-            ]
+            vec![(
+                vec![
+                    (1, A, None),
+                    (2, D, None),
+                    (3, A, None),
+                    (4, A, Some(0x4000_0000)),
+                    (5, A, None)
+                ],
+                None
+            )]
         );
         let s = c.snapshot(0);
         assert_eq!((s.received, s.accepted, s.dropped, s.alerts), (5, 4, 1, 1));
@@ -500,10 +487,7 @@ mod tests {
             ..opts()
         };
         run_queue(&mut q, &mut insp, &shared, &c, &o).unwrap();
-        assert_eq!(
-            q.sent,
-            vec![Sent::One(7, Verdict::Drop, None), Sent::Batch(8)]
-        );
+        assert_eq!(q.sent, vec![(vec![(7, D, None), (8, A, None)], None)]);
         assert_eq!(c.snapshot(0).undecodable, 1);
     }
 
@@ -516,7 +500,14 @@ mod tests {
             ..opts()
         };
         run_queue(&mut q, &mut insp, &shared, &QueueCounters::default(), &o).unwrap();
-        assert_eq!(q.sent, vec![Sent::Batch(1), Sent::Batch(2), Sent::Batch(3)]);
+        assert_eq!(
+            q.sent,
+            vec![
+                (vec![(1, A, None)], Some(2)),
+                (vec![(2, A, None)], Some(3)),
+                (vec![(3, A, None)], None)
+            ]
+        );
     }
 
     #[test]
@@ -533,19 +524,13 @@ mod tests {
         let rest: Vec<_> = q.incoming.drain(..).collect();
         q.incoming.push_back(first);
         run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
-        assert_eq!(
-            q.sent,
-            vec![Sent::One(1, Verdict::Drop, None), Sent::Batch(2)]
-        );
+        assert_eq!(q.sent, vec![(vec![(1, D, None), (2, A, None)], None)]);
         shared.drain.store(false, Ordering::Release);
         shared.rules.publish(Arc::new("evil".to_owned()));
         q.incoming.extend(rest);
         q.sent.clear();
         run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
-        assert_eq!(
-            q.sent,
-            vec![Sent::One(4, Verdict::Drop, None), Sent::Batch(3)]
-        );
+        assert_eq!(q.sent, vec![(vec![(3, A, None), (4, D, None)], None)]);
         assert_eq!(insp.seen_rules, vec!["new", "new", "evil", "evil"]);
     }
 
@@ -556,7 +541,7 @@ mod tests {
         let c = QueueCounters::default();
         run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
         assert_eq!(c.snapshot(0).enobufs, 1);
-        assert_eq!(q.sent, vec![Sent::Batch(1)]);
+        assert_eq!(q.sent, vec![(vec![(1, A, None)], None)]);
     }
 
     #[test]
@@ -575,25 +560,11 @@ mod tests {
         assert_eq!(
             q.sent,
             vec![
-                Sent::Batch(1),
-                Sent::One(2, Verdict::Drop, None),
-                Sent::Batch(3)
+                (vec![(1, A, None)], None),
+                (vec![(2, D, None)], None),
+                (vec![(3, A, None)], None)
             ]
         );
-    }
-
-    #[test]
-    fn batch_ids_wrap_like_the_kernel() {
-        assert!(id_after(1, 0));
-        assert!(id_after(0, u32::MAX));
-        assert!(!id_after(u32::MAX, 0));
-        let mut p = PendingVerdicts::default();
-        p.push(u32::MAX - 1, Verdict::Accept, None);
-        p.push(u32::MAX, Verdict::Accept, None);
-        p.push(1, Verdict::Accept, None);
-        let mut q = FakeQueue::default();
-        p.send(&mut q);
-        assert_eq!(q.sent, vec![Sent::Batch(1)]);
     }
 
     #[test]
