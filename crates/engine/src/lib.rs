@@ -33,10 +33,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verdict_decode::{DecodeError, LinkType, L4};
-use verdict_flow::{FlowConfig, FlowStats, FlowTable};
+use verdict_flow::{FlowConfig, FlowKeyDir, FlowStats, FlowTable};
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
 
-// RULES_INSPECTOR_MOD
+mod rules_inspector;
+pub use rules_inspector::{alert_info, RulesInspector};
 
 /// What a rule (or inspector) asks for when it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -256,6 +257,27 @@ pub struct PacketSummary {
     pub vlan: [u16; 2],
     /// Number of VLAN ids.
     pub vlan_count: u8,
+    /// The packet's flow, counters including this packet.
+    pub flow: FlowSummary,
+}
+
+/// Flow facts at the time of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowSummary {
+    /// Packets client -> server.
+    pub pkts_toserver: u64,
+    /// Packets server -> client.
+    pub pkts_toclient: u64,
+    /// Bytes client -> server.
+    pub bytes_toserver: u64,
+    /// Bytes server -> client.
+    pub bytes_toclient: u64,
+    /// When the flow's first packet was seen.
+    pub start: Duration,
+    /// Client address and port.
+    pub client: (IpAddr, u16),
+    /// Server address and port.
+    pub server: (IpAddr, u16),
 }
 
 /// The engine's answer for one packet. Borrows the engine's alert buffer.
@@ -275,6 +297,9 @@ pub struct Decision<'e> {
     pub first_drop_in_direction: bool,
     /// Why decoding failed, when it did.
     pub decode_error: Option<DecodeError>,
+    /// A pass rule matched this flow (on this or an earlier packet): nothing more will be
+    /// inspected in it, so a live driver may bypass the flow in the kernel.
+    pub flow_passed: bool,
 }
 
 /// Per-packet metadata from the driver.
@@ -417,6 +442,7 @@ impl<I: Inspector> Engine<I> {
                     drop_reason: drop.then_some(DropReason::DecodeError),
                     first_drop_in_direction: drop,
                     decode_error: Some(e),
+                    flow_passed: false,
                 };
             }
         };
@@ -429,6 +455,24 @@ impl<I: Inspector> Engine<I> {
             .flows
             .track(now, key, dir, tcp_flags, pkt.ip.total_len, |_, _| {});
         let (sp, dp) = pkt.l4.ports().unwrap_or((0, 0));
+        let flow = self
+            .flows
+            .get_mut(tracked.handle)
+            .expect("the flow just tracked is in the table");
+        let (lo, hi) = ((key.lo_addr, key.lo_port), (key.hi_addr, key.hi_port));
+        let (client, server) = match flow.client {
+            FlowKeyDir::LoToHi => (lo, hi),
+            FlowKeyDir::HiToLo => (hi, lo),
+        };
+        let flow_summary = FlowSummary {
+            pkts_toserver: flow.to_server.pkts,
+            pkts_toclient: flow.to_client.pkts,
+            bytes_toserver: flow.to_server.bytes,
+            bytes_toclient: flow.to_client.bytes,
+            start: flow.first_seen,
+            client,
+            server,
+        };
         let summary = PacketSummary {
             src: pkt.ip.src,
             dst: pkt.ip.dst,
@@ -473,11 +517,8 @@ impl<I: Inspector> Engine<I> {
             to_server: tracked.to_server,
             vlan: pkt.link.vlan,
             vlan_count: pkt.link.vlan_count,
+            flow: flow_summary,
         };
-        let flow = self
-            .flows
-            .get_mut(tracked.handle)
-            .expect("the flow just tracked is in the table");
         let fd = &mut flow.data;
         let accept = Decision {
             verdict: Verdict::Accept,
@@ -487,6 +528,7 @@ impl<I: Inspector> Engine<I> {
             drop_reason: None,
             first_drop_in_direction: false,
             decode_error: None,
+            flow_passed: fd.passed,
         };
         if fd.dropped {
             self.stats.dropped += 1;
@@ -586,6 +628,7 @@ impl<I: Inspector> Engine<I> {
             drop_reason: reason,
             first_drop_in_direction: first,
             decode_error: None,
+            flow_passed: fd.passed,
         }
     }
 }

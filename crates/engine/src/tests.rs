@@ -175,7 +175,9 @@ fn pass_skips_rest_of_flow() {
     let d = e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
     assert_eq!(d.verdict, Verdict::Accept);
     assert!(d.alerts.is_empty());
-    e.inspect(t(1), &udp_packet(53, 1000, b"evil", true), m);
+    assert!(d.flow_passed);
+    let d = e.inspect(t(1), &udp_packet(53, 1000, b"evil", true), m);
+    assert!(d.flow_passed);
     assert_eq!(e.inspector().calls, 1);
     assert_eq!(e.stats().passed, 1);
 }

@@ -144,7 +144,9 @@ impl<'a> EveHeader<'a> {
     pub fn packet(event_type: &'static str, ctx: &EventContext<'a>, p: &'a PacketSummary) -> Self {
         let ported = matches!(p.proto, 6 | 17 | 132);
         let (icmp_type, icmp_code) = match p.l4 {
-            L4Summary::Icmp { icmp_type, code, .. } => (Some(icmp_type), Some(code)),
+            L4Summary::Icmp {
+                icmp_type, code, ..
+            } => (Some(icmp_type), Some(code)),
             _ => (None, None),
         };
         EveHeader {
@@ -203,8 +205,12 @@ impl Serialize for Metadata<'_> {
             if self.0[..n].iter().any(|(k2, _)| k2 == k) {
                 continue;
             }
-            let vals: Vec<&str> =
-                self.0.iter().filter(|(k2, _)| k2 == k).map(|(_, v)| v.as_str()).collect();
+            let vals: Vec<&str> = self
+                .0
+                .iter()
+                .filter(|(k2, _)| k2 == k)
+                .map(|(_, v)| v.as_str())
+                .collect();
             m.serialize_entry(k, &vals)?;
         }
         m.end()
@@ -286,7 +292,10 @@ pub fn alert_event<'a>(
     AlertEvent {
         header: EveHeader::packet("alert", ctx, p),
         direction: direction(p),
-        alert: EveAlert { alert, ips: ctx.ips },
+        alert: EveAlert {
+            alert,
+            ips: ctx.ips,
+        },
         flow: EveFlow::of(p),
     }
 }
@@ -309,7 +318,12 @@ impl Serialize for EveDrop<'_> {
         m.serialize_entry("ttl", &p.ttl)?;
         m.serialize_entry("ipid", &p.ip_id)?;
         match p.l4 {
-            L4Summary::Tcp { flags, seq, ack, window } => {
+            L4Summary::Tcp {
+                flags,
+                seq,
+                ack,
+                window,
+            } => {
                 m.serialize_entry("tcpseq", &seq)?;
                 m.serialize_entry("tcpack", &ack)?;
                 m.serialize_entry("tcpwin", &window)?;
@@ -363,7 +377,13 @@ pub fn drop_event<'a>(
 ) -> Option<DropEvent<'a>> {
     let reason = d.drop_reason?;
     let alert = if with_alert {
-        d.alerts.iter().find(|a| a.eve_action(ctx.ips) == "blocked").map(|a| EveAlert { alert: a, ips: ctx.ips })
+        d.alerts
+            .iter()
+            .find(|a| a.eve_action(ctx.ips) == "blocked")
+            .map(|a| EveAlert {
+                alert: a,
+                ips: ctx.ips,
+            })
     } else {
         None
     };
@@ -443,7 +463,11 @@ pub struct StatsEvent {
 
 /// Builds a stats event.
 pub fn stats_event(ts: Duration, stats: StatsCounters) -> StatsEvent {
-    StatsEvent { timestamp: EveTimestamp(ts), event_type: "stats", stats }
+    StatsEvent {
+        timestamp: EveTimestamp(ts),
+        event_type: "stats",
+        stats,
+    }
 }
 
 /// Writes EVE events, one JSON object per line.
@@ -490,7 +514,10 @@ mod tests {
 
     #[test]
     fn timestamp_format() {
-        assert_eq!(EveTimestamp(Duration::from_micros(0)).format(), "1970-01-01T00:00:00.000000+0000");
+        assert_eq!(
+            EveTimestamp(Duration::from_micros(0)).format(),
+            "1970-01-01T00:00:00.000000+0000"
+        );
         let t = Duration::from_secs(1_704_110_400) + Duration::from_micros(123_456);
         assert_eq!(EveTimestamp(t).format(), "2024-01-01T12:00:00.123456+0000");
         assert_eq!(
@@ -510,7 +537,12 @@ mod tests {
             ttl: 64,
             tos: 0,
             ip_id: 5,
-            l4: L4Summary::Tcp { flags: 0x18, seq: 1, ack: 2, window: 512 },
+            l4: L4Summary::Tcp {
+                flags: 0x18,
+                seq: 1,
+                ack: 2,
+                window: 512,
+            },
             flow_id: 99,
             to_server: true,
             vlan: [0; 2],
@@ -537,10 +569,22 @@ mod tests {
             msg: "m".into(),
             category: "c".into(),
             severity: 2,
-            metadata: vec![("k".into(), "a".into()), ("k".into(), "b".into()), ("z".into(), "1".into())],
+            metadata: vec![
+                ("k".into(), "a".into()),
+                ("k".into(), "b".into()),
+                ("z".into(), "1".into()),
+            ],
         });
-        let alert = Alert { action: RuleAction::Drop, info };
-        let ctx = EventContext { ts: Duration::from_secs(1_704_110_400), pcap_cnt: Some(4), in_iface: None, ips: true };
+        let alert = Alert {
+            action: RuleAction::Drop,
+            info,
+        };
+        let ctx = EventContext {
+            ts: Duration::from_secs(1_704_110_400),
+            pcap_cnt: Some(4),
+            in_iface: None,
+            ips: true,
+        };
         let mut w = EveWriter::new(Vec::new());
         w.write_event(&alert_event(&ctx, &p, &alert)).unwrap();
         let alerts = [alert.clone()];
@@ -552,10 +596,15 @@ mod tests {
             drop_reason: Some(DropReason::Rules),
             first_drop_in_direction: true,
             decode_error: None,
+            flow_passed: false,
         };
-        w.write_event(&drop_event(&ctx, &d, &p, true).unwrap()).unwrap();
+        w.write_event(&drop_event(&ctx, &d, &p, true).unwrap())
+            .unwrap();
         let text = String::from_utf8(w.into_inner()).unwrap();
-        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let a = &lines[0];
         assert_eq!(a["event_type"], "alert");
         assert_eq!(a["timestamp"], "2024-01-01T12:00:00.000000+0000");
@@ -583,8 +632,18 @@ mod tests {
     fn proto_names_and_icmp_has_no_ports() {
         let mut p = summary();
         p.proto = 58;
-        p.l4 = L4Summary::Icmp { icmp_type: 128, code: 0, id: Some(1), seq: Some(2) };
-        let ctx = EventContext { ts: Duration::ZERO, pcap_cnt: None, in_iface: Some("eth0"), ips: false };
+        p.l4 = L4Summary::Icmp {
+            icmp_type: 128,
+            code: 0,
+            id: Some(1),
+            seq: Some(2),
+        };
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: Some("eth0"),
+            ips: false,
+        };
         let v = serde_json::to_value(EveHeader::packet("alert", &ctx, &p)).unwrap();
         assert_eq!(v["proto"], "IPv6-ICMP");
         assert_eq!(v["icmp_type"], 128);
@@ -592,7 +651,8 @@ mod tests {
         assert!(v.get("pcap_cnt").is_none());
         assert_eq!(v["in_iface"], "eth0");
         assert_eq!(serde_json::to_value(ProtoName(99)).unwrap(), "99");
-        let st = serde_json::to_value(stats_event(Duration::ZERO, StatsCounters::default())).unwrap();
+        let st =
+            serde_json::to_value(stats_event(Duration::ZERO, StatsCounters::default())).unwrap();
         assert_eq!(st["event_type"], "stats");
         assert_eq!(st["stats"]["decoder"]["pkts"], 0);
     }

@@ -25,6 +25,7 @@ mod ruleload;
 mod runtime;
 mod signals;
 mod stats;
+mod suricata_yaml;
 
 /// Verdict: inline packet inspection for Linux through NFQUEUE.
 #[derive(Debug, Parser)]

@@ -34,7 +34,9 @@ pub struct SuricataConfig {
 
 impl Default for SuricataConfig {
     fn default() -> Self {
-        SuricataConfig { root: Yaml::Hash(Hash::new()) }
+        SuricataConfig {
+            root: Yaml::Hash(Hash::new()),
+        }
     }
 }
 
@@ -104,7 +106,9 @@ impl SuricataConfig {
             if !matches!(node, Yaml::Hash(_)) {
                 *node = Yaml::Hash(Hash::new());
             }
-            let Yaml::Hash(h) = node else { unreachable!("made a hash just above") };
+            let Yaml::Hash(h) = node else {
+                unreachable!("made a hash just above")
+            };
             let k = Yaml::String((*part).to_string());
             if i + 1 == parts.len() {
                 h.insert(k, Yaml::String(value.trim().to_string()));
@@ -164,12 +168,16 @@ impl SuricataConfig {
     }
 
     fn eve_types(&self) -> Option<&[Yaml]> {
-        let Some(Yaml::Array(outputs)) = self.get("outputs") else { return None };
+        let Some(Yaml::Array(outputs)) = self.get("outputs") else {
+            return None;
+        };
         for o in outputs {
             if let Yaml::Hash(h) = o {
                 if let Some(Yaml::Hash(eve)) = h.get(&Yaml::String("eve-log".into())) {
-                    let enabled =
-                        eve.get(&Yaml::String("enabled".into())).and_then(as_bool).unwrap_or(true);
+                    let enabled = eve
+                        .get(&Yaml::String("enabled".into()))
+                        .and_then(as_bool)
+                        .unwrap_or(true);
                     if !enabled {
                         continue;
                     }
@@ -186,18 +194,30 @@ impl SuricataConfig {
     /// Without any EVE output in the config, drops are logged (first per flow direction,
     /// with the alert), so `--simulate-ips` runs show what was blocked.
     pub fn drop_log(&self) -> Option<DropLog> {
-        let default = DropLog { all: false, alerts: true };
-        let Some(types) = self.eve_types() else { return Some(default) };
+        let default = DropLog {
+            all: false,
+            alerts: true,
+        };
+        let Some(types) = self.eve_types() else {
+            return Some(default);
+        };
         for t in types {
             match t {
-                Yaml::String(s) if s == "drop" => return Some(DropLog { all: false, alerts: false }),
+                Yaml::String(s) if s == "drop" => {
+                    return Some(DropLog {
+                        all: false,
+                        alerts: false,
+                    })
+                }
                 Yaml::Hash(h) => {
                     if let Some(d) = h.get(&Yaml::String("drop".into())) {
                         let get = |k: &str| match d {
                             Yaml::Hash(dh) => dh.get(&Yaml::String(k.into())),
                             _ => None,
                         };
-                        let all = get("flows").and_then(|v| v.as_str()).is_some_and(|v| v == "all");
+                        let all = get("flows")
+                            .and_then(|v| v.as_str())
+                            .is_some_and(|v| v == "all");
                         let alerts = get("alerts").and_then(as_bool).unwrap_or(false);
                         return Some(DropLog { all, alerts });
                     }
@@ -210,7 +230,9 @@ impl SuricataConfig {
 
     /// Whether EVE `alert` events are written (true without an EVE output in the config).
     pub fn alert_log(&self) -> bool {
-        let Some(types) = self.eve_types() else { return true };
+        let Some(types) = self.eve_types() else {
+            return true;
+        };
         types.iter().any(|t| match t {
             Yaml::String(s) => s == "alert",
             Yaml::Hash(h) => h.contains_key(&Yaml::String("alert".into())),
@@ -220,7 +242,9 @@ impl SuricataConfig {
 
     /// Top-level sections present in the config that Verdict does not apply.
     pub fn ignored_sections(&self) -> Vec<String> {
-        let Yaml::Hash(h) = &self.root else { return Vec::new() };
+        let Yaml::Hash(h) = &self.root else {
+            return Vec::new();
+        };
         h.keys()
             .filter_map(|k| k.as_str())
             .filter(|k| !SUPPORTED.contains(k))
@@ -240,11 +264,20 @@ mod tests {
         let c = SuricataConfig::parse(SAMPLE).unwrap();
         assert_eq!(
             c.address_groups(),
-            vec![("HOME_NET".into(), "[10.0.0.0/8]".into()), ("EXTERNAL_NET".into(), "!$HOME_NET".into())]
+            vec![
+                ("HOME_NET".into(), "[10.0.0.0/8]".into()),
+                ("EXTERNAL_NET".into(), "!$HOME_NET".into())
+            ]
         );
         assert_eq!(c.port_groups()[1], ("SSH_PORTS".into(), "[22,2222]".into()));
         assert_eq!(c.bool("stream.midstream"), Some(true));
-        assert_eq!(c.drop_log(), Some(DropLog { all: true, alerts: true }));
+        assert_eq!(
+            c.drop_log(),
+            Some(DropLog {
+                all: true,
+                alerts: true
+            })
+        );
         assert!(c.alert_log());
         assert_eq!(c.ignored_sections(), vec!["app-layer".to_string()]);
     }
@@ -252,7 +285,8 @@ mod tests {
     #[test]
     fn set_overrides() {
         let mut c = SuricataConfig::parse(SAMPLE).unwrap();
-        c.set("vars.address-groups.HOME_NET=[198.19.0.0/16]").unwrap();
+        c.set("vars.address-groups.HOME_NET=[198.19.0.0/16]")
+            .unwrap();
         c.set("stream.midstream=false").unwrap();
         c.set("flow-timeouts.udp.new=5").unwrap();
         assert_eq!(c.address_groups()[0].1, "[198.19.0.0/16]");
@@ -268,12 +302,22 @@ mod tests {
     #[test]
     fn defaults_without_outputs_and_bad_input() {
         let c = SuricataConfig::default();
-        assert_eq!(c.drop_log(), Some(DropLog { all: false, alerts: true }));
+        assert_eq!(
+            c.drop_log(),
+            Some(DropLog {
+                all: false,
+                alerts: true
+            })
+        );
         assert!(c.alert_log());
-        let c = SuricataConfig::parse("outputs:\n  - eve-log:\n      types:\n        - alert\n").unwrap();
+        let c = SuricataConfig::parse("outputs:\n  - eve-log:\n      types:\n        - alert\n")
+            .unwrap();
         assert_eq!(c.drop_log(), None);
         assert!(SuricataConfig::parse("- just\n- a list\n").is_err());
         assert!(SuricataConfig::parse("a: [unclosed\n").is_err());
-        assert!(SuricataConfig::parse("").unwrap().address_groups().is_empty());
+        assert!(SuricataConfig::parse("")
+            .unwrap()
+            .address_groups()
+            .is_empty());
     }
 }
