@@ -339,7 +339,8 @@ pub enum Hook {
 }
 
 impl Hook {
-    fn builtin(&self) -> &'static str {
+    /// The built-in iptables chain (`OUTPUT`).
+    pub fn builtin(&self) -> &'static str {
         match self {
             Hook::Input => "INPUT",
             Hook::Output => "OUTPUT",

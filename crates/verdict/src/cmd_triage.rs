@@ -1,12 +1,43 @@
-//! `verdict triage`.
+//! `verdict triage FILE`: match a kernel oops/panic log, `vmcore-dmesg.txt` or `crash`'s `bt`
+//! output against the crash signatures of known nf_queue bugs (`verdict_netfilter::triage`).
+//!
+//! Exit codes: 0 a known bug matched, 1 no known signature, 2 error.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 /// Arguments of `verdict triage`.
 #[derive(Debug, clap::Args)]
-pub struct TriageArgs {}
+pub struct TriageArgs {
+    /// The log to read (`-` for stdin).
+    file: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs `verdict triage`.
-pub fn run(_args: TriageArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`verdict triage` is not built yet")
+pub fn run(args: TriageArgs) -> anyhow::Result<ExitCode> {
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).context("reading stdin")?;
+        v
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+    };
+    // Logs may hold stray non-UTF-8 bytes (serial consoles); keep the rest.
+    let text = String::from_utf8_lossy(&bytes);
+    let t = verdict_netfilter::triage::triage(&text);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&t)?);
+    } else {
+        print!("{}", t.render_human());
+    }
+    Ok(if t.best().is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
