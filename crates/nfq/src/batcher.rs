@@ -12,15 +12,22 @@
 //! Packet ids are compared in the kernel's wrapping order, so a burst that crosses
 //! `u32::MAX -> 0` is handled.
 
-use crate::codec::{BatchVerdictMsg, Verdict, VerdictMsg};
+use crate::codec::{BatchVerdictMsg, ConnMark, Verdict, VerdictMsg};
 
-/// One decided packet.
+/// The decision for one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Decided {
-    id: u32,
-    verdict: Verdict,
-    mark: Option<u32>,
+pub struct Decision {
+    /// The packet id.
+    pub id: u32,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// A new packet mark.
+    pub mark: Option<u32>,
+    /// A change of the connection mark.
+    pub conn_mark: Option<ConnMark>,
 }
+
+type Decided = Decision;
 
 /// What a [`VerdictBatcher::flush`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,7 +85,17 @@ impl VerdictBatcher {
 
     /// Records the decision for packet `id`: `verdict`, and a new mark if `mark` is set.
     pub fn push(&mut self, id: u32, verdict: Verdict, mark: Option<u32>) {
-        self.decided.push(Decided { id, verdict, mark });
+        self.decided.push(Decided {
+            id,
+            verdict,
+            mark,
+            conn_mark: None,
+        });
+    }
+
+    /// Records a full decision (with a connection-mark change, for instance).
+    pub fn push_decision(&mut self, decision: Decision) {
+        self.decided.push(decision);
     }
 
     /// Decisions waiting to be flushed.
@@ -107,7 +124,8 @@ impl VerdictBatcher {
         let base = first.id.wrapping_sub(1 << 31);
         self.decided.sort_by_key(|d| d.id.wrapping_sub(base));
 
-        let plain = |d: &Decided| d.verdict == Verdict::Accept && d.mark.is_none();
+        let plain =
+            |d: &Decided| d.verdict == Verdict::Accept && d.mark.is_none() && d.conn_mark.is_none();
         let below_limit = |id: u32| match oldest_undecided {
             Some(u) => serial(id, u) < 0,
             None => true,
@@ -133,6 +151,7 @@ impl VerdictBatcher {
             }
             let mut msg = VerdictMsg::new(self.queue, d.id, d.verdict);
             msg.mark = d.mark;
+            msg.conn_mark = d.conn_mark;
             // No payload, so encoding cannot fail.
             let _ = msg.emit(0, false, out);
             stats.individual += 1;
@@ -215,6 +234,12 @@ mod tests {
         b.push(10, Verdict::Accept, Some(7));
         b.push(11, Verdict::Accept, None);
         b.push(13, Verdict::Repeat, Some(1));
+        b.push_decision(Decision {
+            id: 14,
+            verdict: Verdict::Accept,
+            mark: None,
+            conn_mark: Some(ConnMark::set_bits(1)),
+        });
         let mut out = Vec::new();
         b.flush(None, &mut out);
         assert_eq!(
@@ -222,6 +247,7 @@ mod tests {
             [
                 Sent::One(10, Verdict::Accept, Some(7)),
                 Sent::One(13, Verdict::Repeat, Some(1)),
+                Sent::One(14, Verdict::Accept, None),
                 Sent::Batch(12, Verdict::Accept),
             ]
         );

@@ -1,17 +1,65 @@
 //! Verdict's NFQUEUE I/O layer: talking to the kernel's `nfnetlink_queue`.
 //!
-//! Two halves, kept apart so the protocol can be tested without a kernel:
-//! - [`codec`]: sans-IO. Builds every configuration and verdict message, parses every packet
-//!   attribute, acks and errors. A received packet is a [`PacketMsg`], a *view* borrowing the
-//!   receive buffer; [`VerdictBatcher`] turns a burst of decisions into the fewest messages.
-//! - the socket (added in the next commit): the syscalls.
+//! # Design
+//! Two halves, kept apart so the protocol is tested without a kernel:
+//! - [`codec`] is sans-IO. It builds every configuration and verdict message and parses every
+//!   packet attribute, acknowledgement and error, from and into plain byte buffers. A received
+//!   packet is a [`PacketMsg`]: a *view* borrowing the receive buffer, checked once when
+//!   parsed, after which no accessor can panic. Nothing is copied or allocated per packet --
+//!   the payload the decoder and rules look at is the very memory the kernel wrote.
+//!   [`VerdictBatcher`] (also sans-IO) turns a burst of decisions into the fewest messages.
+//! - [`QueueSocket`] owns the syscalls (all of the crate's `unsafe`).
+//!
+//! **Why `recvmmsg`.** nfnetlink_queue sends each packet as its own netlink datagram and a
+//! netlink `recv` returns one datagram, so a plain `recv` loop costs one syscall per packet
+//! (that is what libnetfilter_queue does). [`RecvBuffers`] holds N slots and one
+//! `recvmmsg(MSG_WAITFORONE)` fills as many as are queued: one syscall per burst. Verdicts go
+//! the other way batched too: several verdict messages back to back in one `send`, which the
+//! kernel processes in order -- individual drops and marks first, then one batch accept.
+//!
+//! **ENOBUFS policy.** When the socket's receive buffer overflows, the kernel drops (or, with
+//! [`QueueFlags::FAIL_OPEN`], accepts) the packets it could not deliver and reports ENOBUFS
+//! once. The socket counts it ([`SocketStats::enobufs`]) and keeps receiving: the reader never
+//! dies of it, and the packets already queued still get their verdicts. Size the buffer with
+//! [`QueueSocket::set_recv_buffer`] (`SO_RCVBUFFORCE`, falling back to `SO_RCVBUF`). The
+//! kernel's own count of such losses is `user_dropped` in [`proc::read_queue_status`].
+//!
+//! **Errors say what to do**: a queue held by another process, a missing `CAP_NET_ADMIN`, a
+//! kernel without nfnetlink_queue each have their own [`Error`] variant and message.
+//!
+//! # Example
+//! ```no_run
+//! use verdict_nfq::{QueueConfig, QueueSocket, RecvBuffers, Verdict, VerdictBatcher};
+//! use verdict_nfq::codec::Message;
+//! # fn main() -> Result<(), verdict_nfq::Error> {
+//! let mut sock = QueueSocket::open()?;
+//! sock.set_recv_buffer(8 << 20)?;
+//! sock.bind_queue(0, &QueueConfig::default())?;
+//! let mut bufs = RecvBuffers::new(32, verdict_nfq::DEFAULT_SLOT_SIZE);
+//! let mut batcher = VerdictBatcher::new(0);
+//! loop {
+//!     sock.recv(&mut bufs)?;
+//!     for msg in bufs.messages() {
+//!         if let Ok(Message::Packet(p)) = msg {
+//!             batcher.push(p.id(), Verdict::Accept, None);
+//!         }
+//!     }
+//!     sock.flush_batcher(&mut batcher, None)?;
+//! }
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod batcher;
 pub mod codec;
+pub mod proc;
+mod socket;
 
-pub use batcher::{FlushStats, VerdictBatcher};
+pub use batcher::{Decision, FlushStats, VerdictBatcher};
 pub use codec::{
-    BatchVerdictMsg, ConfigMsg, CopyMode, FlagChange, Message, PacketMsg, QueueFlags, Verdict,
-    VerdictMsg,
+    BatchVerdictMsg, ConfigMsg, ConnMark, CopyMode, FlagChange, Message, PacketMsg, QueueFlags,
+    Verdict, VerdictMsg,
+};
+pub use socket::{
+    Error, QueueConfig, QueueSocket, RecvBuffers, Result, SocketStats, DEFAULT_SLOT_SIZE, MAX_SLOTS,
 };

@@ -22,7 +22,7 @@ mod verdict;
 pub use config::{ConfigCommand, ConfigMsg, CopyMode, FlagChange, QueueFlags};
 pub use netlink::{Attr, Attrs, NetlinkMessages, NetlinkMsg, NetlinkMsgHeader, NlError};
 pub use packet::{Hook, PacketMsg, SkbInfo, Timestamp, Vlan};
-pub use verdict::{BatchVerdictMsg, Verdict, VerdictMsg};
+pub use verdict::{BatchVerdictMsg, ConnMark, Verdict, VerdictMsg, MAX_VERDICT_PAYLOAD};
 
 /// `NFNL_SUBSYS_QUEUE`: the nfnetlink subsystem id of nfnetlink_queue.
 pub const NFNL_SUBSYS_QUEUE: u16 = 3;

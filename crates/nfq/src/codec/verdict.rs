@@ -90,7 +90,44 @@ pub struct VerdictMsg<'a> {
     /// New packet bytes (from the network header on). The kernel fixes nothing: checksums
     /// and lengths are the caller's job.
     pub payload: Option<&'a [u8]>,
+    /// Change the connection's mark (`NFQA_CT` with `CTA_MARK`/`CTA_MARK_MASK`). Needs a
+    /// conntrack entry and ctnetlink in the kernel; silently ignored otherwise.
+    pub conn_mark: Option<ConnMark>,
 }
+
+/// A change of the connection mark: the bits in `mask` take their value from `value`; the
+/// other bits are kept. The kernel computes `(old & !mask) ^ value`, so bits of `value`
+/// outside `mask` flip -- [`ConnMark::set_bits`] avoids that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnMark {
+    /// The new bits.
+    pub value: u32,
+    /// Which bits change.
+    pub mask: u32,
+}
+
+impl ConnMark {
+    /// Sets `bits` (to 1), keeping every other bit.
+    pub const fn set_bits(bits: u32) -> Self {
+        ConnMark {
+            value: bits,
+            mask: bits,
+        }
+    }
+
+    /// Sets the bits in `mask` to those of `value` (bits of `value` outside `mask` ignored).
+    pub const fn masked(value: u32, mask: u32) -> Self {
+        ConnMark {
+            value: value & mask,
+            mask,
+        }
+    }
+}
+
+/// `CTA_MARK` in `enum ctattr_type` (nfnetlink_conntrack.h).
+const CTA_MARK: u16 = 8;
+/// `CTA_MARK_MASK` in `enum ctattr_type`.
+const CTA_MARK_MASK: u16 = 21;
 
 /// The most bytes a rewritten payload can have (it must fit a netlink attribute).
 pub const MAX_VERDICT_PAYLOAD: usize = u16::MAX as usize - NLA_HDRLEN;
@@ -105,7 +142,14 @@ impl<'a> VerdictMsg<'a> {
             mark: None,
             priority: None,
             payload: None,
+            conn_mark: None,
         }
+    }
+
+    /// Also changes the connection mark.
+    pub const fn with_conn_mark(mut self, conn_mark: ConnMark) -> Self {
+        self.conn_mark = Some(conn_mark);
+        self
     }
 
     /// Also sets the packet mark.
@@ -132,6 +176,7 @@ impl<'a> VerdictMsg<'a> {
             + 12
             + if self.mark.is_some() { 8 } else { 0 }
             + if self.priority.is_some() { 8 } else { 0 }
+            + if self.conn_mark.is_some() { 20 } else { 0 }
             + self
                 .payload
                 .map_or(0, |p| super::netlink::align(NLA_HDRLEN + p.len()))
@@ -166,6 +211,16 @@ impl<'a> VerdictMsg<'a> {
         }
         if let Some(payload) = self.payload {
             put_attr(out, NFQA_PAYLOAD, payload);
+        }
+        if let Some(cm) = self.conn_mark {
+            let mut nested = [0u8; 16];
+            nested[0..2].copy_from_slice(&8u16.to_ne_bytes());
+            nested[2..4].copy_from_slice(&CTA_MARK.to_ne_bytes());
+            nested[4..8].copy_from_slice(&cm.value.to_be_bytes());
+            nested[8..10].copy_from_slice(&8u16.to_ne_bytes());
+            nested[10..12].copy_from_slice(&CTA_MARK_MASK.to_ne_bytes());
+            nested[12..16].copy_from_slice(&cm.mask.to_be_bytes());
+            put_attr(out, NFQA_CT | super::netlink::NLA_F_NESTED, &nested);
         }
         finish_msg(out, start);
         Ok(())
@@ -238,6 +293,7 @@ struct ParsedVerdict<'buf> {
     mark: Option<u32>,
     priority: Option<u32>,
     payload: Option<&'buf [u8]>,
+    conn_mark: Option<ConnMark>,
 }
 
 fn parse_verdict<'buf>(
@@ -261,7 +317,7 @@ fn parse_verdict<'buf>(
         need,
     };
     let mut hdr = None;
-    let (mut mark, mut priority, mut payload) = (None, None, None);
+    let (mut mark, mut priority, mut payload, mut conn_mark) = (None, None, None, None);
     for attr in Attrs::new(attrs) {
         let attr = attr?;
         let v = attr.value();
@@ -275,6 +331,21 @@ fn parse_verdict<'buf>(
             NFQA_MARK => mark = Some(be_u32(v, 0).ok_or(short(NFQA_MARK, v, 4))?),
             NFQA_PRIORITY => priority = Some(be_u32(v, 0).ok_or(short(NFQA_PRIORITY, v, 4))?),
             NFQA_PAYLOAD => payload = Some(v),
+            NFQA_CT => {
+                let mut cm = ConnMark { value: 0, mask: 0 };
+                for inner in attr.nested() {
+                    let inner = inner?;
+                    let iv = inner.value();
+                    match inner.kind() {
+                        CTA_MARK => cm.value = be_u32(iv, 0).ok_or(short(CTA_MARK, iv, 4))?,
+                        CTA_MARK_MASK => {
+                            cm.mask = be_u32(iv, 0).ok_or(short(CTA_MARK_MASK, iv, 4))?
+                        }
+                        _ => {}
+                    }
+                }
+                conn_mark = Some(cm);
+            }
             _ => {}
         }
     }
@@ -290,6 +361,7 @@ fn parse_verdict<'buf>(
         mark,
         priority,
         payload,
+        conn_mark,
     })
 }
 
@@ -306,6 +378,7 @@ impl<'buf> VerdictMsg<'buf> {
             mark: v.mark,
             priority: v.priority,
             payload: v.payload,
+            conn_mark: v.conn_mark,
         })
     }
 }
@@ -415,6 +488,36 @@ mod tests {
         want.extend_from_slice(&[0x45, 0, 0, 21, 0xaa, 0, 0, 0]);
         assert_eq!(out, want);
         assert_eq!(msg.encoded_len(), out.len());
+    }
+
+    #[test]
+    fn verdict_with_conn_mark_is_nested_ct_attribute() {
+        let msg = VerdictMsg::new(4, 2, Verdict::Accept).with_conn_mark(ConnMark::set_bits(0x10));
+        let mut out = Vec::new();
+        msg.emit(0, false, &mut out).unwrap();
+        let mut want = header(52, 1, 0x0001, 0, 4);
+        want.extend_from_slice(&12u16.to_ne_bytes());
+        want.extend_from_slice(&2u16.to_ne_bytes());
+        want.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
+        want.extend_from_slice(&20u16.to_ne_bytes());
+        want.extend_from_slice(&(0x8000u16 | 11).to_ne_bytes()); // NLA_F_NESTED | NFQA_CT
+        want.extend_from_slice(&8u16.to_ne_bytes());
+        want.extend_from_slice(&8u16.to_ne_bytes()); // CTA_MARK
+        want.extend_from_slice(&[0, 0, 0, 0x10]);
+        want.extend_from_slice(&8u16.to_ne_bytes());
+        want.extend_from_slice(&21u16.to_ne_bytes()); // CTA_MARK_MASK
+        want.extend_from_slice(&[0, 0, 0, 0x10]);
+        assert_eq!(out, want);
+        assert_eq!(msg.encoded_len(), out.len());
+        let (nl, _) = super::super::NetlinkMsg::parse(&out).unwrap();
+        assert_eq!(VerdictMsg::parse(&nl).unwrap(), msg);
+        assert_eq!(
+            ConnMark::masked(0xff, 0x0f),
+            ConnMark {
+                value: 0x0f,
+                mask: 0x0f
+            }
+        );
     }
 
     #[test]
