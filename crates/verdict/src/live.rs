@@ -51,7 +51,7 @@ impl NfqQueue {
         if conntrack {
             match Self::bind_with(queue, cfg, true) {
                 Ok(q) => return Ok((q, true)),
-                Err(verdict_nfq::Error::Kernel { errno, .. }) if errno == libc::EOPNOTSUPP => {
+                Err(verdict_nfq::Error::FlagUnsupported { .. }) => {
                     tracing::debug!(
                         queue,
                         "the kernel cannot attach conntrack data to queued packets"
