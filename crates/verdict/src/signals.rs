@@ -37,6 +37,16 @@ impl Signals {
         Ok(s)
     }
 
+    /// Installs SIGINT/SIGTERM handlers that only set the stop flag, however often they come
+    /// (for `verdict demo`, which must always reach its cleanup).
+    pub fn install_interrupt_only() -> std::io::Result<Self> {
+        let s = Self::new();
+        for sig in [SIGTERM, SIGINT] {
+            signal_hook::flag::register(sig, Arc::clone(&s.stop))?;
+        }
+        Ok(s)
+    }
+
     /// Whether a stop was requested.
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
