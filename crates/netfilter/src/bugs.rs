@@ -221,7 +221,7 @@ pub const KNOWN_BUGS: &[KnownBug] = &[
             DistroFix::RedHat {
                 el: 8,
                 first_fixed_build: Some(&[373]),
-                note: "CentOS Stream 8 4.18.0-373.el8 per the seed's analysis; which RHEL 8 minor first shipped it is unconfirmed (8.6 GA is 4.18.0-372.9.1, so probably 8.7, 4.18.0-425); z-stream backports to older branches are not recorded",
+                note: "CentOS Stream 8 4.18.0-373.el8, per the seed's analysis; the first RHEL 8 minor with it is unconfirmed (probably 8.7, 4.18.0-425; 8.6 GA is 4.18.0-372.9.1); z-stream backports are not recorded",
                 confirmed: true,
             },
             DistroFix::RedHat {

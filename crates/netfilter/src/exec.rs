@@ -53,15 +53,17 @@ impl Exec {
         args: &[&str],
         stdin: Option<&str>,
     ) -> Result<ToolOutput, Error> {
+        let (binary, applet) = resolve(program);
         let mut cmd = match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns, program]);
+                c.args(["netns", "exec", ns, binary.as_str()]);
                 c
             }
-            None => Command::new(program),
+            None => Command::new(&binary),
         };
-        cmd.args(args)
+        cmd.args(applet.iter())
+            .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -112,7 +114,8 @@ impl Exec {
     /// Whether `program` can be started (looked up on `PATH`, in the caller's namespace:
     /// binaries are the same in every network namespace).
     pub fn has(&self, program: &str) -> bool {
-        find_in_path(program)
+        let (binary, _) = resolve(program);
+        find_in_path(&binary)
     }
 
     /// Reads a file as seen from the namespace (`/proc/net/...` differs per namespace).
@@ -124,6 +127,30 @@ impl Exec {
             }),
             Some(_) => self.run("cat", &[path], None),
         }
+    }
+}
+
+/// The binary to run for `program`, and an applet argument. Minimal systems (busybox
+/// initramfs, containers) often ship only `xtables-nft-multi` / `xtables-legacy-multi` without
+/// the `iptables-nft-save`-style links; the multi binary takes the tool's name as its first
+/// argument.
+fn resolve(program: &str) -> (String, Option<String>) {
+    if find_in_path(program) {
+        return (program.to_string(), None);
+    }
+    let multi = if program.starts_with("iptables-nft") || program.starts_with("ip6tables-nft") {
+        "xtables-nft-multi"
+    } else if program.starts_with("iptables-legacy") || program.starts_with("ip6tables-legacy") {
+        "xtables-legacy-multi"
+    } else {
+        return (program.to_string(), None);
+    };
+    if find_in_path(multi) {
+        // The multi binaries know the plain names (`iptables-save`, `ip6tables-restore`).
+        let applet = program.replace("-nft", "").replace("-legacy", "");
+        (multi.to_string(), Some(applet))
+    } else {
+        (program.to_string(), None)
     }
 }
 
