@@ -13,11 +13,12 @@
 //! [`Inspector`] instead (see its docs for an example).
 //!
 //! # IPS semantics (Suricata inline / `--simulate-ips`)
-//! - An alert whose action is `drop` or `reject` drops the packet **and every later packet of
-//!   its flow**: the flow is marked dropped and later packets are dropped without detection
+//! - A `drop` or `reject` match drops the packet. When the inspector says the action applies
+//!   to the flow ([`Outcome::flow`]; Suricata does so for IP-only and app-layer rules), the
+//!   flow is marked dropped and every later packet of it is dropped without detection
 //!   ([`DropReason::FlowDrop`]).
-//! - `pass` stops detection for the packet and marks the flow passed: later packets of the
-//!   flow are accepted without detection, as Suricata does.
+//! - `pass` stops detection for the packet; with [`Outcome::flow`] the flow is marked passed
+//!   and later packets are accepted without detection.
 //! - Without IPS mode, drop/reject rules only alert (EVE action `allowed`), like Suricata IDS.
 //!
 //! # Allocation
@@ -93,13 +94,19 @@ impl Alert {
 }
 
 /// What an [`Inspector`] decides for a packet, besides its alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
-    /// `Some(Drop|Reject)` drops (in IPS mode), `Some(Pass)` passes the flow; `None` or
+    /// `Some(Drop|Reject)` drops (in IPS mode), `Some(Pass)` stops inspection; `None` or
     /// `Some(Alert)` accepts.
     pub action: Option<RuleAction>,
+    /// Apply a drop or pass to the whole flow (every later packet), not just this packet.
+    /// Suricata does so for IP-only and app-layer rules; a content rule's drop or pass
+    /// applies to its packet only.
+    pub flow: bool,
     /// A firewall mark to set on the packet (live mode), if any.
     pub mark: Option<u32>,
+    /// The rule behind `action` (e.g. a `noalert` drop rule), reported in drop events.
+    pub cause: Option<Alert>,
 }
 
 /// Detection logic plugged into the [`Engine`].
@@ -126,7 +133,7 @@ pub struct Outcome {
 ///         if let Some(n) = flow { *n += 1; }
 ///         if pkt.payload.windows(6).any(|w| w == b"secret") {
 ///             alerts.push(Alert { action: RuleAction::Drop, info: self.info.clone() });
-///             return Outcome { action: Some(RuleAction::Drop), mark: None };
+///             return Outcome { action: Some(RuleAction::Drop), flow: true, ..Default::default() };
 ///         }
 ///         Outcome::default()
 ///     }
@@ -300,6 +307,9 @@ pub struct Decision<'e> {
     /// A pass rule matched this flow (on this or an earlier packet): nothing more will be
     /// inspected in it, so a live driver may bypass the flow in the kernel.
     pub flow_passed: bool,
+    /// The rule that decided a drop/pass of this packet, even when it does not alert
+    /// (`noalert`); Suricata's drop events report it.
+    pub cause: Option<&'e Alert>,
 }
 
 /// Per-packet metadata from the driver.
@@ -371,6 +381,7 @@ pub struct Engine<I: Inspector> {
     inspector: I,
     flows: FlowTable<FlowData<I::FlowState>>,
     alerts: Vec<Alert>,
+    cause: Option<Alert>,
     stats: EngineStats,
 }
 
@@ -382,6 +393,7 @@ impl<I: Inspector> Engine<I> {
             inspector,
             flows: FlowTable::new(cfg.flow),
             alerts: Vec::with_capacity(16),
+            cause: None,
             stats: EngineStats::default(),
         }
     }
@@ -424,6 +436,7 @@ impl<I: Inspector> Engine<I> {
     /// Inspects one packet.
     pub fn inspect(&mut self, now: Duration, bytes: &[u8], meta: PacketMeta) -> Decision<'_> {
         self.alerts.clear();
+        self.cause = None;
         self.stats.packets += 1;
         self.stats.bytes += bytes.len() as u64;
         let pkt = match verdict_decode::decode(meta.link, bytes) {
@@ -443,6 +456,7 @@ impl<I: Inspector> Engine<I> {
                     first_drop_in_direction: drop,
                     decode_error: Some(e),
                     flow_passed: false,
+                    cause: None,
                 };
             }
         };
@@ -529,6 +543,7 @@ impl<I: Inspector> Engine<I> {
             first_drop_in_direction: false,
             decode_error: None,
             flow_passed: fd.passed,
+            cause: None,
         };
         if fd.dropped {
             self.stats.dropped += 1;
@@ -607,16 +622,17 @@ impl<I: Inspector> Engine<I> {
         }
         let (verdict, reason) = match out.action {
             Some(RuleAction::Pass) => {
-                fd.passed = true;
+                fd.passed |= out.flow;
                 (Verdict::Accept, None)
             }
             Some(RuleAction::Drop) if self.cfg.ips => (Verdict::Drop, Some(DropReason::Rules)),
             Some(RuleAction::Reject) if self.cfg.ips => (Verdict::Reject, Some(DropReason::Rules)),
             _ => (Verdict::Accept, None),
         };
+        self.cause = out.cause;
         let mut first = false;
         if verdict.is_drop() {
-            fd.dropped = true;
+            fd.dropped |= out.flow;
             self.stats.dropped += 1;
             first = first_drop(fd, tracked.to_server);
         }
@@ -629,6 +645,7 @@ impl<I: Inspector> Engine<I> {
             first_drop_in_direction: first,
             decode_error: None,
             flow_passed: fd.passed,
+            cause: self.cause.as_ref(),
         }
     }
 }

@@ -15,6 +15,8 @@ use crate::{Alert, AlertInfo, Inspector, Outcome, RuleAction};
 pub struct RulesInspector {
     rules: Arc<RuleSet>,
     infos: Vec<Arc<AlertInfo>>,
+    /// Per rule index: its drop/pass applies to the whole flow.
+    flow_scope: Vec<bool>,
     state: DetectState,
     matches: Vec<Match>,
 }
@@ -53,13 +55,61 @@ pub fn alert_info(m: &RuleMeta) -> AlertInfo {
     }
 }
 
+/// Options an IP-only rule may carry (no payload, port or flow-state inspection).
+const IPONLY_OPTIONS: &[&str] = &[
+    "msg",
+    "sid",
+    "rev",
+    "gid",
+    "classtype",
+    "priority",
+    "reference",
+    "metadata",
+    "noalert",
+    "target",
+    "threshold",
+    "detection_filter",
+    "tag",
+];
+
+/// Does the rule's drop/pass apply to its whole flow? Suricata applies the action of IP-only
+/// rules (addresses and protocol only, ports `any`, no payload or state keywords, flowbits
+/// only set/unset/toggle/noalert) and of app-layer rules to the flow; other rules act on the
+/// matching packet only.
+pub fn flow_scoped(m: &RuleMeta) -> bool {
+    use verdict_rules::parse::PortExpr;
+    let Ok(r) = verdict_rules::parse_rule(&m.text, "") else {
+        return false;
+    };
+    let l3l4 = [
+        "ip", "tcp", "udp", "icmp", "icmpv4", "icmpv6", "ipv4", "ipv6", "ip4", "ip6", "sctp",
+        "pkthdr",
+    ];
+    if !l3l4.contains(&r.proto.as_str()) {
+        return true;
+    }
+    if r.src_ports != PortExpr::Any || r.dst_ports != PortExpr::Any {
+        return false;
+    }
+    r.options.iter().all(|o| {
+        IPONLY_OPTIONS.contains(&o.name.as_str())
+            || (o.name == "flowbits"
+                && o.value.as_deref().is_some_and(|v| {
+                    let cmd = v.split(',').next().unwrap_or("").trim();
+                    matches!(cmd, "set" | "unset" | "toggle" | "noalert")
+                }))
+    })
+}
+
 impl RulesInspector {
     /// An inspector over a compiled rule set.
     pub fn new(rules: Arc<RuleSet>) -> Self {
         let infos = rules.metas().map(|m| Arc::new(alert_info(m))).collect();
+        let flow_scope = rules.metas().map(|m| flow_scoped(m)).collect();
         RulesInspector {
             rules,
             infos,
+            flow_scope,
             state: DetectState::new(),
             matches: Vec::with_capacity(16),
         }
@@ -68,6 +118,7 @@ impl RulesInspector {
     /// Swaps in a new rule set (whole). Threshold state is kept; flows keep their flowbits.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
         self.infos = rules.metas().map(|m| Arc::new(alert_info(m))).collect();
+        self.flow_scope = rules.metas().map(|m| flow_scoped(m)).collect();
         self.rules = rules;
     }
 
@@ -84,32 +135,55 @@ impl Inspector for RulesInspector {
         &mut self,
         now: Duration,
         packet: &PacketInput<'_>,
-        flow: Option<&mut FlowVars>,
+        flow_vars: Option<&mut FlowVars>,
         alerts: &mut Vec<Alert>,
     ) -> Outcome {
         self.matches.clear();
         let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        self.rules
-            .detect(now_ns, packet, flow, &mut self.state, &mut self.matches);
-        let mut action = None;
+        self.rules.detect(
+            now_ns,
+            packet,
+            flow_vars,
+            &mut self.state,
+            &mut self.matches,
+        );
+        let mut action: Option<RuleAction> = None;
+        let mut cause: Option<Alert> = None;
+        let mut flow = false;
         for m in &self.matches {
             let a = action_of(m.rule.action);
-            action = match (action, a) {
-                (_, RuleAction::Pass) => Some(RuleAction::Pass),
-                (Some(RuleAction::Pass), _) => Some(RuleAction::Pass),
-                (Some(RuleAction::Drop), _) => Some(RuleAction::Drop),
-                (_, RuleAction::Drop) => Some(RuleAction::Drop),
-                (Some(RuleAction::Reject), _) => Some(RuleAction::Reject),
-                (_, x) => Some(x),
+            let info = || match self.infos.get(m.index as usize) {
+                Some(i) => i.clone(),
+                None => Arc::new(alert_info(&m.rule)),
             };
+            // The first pass/drop/reject match decides (matches come in action order).
+            if cause.is_none() && a != RuleAction::Alert {
+                action = Some(a);
+                flow = self
+                    .flow_scope
+                    .get(m.index as usize)
+                    .copied()
+                    .unwrap_or(false);
+                cause = Some(Alert {
+                    action: a,
+                    info: info(),
+                });
+            }
             if m.alert {
-                let info = match self.infos.get(m.index as usize) {
-                    Some(i) => i.clone(),
-                    None => Arc::new(alert_info(&m.rule)),
-                };
-                alerts.push(Alert { action: a, info });
+                alerts.push(Alert {
+                    action: a,
+                    info: info(),
+                });
             }
         }
-        Outcome { action, mark: None }
+        if action.is_none() && !self.matches.is_empty() {
+            action = Some(RuleAction::Alert);
+        }
+        Outcome {
+            action,
+            flow,
+            mark: None,
+            cause,
+        }
     }
 }

@@ -37,6 +37,8 @@ impl Inspector for Needle {
             return Outcome {
                 action: Some(self.action),
                 mark: Some(7),
+                flow: true,
+                cause: None,
             };
         }
         Outcome::default()

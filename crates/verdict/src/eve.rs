@@ -376,10 +376,12 @@ pub fn drop_event<'a>(
     with_alert: bool,
 ) -> Option<DropEvent<'a>> {
     let reason = d.drop_reason?;
+    // Suricata reports the rule that caused the drop, even a `noalert` one; packets dropped
+    // because their flow was dropped earlier carry no alert.
     let alert = if with_alert {
-        d.alerts
-            .iter()
-            .find(|a| a.eve_action(ctx.ips) == "blocked")
+        d.cause
+            .filter(|c| c.eve_action(ctx.ips) == "blocked")
+            .or_else(|| d.alerts.iter().find(|a| a.eve_action(ctx.ips) == "blocked"))
             .map(|a| EveAlert {
                 alert: a,
                 ips: ctx.ips,
@@ -597,6 +599,7 @@ mod tests {
             first_drop_in_direction: true,
             decode_error: None,
             flow_passed: false,
+            cause: None,
         };
         w.write_event(&drop_event(&ctx, &d, &p, true).unwrap())
             .unwrap();
