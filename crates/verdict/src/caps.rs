@@ -124,6 +124,7 @@ pub fn drop_to_kept() -> std::io::Result<Dropped> {
 }
 
 /// The permitted set of the calling thread (bit mask), from `/proc/thread-self/status`.
+#[cfg(test)]
 pub fn current_permitted() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("CapPrm:"))?;

@@ -362,11 +362,6 @@ impl Daemon {
         })
     }
 
-    /// The signal flags (to stop or reload from the same process).
-    pub fn signals(&self) -> &Signals {
-        &self.signals
-    }
-
     /// Serves until SIGTERM/SIGINT (or a queue thread fails), then stops gracefully.
     pub fn wait(mut self) -> anyhow::Result<()> {
         let mut next_stats = self

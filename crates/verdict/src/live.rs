@@ -120,7 +120,6 @@ impl QueueIo for NfqQueue {
         let p = PacketMsg::parse_bytes(datagram).ok()?;
         Some(RxPacket {
             id: p.id(),
-            hw_protocol: p.hw_protocol(),
             payload: p.payload().unwrap_or(&[]),
         })
     }

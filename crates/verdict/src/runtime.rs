@@ -41,8 +41,6 @@ pub enum Verdict {
 pub struct RxPacket<'a> {
     /// The kernel's packet id (needed for the verdict).
     pub id: u32,
-    /// Link-layer protocol as the kernel reports it (0x0800 IPv4, 0x86dd IPv6).
-    pub hw_protocol: u16,
     /// The packet from its IP header on.
     pub payload: &'a [u8],
 }
@@ -377,7 +375,6 @@ mod tests {
         fn packet(&self, i: usize) -> Option<RxPacket<'_>> {
             self.burst.get(i).map(|(id, p)| RxPacket {
                 id: *id,
-                hw_protocol: 0x0800,
                 payload: p,
             })
         }

@@ -53,6 +53,7 @@ impl Signals {
     }
 
     /// Requests a stop (as SIGTERM would).
+    #[cfg(test)]
     pub fn request_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -63,13 +64,9 @@ impl Signals {
     }
 
     /// Requests a reload (as SIGHUP would).
+    #[cfg(test)]
     pub fn request_reload(&self) {
         self.reload.store(true, Ordering::Relaxed);
-    }
-
-    /// The shared stop flag, for threads that only need that.
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stop)
     }
 }
 
@@ -85,8 +82,8 @@ mod tests {
         s.request_reload();
         assert!(s.take_reload());
         assert!(!s.take_reload());
-        let flag = s.stop_flag();
-        s.clone().request_stop();
-        assert!(flag.load(Ordering::Relaxed));
+        let other = s.clone();
+        other.request_stop();
+        assert!(s.stop_requested());
     }
 }
