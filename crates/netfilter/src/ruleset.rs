@@ -435,18 +435,7 @@ fn iptables_rule(spec: &[String], line: &str, lineno: usize) -> Rule {
         .unwrap_or(line)
         .to_string();
     // Facts about SYN-ACKs.
-    let (synack_cond, mut synack_excluded, rest) = iptables_synack_facts(&match_tokens);
-    // A local SYN-ACK's conntrack entry is ESTABLISHED (the SYN was seen): a rule limited to
-    // other states cannot match it.
-    for i in 0..match_tokens.len().saturating_sub(1) {
-        let negated = i > 0 && match_tokens[i - 1] == "!";
-        if (match_tokens[i] == "--ctstate" || match_tokens[i] == "--state") && !negated {
-            let states: Vec<&str> = match_tokens[i + 1].split(',').collect();
-            if !states.contains(&"ESTABLISHED") {
-                synack_excluded = true;
-            }
-        }
-    }
+    let (synack_cond, synack_excluded, rest) = iptables_synack_facts(&match_tokens);
     let not_tcp = protocol_excludes_tcp(&match_tokens);
     Rule {
         text,
@@ -823,20 +812,6 @@ fn nft_rule(line: &str, lineno: usize) -> Rule {
             }
         }
     }
-    // `ct state new` / `ct state { new, related }` cannot match a local SYN-ACK (ESTABLISHED).
-    if let Some(p) = joined.find("ct state ") {
-        let rest = &joined[p + 9..];
-        if !rest.starts_with("!=") {
-            let set: String = if rest.starts_with('{') {
-                rest.split('}').next().unwrap_or("").to_string()
-            } else {
-                rest.split_whitespace().next().unwrap_or("").to_string()
-            };
-            if !set.contains("established") {
-                excluded = true;
-            }
-        }
-    }
     let not_tcp = nft_not_tcp(&matches);
     Rule {
         text: line.to_string(),
@@ -998,13 +973,6 @@ mod tests {
         assert!(!rule("-p icmp -j NFQUEUE").can_match_synack);
         assert!(rule("! -p udp -j NFQUEUE").can_match_synack);
         assert!(rule("-j NFQUEUE").can_match_synack);
-        assert!(!rule("-m conntrack --ctstate NEW -j NFQUEUE").can_match_synack);
-        assert!(rule("-m conntrack --ctstate NEW,ESTABLISHED -j NFQUEUE").can_match_synack);
-        assert!(rule("-m conntrack ! --ctstate NEW -j NFQUEUE").can_match_synack);
-        assert!(!nft_rule("ct state new queue num 0", 1).can_match_synack);
-        assert!(!nft_rule("ct state { new, related } queue num 0", 1).can_match_synack);
-        assert!(nft_rule("ct state established,related queue num 0", 1).can_match_synack);
-        assert!(nft_rule("ct state != new queue num 0", 1).can_match_synack);
     }
 
     const NFT: &str = r#"table inet fw {
