@@ -973,6 +973,10 @@ mod tests {
         assert!(!rule("-p icmp -j NFQUEUE").can_match_synack);
         assert!(rule("! -p udp -j NFQUEUE").can_match_synack);
         assert!(rule("-j NFQUEUE").can_match_synack);
+        // Conntrack state limits are deliberately not trusted: a SYN-ACK whose conntrack entry
+        // was flushed or expired can be NEW or INVALID, so only flags/protocol exclude it.
+        assert!(rule("-m conntrack --ctstate NEW -j NFQUEUE").can_match_synack);
+        assert!(nft_rule("ct state new queue num 0", 1).can_match_synack);
     }
 
     const NFT: &str = r#"table inet fw {
