@@ -220,6 +220,10 @@ impl RecvBuffers {
 ///
 /// Netlink sockets belong to the network namespace they are opened in: open it on a thread
 /// that is in the namespace whose packets you want.
+///
+/// Dropping the socket closes it, which unbinds its queues: packets still waiting for a
+/// verdict are then dropped by the kernel, so give them verdicts first (or unbind only after
+/// the firewall rules that feed the queue are gone).
 #[derive(Debug)]
 pub struct QueueSocket {
     fd: OwnedFd,
