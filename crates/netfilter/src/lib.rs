@@ -61,7 +61,7 @@ pub enum Error {
         detail: String,
     },
     /// The guard is configured off on a kernel where that can crash it.
-    #[error("refusing to queue locally generated SYN-ACKs without the guard: kernel {kernel} is {status} for nf_queue bug 747670fd9a2d (a queued SYN-ACK can crash it); remove `guard = \"off\"`, or acknowledge the risk explicitly (guard off with acknowledgement)")]
+    #[error("refusing to queue locally generated SYN-ACKs without the guard: kernel {kernel} is {status} for nf_queue bug 747670fd9a2d (a queued SYN-ACK can crash it); use guard mode auto or on (config: `[kernel_guard] mode = \"auto\"`), or acknowledge the risk explicitly (config: `acknowledge = ...` under `[kernel_guard]`, see `verdict config example`)")]
     GuardOffNotAcknowledged {
         /// The kernel release.
         kernel: String,
