@@ -11,6 +11,9 @@
 //!   swaps a ruleset without the drop rule for one with it; every request before is answered,
 //!   the blocked word is blocked after, no benign request fails; a broken rules file on a
 //!   second SIGHUP keeps the working set.
+//! - `sigterm_under_traffic_stalls_nothing`: SIGTERM in the middle of a stream of requests on
+//!   one connection (fail-open and fail-closed): every request is answered, the daemon exits
+//!   0 and no rule is left.
 //! - `kill_9_fail_open_bypasses_and_next_start_cleans_up` / `kill_9_fail_closed_blocks`: with
 //!   the daemon killed hard, fail-open traffic flows (`--queue-bypass`) and fail-closed traffic
 //!   does not; the next start replaces the leftover rules and stops cleanly.
@@ -186,7 +189,7 @@ fn gateway_blocks(v6: bool) {
         return;
     }
     let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
+    let server = Server::start(&net.server);
     let dir = TempDir::new();
     let cfg = write_config(&dir.0, true);
     let (dst, src): (IpAddr, IpAddr) = if v6 {
@@ -207,8 +210,14 @@ fn gateway_blocks(v6: bool) {
     let after = request(&net.client, dst, "GET /fine HTTP/1.0\r\n\r\n", t);
     std::thread::sleep(Duration::from_millis(300)); // let the idle flush write eve.json
 
+    // The server saw the two benign requests, never the malicious one.
+    let reached_server = server.requests.load(Ordering::Relaxed);
     let out = stop(child, libc::SIGTERM);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        reached_server, 2,
+        "the malicious payload reached the server: {stderr}"
+    );
     assert!(
         out.status.success(),
         "verdict exit {:?}: {stderr}",
@@ -300,28 +309,7 @@ fn sighup_swaps_rules_without_losing_packets() {
     // Benign traffic keeps flowing on one long connection while the rules are swapped.
     let client = &net.client;
     let (lost, answered) = std::thread::scope(|s| {
-        let h = s.spawn(|| {
-            client
-                .run_in(|| {
-                    let mut c = TcpStream::connect((topology::SERVER_V4, PORT)).unwrap();
-                    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-                    let (mut lost, mut answered) = (0, 0);
-                    for i in 0..100 {
-                        let msg = format!("ping {i:03}");
-                        let mut buf = [0u8; 64];
-                        if c.write_all(msg.as_bytes()).is_ok()
-                            && matches!(c.read(&mut buf), Ok(n) if n > 0)
-                        {
-                            answered += 1;
-                        } else {
-                            lost += 1;
-                        }
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    (lost, answered)
-                })
-                .unwrap()
-        });
+        let h = s.spawn(|| ping_loop(client, 100));
         std::thread::sleep(Duration::from_millis(300));
         std::fs::write(dir.0.join("test.rules"), RULES).unwrap();
         // SAFETY: kill with a valid pid and signal has no memory effects.
@@ -371,6 +359,59 @@ fn sighup_swaps_rules_without_losing_packets() {
         stderr.contains("test.rules:1:"),
         "the error names file and line: {stderr}"
     );
+}
+
+/// Sends `count` small requests on one connection from the client, one every 10 ms; returns
+/// (unanswered, answered).
+fn ping_loop(client: &Netns, count: u32) -> (u32, u32) {
+    client
+        .run_in(|| {
+            let mut c = TcpStream::connect((topology::SERVER_V4, PORT)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            let (mut lost, mut answered) = (0, 0);
+            for i in 0..count {
+                let msg = format!("ping {i:03}");
+                let mut buf = [0u8; 64];
+                if c.write_all(msg.as_bytes()).is_ok() && matches!(c.read(&mut buf), Ok(n) if n > 0)
+                {
+                    answered += 1;
+                } else {
+                    lost += 1;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (lost, answered)
+        })
+        .unwrap()
+}
+
+#[test]
+fn sigterm_under_traffic_stalls_nothing() {
+    if !verdict_testbed::require_root() {
+        return;
+    }
+    for fail_open in [true, false] {
+        let net = Routed::new().unwrap();
+        let _server = Server::start(&net.server);
+        let dir = TempDir::new();
+        let cfg = write_config(&dir.0, fail_open);
+        let child = start_verdict(&net.gateway, &cfg);
+        let client = &net.client;
+        let ((lost, answered), out) = std::thread::scope(|s| {
+            let h = s.spawn(|| ping_loop(client, 100));
+            std::thread::sleep(Duration::from_millis(400));
+            let out = stop(child, libc::SIGTERM);
+            (h.join().unwrap(), out)
+        });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "fail_open={fail_open}: {stderr}");
+        assert_eq!(
+            (lost, answered),
+            (0, 100),
+            "fail_open={fail_open}: a connection stalled across the stop: {stderr}"
+        );
+        assert!(!verdict_rules_present(&net.gateway), "rules left behind");
+    }
 }
 
 fn kill_9(fail_open: bool) {
