@@ -78,6 +78,10 @@ const IPONLY_OPTIONS: &[&str] = &[
 /// matching packet only.
 pub fn flow_scoped(m: &RuleMeta) -> bool {
     use verdict_rules::parse::PortExpr;
+    if matches!(m.action, Action::Alert) {
+        // Only drop/pass/reject have a scope; skip the parse for the common case.
+        return false;
+    }
     let Ok(r) = verdict_rules::parse_rule(&m.text, "") else {
         return false;
     };
