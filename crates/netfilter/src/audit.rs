@@ -450,7 +450,7 @@ pub fn audit(input: &AuditInput) -> Report {
         }
     }
 
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Report {
         kernel: input.kernel.as_ref().map(|k| k.raw.clone()),
         assume_affected: input.assume_affected,

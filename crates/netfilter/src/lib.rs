@@ -17,7 +17,7 @@
 //!   [`firewall::InstalledRules`]) with the guard, for iptables-nft, iptables-legacy and nft.
 //! - [`ruleset`]: reading `iptables-save` and `nft list ruleset` output into one model.
 //! - [`audit`]: `verdict doctor`'s findings over a kernel, rulesets and queue statistics.
-//! - [`procfs`]: `/proc/net/netfilter/nfnetlink_queue`.
+//! - [`procfs`]: parsing `/proc/net/netfilter/nfnetlink_queue`.
 //! - [`triage`]: extracting call traces from oops logs, vmcore-dmesg and `crash` output and
 //!   matching them against the database's crash signatures.
 //! - [`exec`]: running the firewall tools, optionally inside a network namespace.

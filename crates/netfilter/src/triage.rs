@@ -512,7 +512,7 @@ pub fn triage(text: &str) -> Triage {
             }
         }
     }
-    matches.sort_by(|a, b| b.confidence.cmp(&a.confidence));
+    matches.sort_by_key(|m| std::cmp::Reverse(m.confidence));
     Triage { reports, matches }
 }
 
