@@ -500,3 +500,87 @@ fn snapshots(counters: &[(u16, Arc<QueueCounters>)]) -> Vec<stats::QueueSnapshot
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verdict_netfilter::firewall::{Family, Hook};
+    use verdict_netfilter::kernel::KernelRelease;
+
+    fn rules(cfg: &Config) -> Vec<(Hook, String)> {
+        let ctx = GuardContext::for_kernel(&KernelRelease::parse("6.1.0").unwrap(), false);
+        queue_plan(cfg)
+            .unwrap()
+            .render(&ctx)
+            .unwrap()
+            .iptables_rules(Family::V4)
+    }
+
+    #[test]
+    fn default_config_queues_input_and_output_fail_open() {
+        let plan = queue_plan(&Config::default()).unwrap();
+        assert_eq!(plan.topology, fw::Topology::Host);
+        assert!(plan.fail_open);
+        assert_eq!(
+            plan.flow_bypass,
+            Some(fw::FlowBypass {
+                mark: 0x4000_0000,
+                mask: 0x4000_0000
+            })
+        );
+        let r = rules(&Config::default());
+        assert!(r.iter().any(|(h, _)| *h == Hook::Input));
+        assert!(r.iter().any(|(h, _)| *h == Hook::Output));
+        assert!(
+            r.iter()
+                .filter(|(_, l)| l.contains("NFQUEUE"))
+                .all(|(_, l)| l.contains("--queue-num 0") && l.contains("--queue-bypass")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn gateway_range_ports_and_fail_closed() {
+        let cfg = Config::parse(
+            "queues = \"0-3\"\ntopology = \"gateway\"\nfail_open = false\n\
+             [capture]\nprotocols = [\"tcp\"]\nports = [80, \"8000-8001\"]\n\
+             [flow_bypass]\nenabled = false\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let plan = queue_plan(&cfg).unwrap();
+        assert_eq!(plan.selector.ports, vec![80, 8000, 8001]);
+        assert_eq!(plan.flow_bypass, None);
+        let r = rules(&cfg);
+        assert!(r.iter().all(|(h, _)| *h == Hook::Forward), "{r:?}");
+        let queue: Vec<&String> = r
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| l.contains("NFQUEUE"))
+            .collect();
+        assert!(!queue.is_empty());
+        for l in queue {
+            assert!(l.contains("--queue-balance 0:3"), "{l}");
+            assert!(!l.contains("--queue-bypass"), "{l}");
+        }
+    }
+
+    #[test]
+    fn custom_topology_installs_nothing() {
+        let cfg = Config::parse("topology = \"custom\"", Path::new("t.toml")).unwrap();
+        assert!(rules(&cfg).is_empty());
+    }
+
+    #[test]
+    fn guard_off_carries_the_acknowledgement() {
+        let text = format!(
+            "[kernel_guard]\nmode = \"off\"\nacknowledge = \"{}\"",
+            config::KernelGuard::ACK
+        );
+        let cfg = Config::parse(&text, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            queue_plan(&cfg).unwrap().guard,
+            fw::GuardMode::Off { acknowledged: true }
+        );
+    }
+}
