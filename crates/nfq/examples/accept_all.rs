@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use verdict_nfq::codec::Message;
 use verdict_nfq::{
-    BatchVerdictMsg, QueueConfig, QueueSocket, RecvBuffers, Verdict, VerdictMsg,
-    DEFAULT_SLOT_SIZE,
+    BatchVerdictMsg, CopyMode, QueueConfig, QueueSocket, RecvBuffers, Verdict, VerdictMsg,
 };
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -54,11 +53,12 @@ fn main() {
         sock.bind_queue(
             queue,
             &QueueConfig {
+                copy: CopyMode::Packet { range: 0xffff },
                 max_len: Some(8192),
                 ..QueueConfig::default()
             },
         )?;
-        let mut bufs = RecvBuffers::new(batch, DEFAULT_SLOT_SIZE);
+        let mut bufs = RecvBuffers::for_copy_range(batch, 0xffff);
         let mut out = Vec::with_capacity(64 * batch);
         let mut packets = 0u64;
         while !STOP.load(Ordering::Relaxed) {
@@ -83,7 +83,16 @@ fn main() {
                 sock.send(&out)?;
             }
         }
-        Ok((packets, sock.stats().enobufs))
+        let st = sock.stats();
+        if st.recv_calls > 0 {
+            eprintln!(
+                "accept_all: {} receive calls, {:.1} packets per receive, {} sends",
+                st.recv_calls,
+                st.datagrams as f64 / st.recv_calls as f64,
+                st.sends
+            );
+        }
+        Ok((packets, st.enobufs))
     };
     match run() {
         Ok((packets, enobufs)) => println!("packets={packets} enobufs={enobufs}"),

@@ -180,6 +180,13 @@ impl RecvBuffers {
         }
     }
 
+    /// `slots` buffers sized for packets copied with `copy_range` bytes (plus room for every
+    /// metadata attribute), so no datagram can be cut.
+    pub fn for_copy_range(slots: usize, copy_range: u32) -> Self {
+        let range = copy_range.min(MAX_COPY_RANGE) as usize;
+        RecvBuffers::new(slots, range + 4096)
+    }
+
     /// How many datagrams one receive can return.
     pub fn capacity(&self) -> usize {
         self.slots
@@ -783,5 +790,74 @@ fn answer_of(e: &NlError<'_>) -> Option<(i32, Option<String>)> {
         None
     } else {
         Some((e.code(), e.ext_msg().map(str::to_owned)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error tells the operator what to do.
+    #[test]
+    fn error_messages_say_what_to_do() {
+        let cases: Vec<(Error, &[&str])> = vec![
+            (
+                Error::ModuleMissing { detail: "x".into() },
+                &["modprobe nfnetlink_queue"],
+            ),
+            (
+                Error::PermissionDenied { op: "binding" },
+                &["CAP_NET_ADMIN", "run as root"],
+            ),
+            (
+                Error::QueueBusy {
+                    queue: 3,
+                    portid: Some(77),
+                },
+                &[
+                    "queue 3 is already bound by another process",
+                    "port id 77",
+                    "stop it or choose another queue",
+                ],
+            ),
+            (
+                Error::AlreadyBound { queue: 4 },
+                &["queue 4 is already bound by this socket"],
+            ),
+            (
+                Error::FlagUnsupported {
+                    queue: 5,
+                    flags: QueueFlags::CONNTRACK,
+                },
+                &["CONFIG_NETFILTER_NETLINK_GLUE_CT", "turn them off"],
+            ),
+            (
+                Error::Kernel {
+                    op: "configuring",
+                    queue: 6,
+                    errno: libc::EINVAL,
+                    ext: Some("bad attr".into()),
+                },
+                &["configuring on queue 6 failed", "errno 22", "bad attr"],
+            ),
+        ];
+        for (err, needles) in cases {
+            let text = err.to_string();
+            for n in needles {
+                assert!(text.contains(n), "{text:?} lacks {n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn recv_buffers_are_clamped_and_sized() {
+        let b = RecvBuffers::new(0, 10);
+        assert_eq!((b.capacity(), b.slot_size), (1, 4096));
+        let b = RecvBuffers::new(10_000, 8192);
+        assert_eq!(b.capacity(), MAX_SLOTS);
+        let b = RecvBuffers::for_copy_range(4, u32::MAX);
+        assert_eq!(b.slot_size, MAX_COPY_RANGE as usize + 4096);
+        assert!(b.is_empty());
+        assert_eq!(b.messages().count(), 0);
     }
 }

@@ -624,6 +624,29 @@ mod tests {
         ));
     }
 
+    /// The fuzz seed corpus (`fuzz/corpus/nfq_packet`) parses as intended, so CI replays it.
+    #[test]
+    fn fuzz_seed_corpus_parses() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/nfq_packet");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return; // crate built outside the repository
+        };
+        let mut packets = 0;
+        for e in entries {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            for m in super::super::Messages::new(&bytes) {
+                let m = m.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                if let super::super::Message::Packet(p) = m {
+                    assert!(p.payload().is_some() || p.uid().is_some());
+                    packets += 1;
+                }
+            }
+        }
+        assert!(packets >= 4, "{packets} packets in {}", dir.display());
+    }
+
     /// Every truncation and every single-byte corruption of a full message parses or fails
     /// cleanly; none panics. (The fuzz target explores further.)
     #[test]
