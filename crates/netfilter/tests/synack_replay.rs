@@ -28,7 +28,7 @@ use verdict_netfilter::firewall::{
 use verdict_netfilter::kernel::KernelRelease;
 use verdict_nfq::codec::Message;
 use verdict_nfq::{QueueConfig, QueueSocket, RecvBuffers, Verdict, VerdictMsg, DEFAULT_SLOT_SIZE};
-use verdict_testbed::topology::{TwoHosts, TWO_HOSTS_B_V4};
+use verdict_testbed::topology::{TwoHosts, TWO_HOSTS_B_V4, TWO_HOSTS_B_V6};
 
 const PORT: u16 = 23456;
 const QUEUE: u16 = 7;
@@ -41,13 +41,16 @@ struct Seen {
     held_across_accept: AtomicBool,
 }
 
-/// TCP flags of an IPv4 packet, if it is TCP.
+/// TCP flags of an IPv4 or IPv6 packet, if it is TCP (IPv6: no extension headers).
 fn tcp_flags(ip: &[u8]) -> Option<u8> {
-    if ip.len() < 20 || ip[0] >> 4 != 4 || ip[9] != 6 {
-        return None;
+    match ip.first()? >> 4 {
+        4 if ip.len() >= 20 && ip[9] == 6 => {
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            ip.get(ihl + 13).copied()
+        }
+        6 if ip.len() >= 40 && ip[6] == 6 => ip.get(40 + 13).copied(),
+        _ => None,
     }
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    ip.get(ihl + 13).copied()
 }
 
 fn install(net: &TwoHosts, guard: GuardMode) -> verdict_netfilter::firewall::InstalledRules {
@@ -240,20 +243,30 @@ fn seed_scenario_without_and_with_the_guard() {
 }
 
 /// Upstream's selftest pattern: non-blocking connect() then close() in a loop, with the
-/// server's port queued from OUTPUT.
+/// server's port queued from OUTPUT; IPv4 and IPv6 (the guard is installed for both).
 #[test]
 fn connect_close_loop_with_output_queueing() {
     if !verdict_testbed::require_root() {
         return;
     }
-    for guard in [GuardMode::Off { acknowledged: true }, GuardMode::On] {
+    let cases = [
+        (GuardMode::Off { acknowledged: true }, false),
+        (GuardMode::On, false),
+        (GuardMode::Off { acknowledged: true }, true),
+        (GuardMode::On, true),
+    ];
+    for (guard, v6) in cases {
         let net = TwoHosts::new().unwrap();
         let rules = install(&net, guard);
         let seen = Arc::new(Seen::default());
         let stop = Arc::new(AtomicBool::new(false));
         let never = Arc::new(AtomicBool::new(false));
         let holder = spawn_holder(&net, seen.clone(), never, stop.clone(), false);
-        let server_addr = SocketAddr::from((TWO_HOSTS_B_V4, PORT));
+        let server_addr = if v6 {
+            SocketAddr::from((TWO_HOSTS_B_V6, PORT))
+        } else {
+            SocketAddr::from((TWO_HOSTS_B_V4, PORT))
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         let listener = net
             .b
@@ -282,7 +295,8 @@ fn connect_close_loop_with_output_queueing() {
         rules.remove().unwrap();
         let synacks = seen.synacks.load(Ordering::SeqCst);
         eprintln!(
-            "connect/close loop with {guard:?}: {synacks} SYN-ACK(s) queued, {} other packet(s) queued",
+            "connect/close loop ({}) with {guard:?}: {synacks} SYN-ACK(s) queued, {} other packet(s) queued",
+            if v6 { "IPv6" } else { "IPv4" },
             seen.others.load(Ordering::SeqCst)
         );
         match guard {
