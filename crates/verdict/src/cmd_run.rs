@@ -56,6 +56,9 @@ pub struct RunArgs {
     pub check: bool,
 }
 
+/// The longest an EVE event waits in the write buffer under steady traffic.
+const EVE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The shared EVE writer: alerts and drops from every queue thread, stats from the main thread.
 pub type SharedEve = Arc<Mutex<EveWriter<BufWriter<File>>>>;
 
@@ -370,8 +373,20 @@ impl Daemon {
             .stats_interval()
             .map(|i| Instant::now() + i);
         let mut failure = None;
+        let mut next_flush = Instant::now() + EVE_FLUSH_INTERVAL;
         while !self.signals.stop_requested() {
             std::thread::sleep(Duration::from_millis(50));
+            if Instant::now() >= next_flush {
+                // Queue threads flush when idle; under steady traffic this bounds how long an
+                // alert waits in the buffer.
+                next_flush += EVE_FLUSH_INTERVAL;
+                if let Some(eve) = &self.eve {
+                    let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = w.flush() {
+                        tracing::warn!("cannot flush eve.json: {e}");
+                    }
+                }
+            }
             if self.signals.take_reload() {
                 self.reload();
             }
