@@ -5,7 +5,8 @@
 #   bench/io-compare.sh [SECONDS] [PAYLOAD_BYTES] [RATE_PPS]
 #
 # SECONDS (default 5) of traffic per contender; PAYLOAD_BYTES (default 64) of UDP payload;
-# RATE_PPS (default 0 = as fast as the sender can) caps the offered load.
+# RATE_PPS (default 0 = as fast as the sender can) caps the offered load. With PIN=1 the
+# sender and the contender share CPU 0 (taskset), so the contender's cost shows in packets/s.
 # Needs root, gcc, libnetfilter-queue-dev (scripts/deps.sh), cargo.
 #
 # Set-up: namespace "snd" (198.18.0.1) --veth-- namespace "rcv" (198.18.0.2). In rcv, UDP to
@@ -25,6 +26,8 @@ WORK=$(mktemp -d /tmp/verdict-io-compare.XXXXXX)
 SND=vb-snd-$$
 RCV=vb-rcv-$$
 CONTENDER_PID=
+PIN_CMD=
+[ "${PIN:-0}" = 1 ] && PIN_CMD="taskset -c 0"
 
 cleanup() {
   [ -n "$CONTENDER_PID" ] && kill "$CONTENDER_PID" 2>/dev/null || true
@@ -94,7 +97,7 @@ HZ=$(getconf CLK_TCK)
 
 run() { # name, command...
   local name=$1; shift
-  ip netns exec "$RCV" "$@" > "$WORK/out" 2> "$WORK/err" &
+  ip netns exec "$RCV" $PIN_CMD "$@" > "$WORK/out" 2> "$WORK/err" &
   CONTENDER_PID=$!
   sleep 0.5
   if ! kill -0 "$CONTENDER_PID" 2>/dev/null; then
@@ -102,12 +105,13 @@ run() { # name, command...
   fi
   local t0 t1 sent
   t0=$(ticks "$CONTENDER_PID")
-  sent=$(ip netns exec "$SND" "$WORK/flood" 198.18.0.2 9999 "$PAYLOAD" "$SECONDS_PER_RUN" "$RATE" | sed 's/sent=//')
+  sent=$(ip netns exec "$SND" $PIN_CMD "$WORK/flood" 198.18.0.2 9999 "$PAYLOAD" "$SECONDS_PER_RUN" "$RATE" | sed 's/sent=//')
   sleep 0.3 # let the contender drain what is queued
   t1=$(ticks "$CONTENDER_PID")
   kill -TERM "$CONTENDER_PID"
   wait "$CONTENDER_PID" || true
   CONTENDER_PID=
+  grep -h "^accept_all:" "$WORK/err" | sed "s/^/   $name: /" >&2 || true
   local packets enobufs
   packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$WORK/out")
   enobufs=$(sed -n 's/.*enobufs=\([0-9]*\).*/\1/p' "$WORK/out")
