@@ -6,6 +6,7 @@ use super::*;
 struct Needle {
     needle: &'static [u8],
     action: RuleAction,
+    flow: bool,
     info: Arc<AlertInfo>,
     calls: usize,
 }
@@ -37,7 +38,7 @@ impl Inspector for Needle {
             return Outcome {
                 action: Some(self.action),
                 mark: Some(7),
-                flow: true,
+                flow: self.flow,
                 cause: None,
             };
         }
@@ -49,6 +50,7 @@ fn needle(action: RuleAction) -> Needle {
     Needle {
         needle: b"evil",
         action,
+        flow: true,
         info: Arc::new(AlertInfo {
             gid: 1,
             sid: 42,
@@ -249,4 +251,57 @@ fn expiry_forgets_dropped_flows() {
         m,
     );
     assert_eq!(d.verdict, Verdict::Accept);
+}
+
+#[test]
+fn packet_scoped_drop_and_pass_leave_the_flow_alone() {
+    let mut n = needle(RuleAction::Drop);
+    n.flow = false;
+    let mut e = Engine::new(
+        n,
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    assert_eq!(
+        (d.verdict, d.drop_reason),
+        (Verdict::Drop, Some(DropReason::Rules))
+    );
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"fine", false), m);
+    assert_eq!(d.verdict, Verdict::Accept, "only the matching packet drops");
+    let d = e.inspect(t(2), &udp_packet(1000, 53, b"evil again", false), m);
+    assert_eq!(d.verdict, Verdict::Drop);
+    assert!(
+        !d.first_drop_in_direction,
+        "second drop in the same direction"
+    );
+
+    let mut n = needle(RuleAction::Pass);
+    n.flow = false;
+    let mut e = Engine::new(n, EngineConfig::default());
+    e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"x", false), m);
+    assert!(!d.flow_passed);
+    assert_eq!(e.inspector().calls, 2, "the flow is still inspected");
+}
+
+#[test]
+fn summary_and_flow_counters() {
+    let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"q", false), m);
+    let d = e.inspect(t(5), &udp_packet(53, 1000, b"answer", true), m);
+    let p = d.packet.unwrap();
+    assert_eq!((p.src_port, p.dst_port, p.proto), (53, 1000, 17));
+    assert_eq!(p.l4, L4Summary::Udp { len: 14 });
+    assert_eq!(p.flow.pkts_toserver, 1);
+    assert_eq!(p.flow.pkts_toclient, 1);
+    assert_eq!(p.flow.bytes_toclient, 34);
+    assert_eq!(p.flow.start, t(0));
+    assert_eq!(p.flow.client, ("198.18.0.1".parse().unwrap(), 1000));
+    assert_eq!(p.flow.server, ("198.18.0.2".parse().unwrap(), 53));
+    assert_eq!(e.flow_stats().active, 1);
 }

@@ -388,6 +388,188 @@ fn ts_from_units(raw: u64, resol: u8) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::{
+        InterfaceDescriptionBlock, InterfaceDescriptionOption,
+    };
+    use pcap_file::DataLink;
+
+    fn udp(src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let total = 28 + payload.len();
+        let mut v = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+        v.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ]);
+        v.extend_from_slice(&src);
+        v.extend_from_slice(&dst);
+        v.extend_from_slice(&[0x13, 0x88, 0, 53]);
+        v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn engine(ips: bool) -> Engine<RulesInspector> {
+        let text =
+            "drop udp any any -> any 53 (msg:\"bad dns\"; content:\"evil\"; sid:9; rev:2;)\n\
+                    alert udp any any -> any any (msg:\"any udp\"; sid:10;)";
+        let parsed = verdict_rules::parse_str(text, "t.rules");
+        let (set, _) = verdict_rules::RuleSet::compile(
+            &parsed.rules,
+            &verdict_rules::Vars::suricata_defaults(),
+        );
+        Engine::new(
+            RulesInspector::new(Arc::new(set)),
+            EngineConfig {
+                ips,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn events(path: &Path, ips: bool, drops: Option<DropLog>) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let w = EveWriter::new(&mut out);
+        inspect_capture(
+            path,
+            engine(ips),
+            w,
+            Outputs {
+                alerts: true,
+                drops,
+            },
+        )
+        .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn pcapng_end_to_end_ips() {
+        let dir = std::env::temp_dir().join(format!("verdict-pcap-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.pcapng");
+        {
+            let f = File::create(&path).unwrap();
+            let mut w = pcap_file::pcapng::PcapNgWriter::new(f).unwrap();
+            let idb = InterfaceDescriptionBlock {
+                linktype: DataLink::ETHERNET,
+                snaplen: 65535,
+                options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+            };
+            w.write_pcapng_block(idb).unwrap();
+            for (i, payload) in [&b"hello"[..], b"an evil query", b"after"]
+                .iter()
+                .enumerate()
+            {
+                let data = udp([198, 18, 0, 1], [198, 18, 0, 2], payload);
+                let epb = EnhancedPacketBlock {
+                    interface_id: 0,
+                    timestamp: Duration::from_secs(1_704_110_400 + i as u64),
+                    original_len: data.len() as u32,
+                    data: data.into(),
+                    options: vec![],
+                };
+                w.write_pcapng_block(epb).unwrap();
+            }
+        }
+        let ev = events(
+            &path,
+            true,
+            Some(DropLog {
+                all: false,
+                alerts: true,
+            }),
+        );
+        let kinds: Vec<(&str, u64)> = ev
+            .iter()
+            .map(|e| {
+                (
+                    e["event_type"].as_str().unwrap(),
+                    e["pcap_cnt"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        // sid 10 alerts on every packet; sid 9 drops packet 2 (content rule: packet scope).
+        assert_eq!(
+            kinds,
+            vec![
+                ("alert", 1),
+                ("alert", 2),
+                ("alert", 2),
+                ("drop", 2),
+                ("alert", 3),
+                ("stats", 0)
+            ]
+        );
+        assert_eq!(ev[1]["alert"]["signature_id"], 9);
+        assert_eq!(ev[1]["alert"]["action"], "blocked");
+        assert_eq!(ev[1]["alert"]["rev"], 2);
+        assert_eq!(ev[2]["alert"]["action"], "allowed");
+        assert_eq!(ev[3]["drop"]["reason"], "rules");
+        assert_eq!(ev[3]["alert"]["signature_id"], 9);
+        assert_eq!(ev[0]["timestamp"], "2024-01-01T12:00:00.000000+0000");
+        assert_eq!(ev[0]["proto"], "UDP");
+        assert_eq!(ev[0]["dest_port"], 53);
+        assert_eq!(ev[5]["stats"]["ips"]["blocked"], 1);
+        // IDS mode: the drop rule only alerts.
+        let ev = events(
+            &path,
+            false,
+            Some(DropLog {
+                all: true,
+                alerts: true,
+            }),
+        );
+        assert!(ev.iter().all(|e| e["event_type"] != "drop"));
+        assert_eq!(ev[1]["alert"]["action"], "allowed");
+        // Classic pcap too.
+        let p2 = dir.join("t.pcap");
+        {
+            let f = File::create(&p2).unwrap();
+            let mut w = pcap_file::pcap::PcapWriter::new(f).unwrap();
+            let data = udp([198, 18, 0, 1], [198, 18, 0, 2], b"evil");
+            w.write_packet(&pcap_file::pcap::PcapPacket::new(
+                Duration::from_secs(5),
+                data.len() as u32,
+                &data,
+            ))
+            .unwrap();
+        }
+        let ev = events(&p2, true, None);
+        assert_eq!(
+            ev.len(),
+            3,
+            "two alerts and stats, no drop events when not configured"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unreadable_capture_is_an_error() {
+        let r = for_each_packet(Path::new("/nonexistent/x.pcap"), |_, _, _| Ok(()));
+        assert!(r.is_err());
+        let dir = std::env::temp_dir().join(format!("verdict-pcap-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.pcap");
+        std::fs::write(&p, b"this is not a capture file").unwrap();
+        assert!(for_each_packet(&p, |_, _, _| Ok(())).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn pcapng_resolutions() {

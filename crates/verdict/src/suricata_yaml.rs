@@ -111,7 +111,14 @@ impl SuricataConfig {
             };
             let k = Yaml::String((*part).to_string());
             if i + 1 == parts.len() {
-                h.insert(k, Yaml::String(value.trim().to_string()));
+                let v = Yaml::String(value.trim().to_string());
+                // Replace in place (insert would move an existing key to the end).
+                match h.get_mut(&k) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        h.insert(k, v);
+                    }
+                }
                 return Ok(());
             }
             node = h.entry(k).or_insert(Yaml::Hash(Hash::new()));
