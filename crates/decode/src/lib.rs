@@ -248,6 +248,13 @@ pub enum L4<'a> {
         /// ICMPv6.
         v6: bool,
     },
+    /// SCTP (common header only; chunks are the payload).
+    Sctp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+    },
     /// A non-first fragment: no transport header.
     Fragment,
     /// The transport header is present but truncated or invalid.
@@ -263,7 +270,8 @@ impl L4<'_> {
             L4::Tcp {
                 src_port, dst_port, ..
             }
-            | L4::Udp { src_port, dst_port } => Some((src_port, dst_port)),
+            | L4::Udp { src_port, dst_port }
+            | L4::Sctp { src_port, dst_port } => Some((src_port, dst_port)),
             _ => None,
         }
     }
@@ -286,13 +294,7 @@ pub struct Packet<'a> {
 impl<'a> Packet<'a> {
     /// The flow key of this packet (bidirectional, see [`FlowKey`]).
     pub fn flow_key(&self) -> (FlowKey, FlowKeyDir) {
-        let (sp, dp) = match self.l4 {
-            L4::Tcp {
-                src_port, dst_port, ..
-            }
-            | L4::Udp { src_port, dst_port } => (src_port, dst_port),
-            _ => (0, 0),
-        };
+        let (sp, dp) = self.l4.ports().unwrap_or((0, 0));
         let vlan = if self.link.vlan_count > 0 {
             self.link.vlan[0]
         } else {
@@ -652,6 +654,19 @@ fn decode_l4(proto: u8, b: &[u8]) -> (L4<'_>, &[u8]) {
                     v6,
                 },
                 &b[8..],
+            )
+        }
+        132 => {
+            // SCTP common header: ports, verification tag, checksum (12 bytes).
+            if b.len() < 12 {
+                return (L4::Malformed, b);
+            }
+            (
+                L4::Sctp {
+                    src_port: be16(b, 0),
+                    dst_port: be16(b, 2),
+                },
+                &b[12..],
             )
         }
         _ => (L4::Other, b),

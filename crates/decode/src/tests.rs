@@ -374,3 +374,22 @@ fn flow_key_from_packet() {
     assert_eq!(a.0, b.0);
     assert_ne!(a.1, b.1);
 }
+
+#[test]
+fn sctp_ports() {
+    let mut s = vec![0, 7, 0, 9, 1, 2, 3, 4, 0, 0, 0, 0];
+    s.extend_from_slice(b"chunk");
+    let b = ipv4(132, &[], &s, 0);
+    let p = decode_ip(&b).unwrap();
+    assert_eq!(
+        p.l4,
+        L4::Sctp {
+            src_port: 7,
+            dst_port: 9
+        }
+    );
+    assert_eq!(p.l4.ports(), Some((7, 9)));
+    assert_eq!(p.payload, b"chunk");
+    let b = ipv4(132, &[], &[0, 7, 0], 0);
+    assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
+}

@@ -603,7 +603,8 @@ impl<I: Inspector> Engine<I> {
                     seq,
                     v6,
                 },
-                L4::Fragment | L4::Malformed | L4::Other => L4Input::Other,
+                // The rules contract has no SCTP variant yet: SCTP rules see no ports.
+                L4::Sctp { .. } | L4::Fragment | L4::Malformed | L4::Other => L4Input::Other,
             },
             payload: pkt.payload,
             flow: FlowInput {

@@ -60,6 +60,26 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// An address as Suricata writes it: IPv4 dotted, IPv6 as eight 4-digit groups
+/// (`2001:0db8:0000:0000:0000:0000:0000:0001`, never `::`-compressed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EveAddr(pub IpAddr);
+
+impl Serialize for EveAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            IpAddr::V4(a) => s.collect_str(&a),
+            IpAddr::V6(a) => {
+                let g = a.segments();
+                s.collect_str(&format_args!(
+                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                    g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+                ))
+            }
+        }
+    }
+}
+
 /// Suricata's protocol name for an IP protocol number (`TCP`, `UDP`, `ICMP`, `IPv6-ICMP`,
 /// ... or the number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +90,8 @@ impl Serialize for ProtoName {
         match self.0 {
             1 => s.serialize_str("ICMP"),
             2 => s.serialize_str("IGMP"),
+            4 => s.serialize_str("IP-in-IP"),
+            41 => s.serialize_str("IPv6"),
             6 => s.serialize_str("TCP"),
             17 => s.serialize_str("UDP"),
             47 => s.serialize_str("GRE"),
@@ -118,15 +140,17 @@ pub struct EveHeader<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<&'a [u16]>,
     /// Source address of the packet.
-    pub src_ip: IpAddr,
+    pub src_ip: EveAddr,
     /// Source port (TCP/UDP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_port: Option<u16>,
     /// Destination address of the packet.
-    pub dest_ip: IpAddr,
+    pub dest_ip: EveAddr,
     /// Destination port (TCP/UDP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_port: Option<u16>,
+    /// IP version (4 or 6).
+    pub ip_v: u8,
     /// Protocol name.
     pub proto: ProtoName,
     /// ICMP type.
@@ -156,10 +180,11 @@ impl<'a> EveHeader<'a> {
             event_type,
             in_iface: ctx.in_iface,
             vlan: (p.vlan_count > 0).then(|| &p.vlan[..p.vlan_count as usize]),
-            src_ip: p.src,
+            src_ip: EveAddr(p.src),
             src_port: ported.then_some(p.src_port),
-            dest_ip: p.dst,
+            dest_ip: EveAddr(p.dst),
             dest_port: ported.then_some(p.dst_port),
+            ip_v: if p.src.is_ipv4() { 4 } else { 6 },
             proto: ProtoName(p.proto),
             icmp_type,
             icmp_code,
@@ -231,9 +256,9 @@ pub struct EveFlow {
     /// When the flow started.
     pub start: EveTimestamp,
     /// Client address.
-    pub src_ip: IpAddr,
+    pub src_ip: EveAddr,
     /// Server address.
-    pub dest_ip: IpAddr,
+    pub dest_ip: EveAddr,
     /// Client port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_port: Option<u16>,
@@ -253,8 +278,8 @@ impl EveFlow {
             bytes_toserver: f.bytes_toserver,
             bytes_toclient: f.bytes_toclient,
             start: EveTimestamp(f.start),
-            src_ip: f.client.0,
-            dest_ip: f.server.0,
+            src_ip: EveAddr(f.client.0),
+            dest_ip: EveAddr(f.server.0),
             src_port: ported.then_some(f.client.1),
             dest_port: ported.then_some(f.server.1),
         }
@@ -654,6 +679,15 @@ mod tests {
         assert!(v.get("pcap_cnt").is_none());
         assert_eq!(v["in_iface"], "eth0");
         assert_eq!(serde_json::to_value(ProtoName(99)).unwrap(), "99");
+        assert_eq!(serde_json::to_value(ProtoName(4)).unwrap(), "IP-in-IP");
+        assert_eq!(v["ip_v"], 4);
+        let a = EveAddr("2001:db8:85a3::8a2e:370:7334".parse().unwrap());
+        assert_eq!(
+            serde_json::to_value(a).unwrap(),
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334"
+        );
+        let a = EveAddr("198.18.0.1".parse().unwrap());
+        assert_eq!(serde_json::to_value(a).unwrap(), "198.18.0.1");
         let st =
             serde_json::to_value(stats_event(Duration::ZERO, StatsCounters::default())).unwrap();
         assert_eq!(st["event_type"], "stats");
