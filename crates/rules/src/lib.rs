@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod addr_index;
 pub mod classification;
 pub mod error;
 pub mod input;

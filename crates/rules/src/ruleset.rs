@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use crate::addr_index::AddrIndex;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketInput};
@@ -97,8 +98,13 @@ pub struct DetectState {
     candidates: Vec<u32>,
     seen: Vec<u64>,
     vars: Vec<i64>,
+    pattern_stamp: Vec<u32>,
+    stamp: u32,
     /// Threshold entries swept away because they were expired.
     pub thresholds_expired: u64,
+    /// Rules fully evaluated (prefilter candidates), summed over all packets: a measure of
+    /// how well the prefilter works.
+    pub candidates_checked: u64,
 }
 
 impl DetectState {
@@ -271,57 +277,101 @@ impl Report {
     }
 }
 
+/// A prefilter automaton: pattern i maps to rules `ids[i]`; `base + i` is the pattern's
+/// index in the set-wide pattern numbering (for per-packet dedup).
+#[derive(Debug)]
+struct Prefilter {
+    ac: AhoCorasick,
+    ids: Vec<Vec<u32>>,
+    base: u32,
+}
+
 #[derive(Debug, Default)]
 struct Group {
     always: Vec<u32>,
-    cs: Option<(AhoCorasick, Vec<Vec<u32>>)>,
-    ci: Option<(AhoCorasick, Vec<Vec<u32>>)>,
+    ci: Option<Prefilter>,
+    /// Rules without a fast pattern on a narrow source address set, by source address.
+    by_src: AddrIndex,
+    /// Same, by destination address (when the source set is wide).
+    by_dst: AddrIndex,
 }
 
 #[derive(Default)]
 struct GroupBuilder {
     always: Vec<u32>,
-    cs: HashMap<Vec<u8>, Vec<u32>>,
+    by_src: Vec<u32>,
+    by_dst: Vec<u32>,
     ci: HashMap<Vec<u8>, Vec<u32>>,
 }
 
 impl GroupBuilder {
     fn add(&mut self, idx: u32, rule: &Rule) {
         match &rule.prefilter {
-            Some((pat, false)) => self.cs.entry(pat.clone()).or_default().push(idx),
-            Some((pat, true)) => self
+            // One case-insensitive automaton per group: a superset of the case-sensitive
+            // matches with one scan instead of two; the rule's own content check is exact.
+            Some((pat, _)) => self
                 .ci
                 .entry(pat.to_ascii_lowercase())
                 .or_default()
                 .push(idx),
+            None if !rule.bidir && rule.src.is_narrow() => self.by_src.push(idx),
+            None if !rule.bidir && rule.dst.is_narrow() => self.by_dst.push(idx),
             None => self.always.push(idx),
         }
     }
 
-    fn build(self) -> Group {
+    fn build(self, next_pattern: &mut u32, rules: &[Rule]) -> Group {
         fn ac(
             map: HashMap<Vec<u8>, Vec<u32>>,
             nocase: bool,
-        ) -> Option<(AhoCorasick, Vec<Vec<u32>>)> {
+            next: &mut u32,
+            always: &mut Vec<u32>,
+        ) -> Option<Prefilter> {
             if map.is_empty() {
                 return None;
             }
             let mut entries: Vec<(Vec<u8>, Vec<u32>)> = map.into_iter().collect();
             entries.sort();
             let (pats, ids): (Vec<Vec<u8>>, Vec<Vec<u32>>) = entries.into_iter().unzip();
-            let ac = AhoCorasickBuilder::new()
+            match AhoCorasickBuilder::new()
                 .ascii_case_insensitive(nocase)
                 .match_kind(MatchKind::Standard)
                 .build(&pats)
-                .ok()?;
-            Some((ac, ids))
+            {
+                Ok(ac) => {
+                    let base = *next;
+                    *next += ids.len() as u32;
+                    Some(Prefilter { ac, ids, base })
+                }
+                // Too big for the automaton: fall back to checking these rules always.
+                Err(_) => {
+                    always.extend(ids.into_iter().flatten());
+                    None
+                }
+            }
         }
         let mut always = self.always;
+        let ci = ac(self.ci, true, next_pattern, &mut always);
         always.sort_unstable();
+        always.dedup();
+        let index = |ids: &[u32], src: bool| {
+            let entries: Vec<(u32, &crate::vars::IpSet)> = ids
+                .iter()
+                .filter_map(|&i| {
+                    rules
+                        .get(i as usize)
+                        .map(|r| (i, if src { &r.src } else { &r.dst }))
+                })
+                .collect();
+            AddrIndex::new(&entries)
+        };
+        let by_src = index(&self.by_src, true);
+        let by_dst = index(&self.by_dst, false);
         Group {
             always,
-            cs: ac(self.cs, false),
-            ci: ac(self.ci, true),
+            ci,
+            by_src,
+            by_dst,
         }
     }
 }
@@ -359,6 +409,7 @@ fn class_of(p: &PacketInput<'_>) -> Class {
 pub struct RuleSet {
     rules: Vec<Rule>,
     classes: [ClassGroups; 4],
+    patterns: u32,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -521,11 +572,19 @@ impl RuleSet {
                 }
             }
         }
+        let mut patterns = 0u32;
         let classes = builders.map(|(any, by_port)| ClassGroups {
-            any: any.build(),
-            by_port: by_port.into_iter().map(|(p, g)| (p, g.build())).collect(),
+            any: any.build(&mut patterns, &rules),
+            by_port: by_port
+                .into_iter()
+                .map(|(p, g)| (p, g.build(&mut patterns, &rules)))
+                .collect(),
         });
-        RuleSet { rules, classes }
+        RuleSet {
+            rules,
+            classes,
+            patterns,
+        }
     }
 
     /// The number of rules in the set.
@@ -580,12 +639,22 @@ impl RuleSet {
             state.seen.iter_mut().for_each(|w| *w = 0);
         }
         state.candidates.clear();
+        if state.pattern_stamp.len() != self.patterns as usize {
+            state.pattern_stamp = vec![0; self.patterns as usize];
+            state.stamp = 0;
+        }
+        state.stamp = state.stamp.wrapping_add(1);
+        if state.stamp == 0 {
+            state.pattern_stamp.iter_mut().for_each(|s| *s = 0);
+            state.stamp = 1;
+        }
         let dport = pkt.l4.ports().map(|(_, d)| d);
         let port_group = dport.and_then(|d| cg.by_port.get(&d));
         for g in std::iter::once(&cg.any).chain(port_group) {
-            collect(g, pkt.payload, &mut state.candidates, &mut state.seen);
+            collect(g, pkt, state);
         }
         state.candidates.sort_unstable();
+        state.candidates_checked += state.candidates.len() as u64;
         let candidates = std::mem::take(&mut state.candidates);
         for &idx in &candidates {
             let Some(rule) = self.rules.get(idx as usize) else {
@@ -659,7 +728,15 @@ impl RuleSet {
     }
 }
 
-fn collect(g: &Group, payload: &[u8], cands: &mut Vec<u32>, seen: &mut [u64]) {
+fn collect(g: &Group, pkt: &PacketInput<'_>, state: &mut DetectState) {
+    let payload = pkt.payload;
+    let DetectState {
+        candidates: cands,
+        seen,
+        pattern_stamp,
+        stamp,
+        ..
+    } = state;
     let mut add = |i: u32| {
         let (w, b) = ((i / 64) as usize, i % 64);
         if let Some(word) = seen.get_mut(w) {
@@ -672,16 +749,20 @@ fn collect(g: &Group, payload: &[u8], cands: &mut Vec<u32>, seen: &mut [u64]) {
     for &i in &g.always {
         add(i);
     }
+    g.by_src.lookup(pkt.ip.src, &mut add);
+    g.by_dst.lookup(pkt.ip.dst, &mut add);
     if payload.is_empty() {
         return;
     }
-    for (ac, ids) in [&g.cs, &g.ci].into_iter().flatten() {
-        let mut hit = vec![false; ids.len()];
-        for m in ac.find_overlapping_iter(payload) {
+    for pf in g.ci.iter() {
+        for m in pf.ac.find_overlapping_iter(payload) {
             let pid = m.pattern().as_usize();
-            if !hit[pid] {
-                hit[pid] = true;
-                for &i in &ids[pid] {
+            let Some(slot) = pattern_stamp.get_mut(pf.base as usize + pid) else {
+                continue;
+            };
+            if *slot != *stamp {
+                *slot = *stamp;
+                for &i in &pf.ids[pid] {
                     add(i);
                 }
             }

@@ -371,6 +371,28 @@ impl IpSet {
         self.complement().union(o).complement()
     }
 
+    /// The IPv4 ranges (inclusive, sorted, disjoint).
+    pub(crate) fn v4_ranges(&self) -> &[(u32, u32)] {
+        &self.v4
+    }
+
+    /// The IPv6 ranges (inclusive, sorted, disjoint).
+    pub(crate) fn v6_ranges(&self) -> &[(u128, u128)] {
+        &self.v6
+    }
+
+    /// True if the set is small: at most a /8 worth of IPv4 and a /104 of IPv6 addresses.
+    /// Rules on small sets are indexed by address instead of checked on every packet.
+    pub(crate) fn is_narrow(&self) -> bool {
+        let v4: u64 = self.v4.iter().map(|&(a, b)| u64::from(b - a) + 1).sum();
+        let v6: u128 = self
+            .v6
+            .iter()
+            .map(|&(a, b)| (b - a).saturating_add(1))
+            .fold(0, u128::saturating_add);
+        v4 <= 1 << 24 && v6 <= 1 << 24 && self.v4.len() + self.v6.len() <= 100_000
+    }
+
     /// True if the address is in the set.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {
