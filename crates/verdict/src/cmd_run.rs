@@ -29,6 +29,7 @@ use verdict_netfilter::exec::Exec;
 use verdict_netfilter::firewall::{self as fw, Firewall, GuardContext, QueuePlan};
 
 use crate::config::{self, Config, GuardMode, Protocol, Topology};
+use crate::ctmark::CtMarker;
 use crate::eve::{EveTimestamp, EveWriter};
 use crate::live;
 use crate::metrics::MetricsServer;
@@ -229,15 +230,31 @@ impl Daemon {
             sockets.push((q, sock));
         }
 
-        // 4. The firewall rules (a leftover set of a crashed run is replaced).
+        // Flow bypass: marks in the verdicts if the kernel takes them, else through ctnetlink.
         let mut plan = plan;
-        if plan.flow_bypass.is_some() && !connmark_ok {
-            tracing::warn!(
-                "flow bypass is off: this kernel cannot set connection marks from a verdict \
-                 (needs CONFIG_NETFILTER_NETLINK_GLUE_CT); every packet of every flow is inspected"
-            );
-            plan.flow_bypass = None;
+        let mut ct_markers: Vec<Option<CtMarker>> = sockets.iter().map(|_| None).collect();
+        if let (Some(b), false) = (plan.flow_bypass, connmark_ok) {
+            let opened: std::io::Result<Vec<CtMarker>> =
+                sockets.iter().map(|_| CtMarker::open(b.mark)).collect();
+            match opened {
+                Ok(m) => {
+                    tracing::info!(
+                        "flow bypass through ctnetlink (this kernel's verdicts cannot carry \
+                         conntrack marks: no CONFIG_NETFILTER_NETLINK_GLUE_CT)"
+                    );
+                    ct_markers = m.into_iter().map(Some).collect();
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "flow bypass is off: verdicts cannot carry conntrack marks on this \
+                         kernel and ctnetlink is unavailable ({e}); every packet is inspected"
+                    );
+                    plan.flow_bypass = None;
+                }
+            }
         }
+
+        // 4. The firewall rules (a leftover set of a crashed run is replaced).
         let firewall = if cfg.topology == Topology::Custom {
             tracing::info!(
                 "topology custom: no firewall rules installed; send traffic to queue(s) {} yourself",
@@ -315,16 +332,17 @@ impl Daemon {
                 config::DefaultVerdict::Accept => Verdict::Accept,
                 config::DefaultVerdict::Drop => Verdict::Drop,
             },
-            bypass_mark: plan.flow_bypass.map(|b| b.mark),
+            bypass_mark: plan.flow_bypass.filter(|_| connmark_ok).map(|b| b.mark),
             poll_interval: Duration::from_millis(100),
             expire_interval: Duration::from_secs(1),
         };
         let mut threads = Vec::new();
-        for ((q, sock), (_, c)) in sockets.into_iter().zip(&counters) {
+        for (((q, sock), (_, c)), ct) in sockets.into_iter().zip(&counters).zip(ct_markers) {
             let inspector = live::EngineInspector::new(
                 shared.rules.current(),
                 eve.clone(),
-                cfg.flow_bypass.enabled.then_some(cfg.flow_bypass.bytes),
+                plan.flow_bypass.is_some().then_some(cfg.flow_bypass.bytes),
+                ct,
             );
             let h = runtime::spawn_queue(
                 q,

@@ -13,7 +13,9 @@
 //! - Flow bypass: a flow is handed to the kernel (connmark bit, see `verdict_netfilter`'s
 //!   flow-bypass rule) when a `pass` rule matched it, or when it has carried more than the
 //!   configured bytes and this packet raised nothing: past that depth the flow is treated as
-//!   decided, as Suricata's stream-depth bypass does.
+//!   decided, as Suricata's stream-depth bypass does. The bit is set by the verdict itself
+//!   (`NFQA_CT`) where the kernel allows it, else through ctnetlink ([`crate::ctmark`]).
+//!   Each flow is reported once (a bounded set of recently bypassed flow ids).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +27,7 @@ use verdict_rules::RuleSet;
 
 use crate::cmd_run::{wall_clock, SharedEve};
 use crate::config::Config;
+use crate::ctmark::{CtMarker, Tuple};
 use crate::eve::{alert_event, drop_event, EventContext};
 use crate::runtime::{Decided, Judgement, PacketInspector, QueueIo, RecvError, RxPacket, Verdict};
 
@@ -160,11 +163,23 @@ pub struct EngineInspector {
     bypass_bytes: Option<u64>,
     clock: (Instant, Duration),
     packets: u64,
+    ct: Option<CtMarker>,
+    bypassed: std::collections::HashSet<u64>,
 }
 
+/// Flow ids remembered as bypassed before the set is cleared (a flow reported twice only
+/// costs a second, idempotent mark).
+const BYPASSED_MEMORY: usize = 16 * 1024;
+
 impl EngineInspector {
-    /// An engine in IPS mode over `rules`; `bypass_bytes` enables the byte-count flow bypass.
-    pub fn new(rules: Arc<RuleSet>, eve: Option<SharedEve>, bypass_bytes: Option<u64>) -> Self {
+    /// An engine in IPS mode over `rules`; `bypass_bytes` enables the byte-count flow bypass;
+    /// `ct` sets bypass marks through ctnetlink (when verdicts cannot carry them).
+    pub fn new(
+        rules: Arc<RuleSet>,
+        eve: Option<SharedEve>,
+        bypass_bytes: Option<u64>,
+        ct: Option<CtMarker>,
+    ) -> Self {
         let cfg = EngineConfig {
             ips: true,
             ..EngineConfig::default()
@@ -175,6 +190,8 @@ impl EngineInspector {
             bypass_bytes: bypass_bytes.filter(|b| *b > 0),
             clock: (Instant::now(), wall_clock()),
             packets: 0,
+            ct,
+            bypassed: std::collections::HashSet::new(),
         }
     }
 
@@ -204,10 +221,32 @@ impl PacketInspector for EngineInspector {
             }
             _ => false,
         };
+        let mut bypass_flow = false;
+        if let (true, Some(p)) = (
+            verdict == Verdict::Accept && (d.flow_passed || past_depth),
+            &d.packet,
+        ) {
+            if self.bypassed.len() >= BYPASSED_MEMORY {
+                self.bypassed.clear();
+            }
+            if self.bypassed.insert(p.flow_id) {
+                bypass_flow = true;
+                if let Some(ct) = &mut self.ct {
+                    let t = Tuple {
+                        src: p.flow.client.0,
+                        src_port: p.flow.client.1,
+                        dst: p.flow.server.0,
+                        dst_port: p.flow.server.1,
+                        proto: p.proto,
+                    };
+                    bypass_flow = ct.mark(&t);
+                }
+            }
+        }
         let judgement = Judgement {
             verdict,
             undecodable: d.decode_error.is_some(),
-            bypass_flow: d.flow_passed || past_depth,
+            bypass_flow,
             alerts: d.alerts.len() as u32,
         };
         if let (Some(eve), Some(p)) = (&self.eve, &d.packet) {

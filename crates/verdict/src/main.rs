@@ -18,6 +18,7 @@ mod cmd_rules;
 mod cmd_run;
 mod cmd_triage;
 mod config;
+mod ctmark;
 mod eve;
 mod live;
 mod metrics;

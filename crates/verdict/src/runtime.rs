@@ -96,7 +96,9 @@ pub struct Judgement {
     pub verdict: Verdict,
     /// The packet could not be decoded.
     pub undecodable: bool,
-    /// The flow is decided: stop queueing it (connmark bypass).
+    /// The flow was just decided: stop queueing it (connmark bypass). Reported once per flow;
+    /// the runtime counts it and, with [`LoopOptions::bypass_mark`], sets the mark in the
+    /// verdict (an inspector may also have set it another way, e.g. through ctnetlink).
     pub bypass_flow: bool,
     /// Alerts raised (already written to the outputs by the inspector).
     pub alerts: u32,
@@ -251,7 +253,7 @@ pub fn run_queue<Q: QueueIo, I: PacketInspector>(
                 if j.undecodable {
                     counters.undecodable.fetch_add(1, Ordering::Relaxed);
                 }
-                if connmark.is_some() {
+                if j.bypass_flow && !j.undecodable {
                     counters.bypassed_flows.fetch_add(1, Ordering::Relaxed);
                 }
                 counters
