@@ -115,7 +115,7 @@ impl Exec {
     /// binaries are the same in every network namespace).
     pub fn has(&self, program: &str) -> bool {
         let (binary, _) = resolve(program);
-        find_in_path(&binary)
+        find_in_path(&binary).is_some()
     }
 
     /// Reads a file as seen from the namespace (`/proc/net/...` differs per namespace).
@@ -130,13 +130,13 @@ impl Exec {
     }
 }
 
-/// The binary to run for `program`, and an applet argument. Minimal systems (busybox
-/// initramfs, containers) often ship only `xtables-nft-multi` / `xtables-legacy-multi` without
-/// the `iptables-nft-save`-style links; the multi binary takes the tool's name as its first
-/// argument.
+/// The binary to run for `program` (a full path when found), and an applet argument.
+/// Minimal systems (busybox initramfs, containers) often ship only `xtables-nft-multi` /
+/// `xtables-legacy-multi` without the `iptables-nft-save`-style links; the multi binary takes
+/// the tool's name as its first argument.
 fn resolve(program: &str) -> (String, Option<String>) {
-    if find_in_path(program) {
-        return (program.to_string(), None);
+    if let Some(p) = find_in_path(program) {
+        return (p, None);
     }
     let multi = if program.starts_with("iptables-nft") || program.starts_with("ip6tables-nft") {
         "xtables-nft-multi"
@@ -145,23 +145,27 @@ fn resolve(program: &str) -> (String, Option<String>) {
     } else {
         return (program.to_string(), None);
     };
-    if find_in_path(multi) {
+    match find_in_path(multi) {
         // The multi binaries know the plain names (`iptables-save`, `ip6tables-restore`).
-        let applet = program.replace("-nft", "").replace("-legacy", "");
-        (multi.to_string(), Some(applet))
-    } else {
-        (program.to_string(), None)
+        Some(p) => (p, Some(program.replace("-nft", "").replace("-legacy", ""))),
+        None => (program.to_string(), None),
     }
 }
 
-fn find_in_path(program: &str) -> bool {
+/// Looks `program` up on `PATH`, then in `/usr/sbin` and `/sbin` (firewall tools live there
+/// and a non-root `PATH` often lacks them).
+fn find_in_path(program: &str) -> Option<String> {
     if program.contains('/') {
-        return std::path::Path::new(program).exists();
+        return std::path::Path::new(program)
+            .exists()
+            .then(|| program.to_string());
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])
-        .any(|d| d.join(program).is_file())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 fn spawn_error(program: &str, e: std::io::Error) -> Error {
@@ -188,5 +192,29 @@ fn missing(program: &str) -> Error {
     Error::MissingBinary {
         program: program.to_string(),
         package,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_binary_fallback() {
+        // A tool link that does not exist resolves to the multi binary with an applet name.
+        let (bin, applet) = resolve("iptables-nft-nosuchtool");
+        if find_in_path("xtables-nft-multi").is_some() {
+            assert!(bin.ends_with("xtables-nft-multi"), "{bin}");
+            assert_eq!(applet.as_deref(), Some("iptables-nosuchtool"));
+        } else {
+            assert_eq!(applet, None);
+        }
+        let (bin, applet) = resolve("no-such-program-xyz");
+        assert_eq!((bin.as_str(), applet), ("no-such-program-xyz", None));
+        assert!(!Exec::host().has("no-such-program-xyz"));
+        let e = Exec::host()
+            .output("no-such-program-xyz", &[], None)
+            .unwrap_err();
+        assert!(matches!(e, Error::MissingBinary { .. }), "{e}");
     }
 }
