@@ -58,11 +58,17 @@ impl UintCond {
             };
             (n <= max).then_some(n)
         };
+        if let Some(r) = s.strip_prefix("!=") {
+            return Some(UintCond::Ne(num(r)?));
+        }
         if let Some(r) = s.strip_prefix("<=") {
             return Some(UintCond::Le(num(r)?));
         }
         if let Some(r) = s.strip_prefix(">=") {
             return Some(UintCond::Ge(num(r)?));
+        }
+        if let Some(r) = s.strip_prefix('=') {
+            return Some(UintCond::Eq(num(r)?));
         }
         if let Some(r) = s.strip_prefix('<') {
             return Some(UintCond::Lt(num(r)?));

@@ -43,6 +43,12 @@ pub struct RuleMeta {
     pub target: Option<Target>,
     /// `noalert` (or `flowbits:noalert`): the rule never alerts, but its actions still apply.
     pub noalert: bool,
+    /// The `alert` keyword: a `pass` rule that also logs an alert (Suricata 7).
+    pub alert_on_pass: bool,
+    /// Suricata's "IP-only" rule: ports `any` (or a protocol without ports), and only keywords
+    /// that do not look at the packet beyond addresses (no payload, header, `flow` or flowbits
+    /// checks). Suricata applies `drop`/`pass` of such rules to the whole flow.
+    pub ip_only: bool,
     /// Where the rule was defined.
     pub position: Position,
     /// The rule text.
@@ -258,7 +264,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "app-layer-state"
                 | "frame"
                 | "bypass"
-                | "prefilter"
                 | "config"
                 | "requires"
                 | "absent"
@@ -385,6 +390,8 @@ pub(crate) fn compile_rule(
         metadata: Vec::new(),
         target: None,
         noalert: false,
+        alert_on_pass: false,
+        ip_only: false,
         position: p.position.clone(),
         text: p.text.clone(),
     };
@@ -499,6 +506,7 @@ pub(crate) fn compile_rule(
                 _ => cx.invalid("expected src_ip or dest_ip"),
             },
             "noalert" => meta.noalert = true,
+            "alert" if opt.value.is_none() => meta.alert_on_pass = true,
             "content" => {
                 if needs_value(&mut cx) {
                     match parse_content(val) {
@@ -693,6 +701,9 @@ pub(crate) fn compile_rule(
             },
             // Accepted and ignored: they do not change what matches.
             "tested" | "ephermeral" => {}
+            // `prefilter` only selects Suricata's prefilter engine for a keyword; Verdict's
+            // prefilter choice is its own, so the keyword changes nothing here.
+            "prefilter" => {}
             other if is_sticky_buffer(other) => {
                 foreign_buffer = true;
                 last_content = None;
@@ -730,6 +741,13 @@ pub(crate) fn compile_rule(
     let prefilter = crate::matchers::choose_fast_pattern(&payload);
     let sets = flowbits.iter().any(FlowbitCmd::is_set_like);
     let reads = flowbits.iter().any(FlowbitCmd::is_read);
+    let mut meta = meta;
+    meta.ip_only = src_ports.is_all()
+        && dst_ports.is_all()
+        && payload.is_empty()
+        && checks.is_empty()
+        && flow.is_none()
+        && !reads;
     let flowbits_class = match (sets, reads) {
         (true, false) => FlowbitsClass::Set,
         (true, true) => FlowbitsClass::SetRead,
@@ -1088,6 +1106,13 @@ fn parse_byte_jump(v: &str, names: &[String]) -> Parsed<ByteJump> {
             other => return Err(format!("unknown byte_jump option `{other}`")),
         }
         i += 1;
+    }
+    if nbytes == 0 && j.base.is_none() {
+        // Suricata accepts 0 bytes: nothing is read, the jump is the post_offset alone.
+        if j.from_beginning && j.from_end {
+            return Err("from_beginning and from_end cannot be combined".into());
+        }
+        return Ok(Ok(j));
     }
     if j.from_beginning && j.from_end {
         return Err("from_beginning and from_end cannot be combined".into());

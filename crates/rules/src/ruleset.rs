@@ -426,6 +426,49 @@ pub struct RuleSetBuilder {
     vars: Vars,
     classes: Classifications,
     parsed: ParsedRules,
+    action_order: Option<Vec<Action>>,
+}
+
+/// Evaluation rank of each action, indexed by `Action as usize`.
+type ActionRanks = [u8; 7];
+
+fn default_ranks() -> ActionRanks {
+    let mut r = [0u8; 7];
+    for a in ALL_ACTIONS {
+        r[a as usize] = a.order_rank();
+    }
+    r
+}
+
+const ALL_ACTIONS: [Action; 7] = [
+    Action::Pass,
+    Action::Drop,
+    Action::Reject,
+    Action::RejectSrc,
+    Action::RejectDst,
+    Action::RejectBoth,
+    Action::Alert,
+];
+
+/// Ranks from an `action-order` list (suricata.yaml): listed actions in list order, the reject
+/// variants with `reject`, unlisted actions after all listed ones in the default order.
+fn ranks_from(order: &[Action]) -> ActionRanks {
+    let mut r = [0u8; 7];
+    for a in ALL_ACTIONS {
+        let family = match a {
+            Action::RejectSrc | Action::RejectDst | Action::RejectBoth => Action::Reject,
+            other => other,
+        };
+        let pos = order
+            .iter()
+            .position(|&o| o == a)
+            .or_else(|| order.iter().position(|&o| o == family));
+        r[a as usize] = match pos {
+            Some(p) => p as u8,
+            None => 16 + a.order_rank(),
+        };
+    }
+    r
 }
 
 impl RuleSetBuilder {
@@ -438,6 +481,14 @@ impl RuleSetBuilder {
     /// Uses this classification table instead of Suricata's default one.
     pub fn classifications(mut self, c: Classifications) -> Self {
         self.classes = c;
+        self
+    }
+
+    /// Sets the evaluation order of actions, as suricata.yaml's `action-order` does
+    /// (default: pass, drop, reject, alert). `reject` covers rejectsrc/rejectdst/rejectboth
+    /// unless they are listed themselves; unlisted actions come after the listed ones.
+    pub fn action_order(mut self, order: &[Action]) -> Self {
+        self.action_order = Some(order.to_vec());
         self
     }
 
@@ -462,8 +513,13 @@ impl RuleSetBuilder {
 
     /// Compiles everything added so far.
     pub fn build(&self) -> (RuleSet, Report) {
+        let ranks = self
+            .action_order
+            .as_deref()
+            .map(ranks_from)
+            .unwrap_or_else(default_ranks);
         let (set, mut report) =
-            RuleSet::compile_with(&self.parsed.rules, &self.vars, &self.classes);
+            RuleSet::compile_inner(&self.parsed.rules, &self.vars, &self.classes, ranks);
         report.syntax_errors = self.parsed.errors.clone();
         (set, report)
     }
@@ -486,6 +542,15 @@ impl RuleSet {
         rules: &[ParsedRule],
         vars: &Vars,
         classes: &Classifications,
+    ) -> (RuleSet, Report) {
+        Self::compile_inner(rules, vars, classes, default_ranks())
+    }
+
+    fn compile_inner(
+        rules: &[ParsedRule],
+        vars: &Vars,
+        classes: &Classifications,
+        ranks: ActionRanks,
     ) -> (RuleSet, Report) {
         let mut report = Report::default();
         let mut compiled = Vec::new();
@@ -532,7 +597,7 @@ impl RuleSet {
         // Suricata's default ordering: action, flowbits class, priority; stable on file order.
         compiled.sort_by_key(|r| {
             (
-                r.meta.action.order_rank(),
+                ranks[r.meta.action as usize],
                 r.flowbits_class,
                 r.meta.priority,
             )
@@ -666,7 +731,8 @@ impl RuleSet {
             if let Some(fv) = flow_vars.as_deref_mut() {
                 apply_flowbits(rule, fv);
             }
-            let mut alert = !rule.meta.noalert && rule.meta.action != Action::Pass;
+            let mut alert =
+                !rule.meta.noalert && (rule.meta.action != Action::Pass || rule.meta.alert_on_pass);
             if let Some(t) = rule.threshold.as_ref().or(rule.detection_filter.as_ref()) {
                 let pass = state.apply_threshold(now_ns, &rule.meta, t, pkt);
                 alert &= pass;

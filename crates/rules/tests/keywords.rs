@@ -686,3 +686,65 @@ fn many_rules_only_candidates_are_checked() {
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].rule.sid, 1235);
 }
+
+#[test]
+fn action_order_from_config() {
+    let text = r#"pass tcp any any -> any any (sid:1;)
+drop tcp any any -> any any (content:"Hi all"; sid:2;)
+alert tcp any any -> any any (sid:3;)"#;
+    let mut b = RuleSet::builder().action_order(&[
+        Action::Drop,
+        Action::Pass,
+        Action::Reject,
+        Action::Alert,
+    ]);
+    b.add_str(text, "t");
+    let (s, _) = b.build();
+    let m = run(&s, &tcp(b"Hi all"));
+    let got: Vec<(u32, bool)> = m.iter().map(|m| (m.rule.sid, m.alert)).collect();
+    assert_eq!(got, vec![(2, true), (1, false)]);
+    let mut b = RuleSet::builder();
+    b.add_str(text, "t");
+    let (s, _) = b.build();
+    assert_eq!(run(&s, &tcp(b"Hi all")).len(), 1);
+}
+
+#[test]
+fn alert_keyword_makes_pass_rules_alert_and_prefilter_is_accepted() {
+    let s = set("pass tcp any any -> any any (alert; sid:1;)\nalert icmp any any -> any any (itype: <= 8; prefilter; sid:2;)");
+    let m = run(&s, &tcp(b"x"));
+    assert_eq!(m.len(), 1);
+    assert!(m[0].alert);
+    assert!(fires("itype: != 0;", &icmp(8, 0, 1, 1)));
+    assert!(!fires("itype: != 8;", &icmp(8, 0, 1, 1)));
+    assert!(fires("itype: >= 8;", &icmp(8, 0, 1, 1)));
+    assert!(fires("icode: =0;", &icmp(8, 0, 1, 1)));
+}
+
+#[test]
+fn byte_jump_zero_bytes_moves_by_post_offset() {
+    let p = tcp(b"abcdefgh");
+    assert!(fires(
+        r#"content:"efg"; byte_jump:0,0,relative,post_offset -7; content:"a"; within:1;"#,
+        &p
+    ));
+    assert!(fires(
+        r#"content:"efg"; byte_jump:0,0,relative,post_offset -6; content:"b"; within:1;"#,
+        &p
+    ));
+}
+
+#[test]
+fn ip_only_flag() {
+    let s = set(r#"alert ip 1.2.3.4 any -> any any (sid:1;)
+alert tcp any any -> any 80 (sid:2;)
+alert ip any any -> any any (content:"x"; sid:3;)
+alert ip any any -> any any (flowbits:set,a; sid:4;)
+alert ip any any -> any any (flowbits:isset,a; sid:5;)"#);
+    let by_sid = |sid| s.metas().find(|m| m.sid == sid).unwrap().ip_only;
+    assert!(by_sid(1));
+    assert!(!by_sid(2));
+    assert!(!by_sid(3));
+    assert!(by_sid(4));
+    assert!(!by_sid(5));
+}
