@@ -73,9 +73,19 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     input.assume_affected = args.assume_affected;
     let report = audit::audit(&input);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        emit(&(serde_json::to_string_pretty(&report)? + "\n"))?;
     } else {
-        print!("{}", report.render_human());
+        emit(&report.render_human())?;
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Writes to stdout; a closed pipe (`verdict ... | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

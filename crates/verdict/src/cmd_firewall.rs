@@ -115,9 +115,33 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     })
 }
 
+/// `writeln!` into a `String` (cannot fail).
+macro_rules! outln {
+    ($out:ident, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// `write!` into a `String` (cannot fail).
+macro_rules! outp {
+    ($out:ident, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = write!($out, $($arg)*);
+    }};
+}
+
 /// Runs `verdict firewall`.
 pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
-    match args.action {
+    let mut out = String::new();
+    let code = run_action(args.action, &mut out);
+    // Print what was gathered even when a later step failed.
+    emit(&out)?;
+    code
+}
+
+fn run_action(action: Action, out: &mut String) -> anyhow::Result<ExitCode> {
+    match action {
         Action::Install(a) => {
             let cfg = load_config(&a.config)?;
             let plan = crate::cmd_run::queue_plan(&cfg)?;
@@ -127,16 +151,18 @@ pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
             let installed = fw.install(&plan, &ctx)?;
             let report = installed.disarm();
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!(out, "{}", serde_json::to_string_pretty(&report)?);
             } else {
                 for n in &report.notes {
-                    println!("{n}");
+                    outln!(out, "{n}");
                 }
-                println!(
+                outln!(
+                    out,
                     "installed with {}; remove with `verdict firewall remove`",
                     report.backend.name()
                 );
-                print!(
+                outp!(
+                    out,
                     "{}",
                     Firewall::with_exec(report.backend, exec_for(&a.netns)).show(plan.table)?
                 );
@@ -146,9 +172,9 @@ pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
         Action::Remove(a) => {
             let fw = Firewall::with_exec(a.backend, exec_for(&a.netns));
             if fw.remove(a.table)? {
-                println!("removed Verdict's firewall rules");
+                outln!(out, "removed Verdict's firewall rules");
             } else {
-                println!("no Verdict firewall rules were installed");
+                outln!(out, "no Verdict firewall rules were installed");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -156,9 +182,9 @@ pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
             let fw = Firewall::with_exec(a.backend, exec_for(&a.netns));
             let s = fw.show(a.table)?;
             if s.is_empty() {
-                println!("no Verdict firewall rules are installed");
+                outln!(out, "no Verdict firewall rules are installed");
             } else {
-                print!("{s}");
+                outp!(out, "{s}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -171,10 +197,10 @@ pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
             };
             let r = plan.render(&ctx)?;
             for n in &r.notes {
-                println!("# {n}");
+                outln!(out, "# {n}");
             }
             if a.nft {
-                print!("{}", r.nft_table());
+                outp!(out, "{}", r.nft_table());
             } else {
                 use verdict_netfilter::firewall::Family;
                 for (fam, tool) in [(Family::V4, "iptables"), (Family::V6, "ip6tables")] {
@@ -185,21 +211,31 @@ pub fn run(args: FirewallArgs) -> anyhow::Result<ExitCode> {
                     if !on || r.chains.is_empty() {
                         continue;
                     }
-                    println!("# {tool}-restore --noflush");
-                    println!("*{}", r.table.name());
+                    outln!(out, "# {tool}-restore --noflush");
+                    outln!(out, "*{}", r.table.name());
                     for c in &r.chains {
-                        println!(":{} - [0:0]", c.hook.chain());
+                        outln!(out, ":{} - [0:0]", c.hook.chain());
                     }
                     for c in &r.chains {
-                        println!("-I {} 1 -j {}", c.hook.builtin(), c.hook.chain());
+                        outln!(out, "-I {} 1 -j {}", c.hook.builtin(), c.hook.chain());
                     }
                     for (_, l) in r.iptables_rules(fam) {
-                        println!("{l}");
+                        outln!(out, "{l}");
                     }
-                    println!("COMMIT");
+                    outln!(out, "COMMIT");
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`verdict ... | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

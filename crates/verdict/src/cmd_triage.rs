@@ -31,13 +31,23 @@ pub fn run(args: TriageArgs) -> anyhow::Result<ExitCode> {
     let text = String::from_utf8_lossy(&bytes);
     let t = verdict_netfilter::triage::triage(&text);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&t)?);
+        emit(&(serde_json::to_string_pretty(&t)? + "\n"))?;
     } else {
-        print!("{}", t.render_human());
+        emit(&t.render_human())?;
     }
     Ok(if t.best().is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Writes to stdout; a closed pipe (`verdict ... | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
