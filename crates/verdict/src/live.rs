@@ -77,10 +77,10 @@ impl NfqQueue {
         }
         let mut flags = QueueFlags::EMPTY;
         if cfg.fail_open {
-            flags = flags | QueueFlags::FAIL_OPEN;
+            flags |= QueueFlags::FAIL_OPEN;
         }
         if conntrack {
-            flags = flags | QueueFlags::CONNTRACK;
+            flags |= QueueFlags::CONNTRACK;
         }
         let config = QueueConfig {
             copy: CopyMode::Packet {

@@ -17,6 +17,9 @@ use std::time::Duration;
 
 use crate::stats::{QueueSnapshot, LATENCY_BUCKETS_US};
 
+/// Reads one counter out of a snapshot.
+type Getter<T> = fn(&T) -> u64;
+
 /// Renders queue snapshots in the Prometheus text exposition format (version 0.0.4).
 pub fn render(
     queues: &[QueueSnapshot],
@@ -25,7 +28,7 @@ pub fn render(
     reload_errors: u64,
 ) -> String {
     let mut out = String::with_capacity(4096);
-    let counters: [(&str, &str, fn(&QueueSnapshot) -> u64); 9] = [
+    let counters: [(&str, &str, Getter<QueueSnapshot>); 9] = [
         (
             "verdict_packets_received_total",
             "Packets received from the kernel.",
@@ -72,7 +75,7 @@ pub fn render(
             let _ = writeln!(out, "{name}{{queue=\"{}\"}} {}", s.queue, get(s));
         }
     }
-    let kernel: [(&str, &str, &str, fn(&crate::stats::ProcQueue) -> u64); 3] = [
+    let kernel: [(&str, &str, &str, Getter<crate::stats::ProcQueue>); 3] = [
         (
             "verdict_kernel_queue_overruns_total",
             "counter",
