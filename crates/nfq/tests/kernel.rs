@@ -1114,3 +1114,192 @@ fn drop_cap_net_admin_from_this_thread() {
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) };
     assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
 }
+
+/// One blocking receive takes a whole backlog of packets (recvmmsg), not one per syscall;
+/// and packets that arrive while a configuration request waits for its answer are kept and
+/// handed out by the next receive.
+#[test]
+fn bursts_per_syscall_and_packets_kept_across_configuration() {
+    let Some(net) = common::two_hosts() else {
+        return;
+    };
+    let fam = FAMILIES[0];
+    let rx = udp_socket(&net.b, fam.b);
+    let port = rx.local_addr().unwrap().port().to_string();
+    fam.fw(
+        &net.b,
+        &[
+            "-A",
+            "INPUT",
+            "-p",
+            "udp",
+            "--dport",
+            &port,
+            "-j",
+            "NFQUEUE",
+            "--queue-num",
+            "70",
+        ],
+    );
+    let (tx_ready, rx_ready) = std::sync::mpsc::channel();
+    let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
+    let reader = net
+        .b
+        .spawn_thread(move || {
+            let mut sock = QueueSocket::open().unwrap();
+            sock.bind_queue(70, &QueueConfig::default()).unwrap();
+            let mut bufs = verdict_nfq::RecvBuffers::new(64, verdict_nfq::DEFAULT_SLOT_SIZE);
+            let mut accept_all = |sock: &mut QueueSocket, bufs: &verdict_nfq::RecvBuffers| {
+                let mut ids = Vec::new();
+                for m in bufs.messages() {
+                    if let Ok(Message::Packet(p)) = m {
+                        ids.push(p.id());
+                        sock.send_verdict(&VerdictMsg::new(70, p.id(), Verdict::Accept))
+                            .unwrap();
+                    }
+                }
+                ids
+            };
+            // Phase 1: 20 packets queued; one blocking receive takes them all.
+            tx_ready.send(()).unwrap();
+            rx_go.recv().unwrap();
+            let n = sock.recv(&mut bufs).unwrap();
+            let first = accept_all(&mut sock, &bufs);
+            let after_first = sock.stats();
+            // Phase 2: 10 more queued; binding another queue reads them while waiting for
+            // the kernel's answer. They must come out of the next receive, not be lost.
+            tx_ready.send(()).unwrap();
+            rx_go.recv().unwrap();
+            sock.bind_queue(71, &QueueConfig::default()).unwrap();
+            let m = sock.recv(&mut bufs).unwrap();
+            let second = accept_all(&mut sock, &bufs);
+            (n, first, after_first, m, second)
+        })
+        .unwrap();
+    let tx = udp_socket(&net.a, fam.a);
+    let wait_queued = |count: u32| {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while std::time::Instant::now() < deadline {
+            let status = net
+                .b
+                .read_file("/proc/net/netfilter/nfnetlink_queue")
+                .unwrap();
+            let st = verdict_nfq::proc::parse_queue_status(&status);
+            if st.iter().any(|s| s.queue == 70 && s.queue_total == count) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{count} packets never queued");
+    };
+    rx_ready.recv().unwrap();
+    let sent = payloads("burst", 20);
+    send_all(&tx, rx.local_addr().unwrap(), &sent);
+    wait_queued(20);
+    tx_go.send(()).unwrap();
+    rx_ready.recv().unwrap();
+    let more = payloads("more", 10);
+    send_all(&tx, rx.local_addr().unwrap(), &more);
+    wait_queued(10);
+    tx_go.send(()).unwrap();
+    let (n, first, after_first, m, second) = reader.join().unwrap();
+    assert_eq!(n, 20, "one receive call returned the whole burst");
+    assert_eq!((after_first.recv_calls, after_first.datagrams), (1, 20));
+    assert_eq!(first.len(), 20);
+    assert!(first.windows(2).all(|w| w[1] == w[0] + 1), "{first:?}");
+    assert_eq!(m, 10, "the packets read during configuration come out next");
+    assert_eq!(second.len(), 10);
+    assert_eq!(second[0], first[19] + 1);
+    let mut all = sent.clone();
+    all.extend(more);
+    assert_eq!(recv_until(&rx, 30, QUIET, LIMIT), all);
+}
+
+/// Non-blocking mode: a receive with nothing queued returns 0 at once, and the raw fd works
+/// with poll(2).
+#[test]
+fn nonblocking_socket_fits_a_poll_loop() {
+    use std::os::fd::AsRawFd;
+    let Some(net) = common::two_hosts() else {
+        return;
+    };
+    let fam = FAMILIES[1];
+    let rx = udp_socket(&net.b, fam.b);
+    let port = rx.local_addr().unwrap().port().to_string();
+    fam.fw(
+        &net.b,
+        &[
+            "-A",
+            "INPUT",
+            "-p",
+            "udp",
+            "--dport",
+            &port,
+            "-j",
+            "NFQUEUE",
+            "--queue-num",
+            "80",
+        ],
+    );
+    let (tx_ready, rx_ready) = std::sync::mpsc::channel();
+    let reader = net
+        .b
+        .spawn_thread(move || {
+            let mut sock = QueueSocket::open().unwrap();
+            sock.bind_queue(80, &QueueConfig::default()).unwrap();
+            sock.set_nonblocking(true).unwrap();
+            let mut bufs = verdict_nfq::RecvBuffers::new(8, 8192);
+            let started = std::time::Instant::now();
+            assert_eq!(sock.recv(&mut bufs).unwrap(), 0);
+            assert!(bufs.is_empty());
+            assert!(started.elapsed() < Duration::from_millis(500));
+            tx_ready.send(()).unwrap();
+            let mut pfd = libc::pollfd {
+                fd: sock.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let rc = unsafe { libc::poll(&mut pfd, 1, 5000) };
+            assert_eq!(rc, 1, "poll wakes up when a packet is queued");
+            let n = sock.recv(&mut bufs).unwrap();
+            assert!(n >= 1);
+            for m in bufs.messages() {
+                if let Ok(Message::Packet(p)) = m {
+                    sock.send_verdict(&VerdictMsg::new(80, p.id(), Verdict::Accept))
+                        .unwrap();
+                }
+            }
+            n
+        })
+        .unwrap();
+    rx_ready.recv().unwrap();
+    let tx = udp_socket(&net.a, fam.a);
+    send_all(&tx, rx.local_addr().unwrap(), &[b"poll".to_vec()]);
+    assert_eq!(recv_until(&rx, 1, QUIET, LIMIT), [b"poll".to_vec()]);
+    assert!(reader.join().unwrap() >= 1);
+}
+
+/// SO_RCVBUFFORCE sets a receive buffer beyond net.core.rmem_max (we are root).
+#[test]
+fn receive_buffer_is_forced_beyond_rmem_max() {
+    let Some(net) = common::two_hosts() else {
+        return;
+    };
+    net.b
+        .run_in(|| {
+            let mut s = QueueSocket::open().unwrap();
+            let got = s.set_recv_buffer(8 << 20).unwrap();
+            // The kernel doubles the value for its bookkeeping.
+            assert!(got >= 8 << 20, "receive buffer {got}");
+            let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(got > rmem_max);
+            s.set_no_enobufs(true).unwrap();
+            s.set_no_enobufs(false).unwrap();
+        })
+        .unwrap();
+}
