@@ -1149,7 +1149,7 @@ fn bursts_per_syscall_and_packets_kept_across_configuration() {
             let mut sock = QueueSocket::open().unwrap();
             sock.bind_queue(70, &QueueConfig::default()).unwrap();
             let mut bufs = verdict_nfq::RecvBuffers::new(64, verdict_nfq::DEFAULT_SLOT_SIZE);
-            let mut accept_all = |sock: &mut QueueSocket, bufs: &verdict_nfq::RecvBuffers| {
+            let accept_all = |sock: &mut QueueSocket, bufs: &verdict_nfq::RecvBuffers| {
                 let mut ids = Vec::new();
                 for m in bufs.messages() {
                     if let Ok(Message::Packet(p)) = m {
