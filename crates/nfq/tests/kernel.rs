@@ -869,74 +869,102 @@ fn queue_bypass_when_nobody_listens() {
 /// A flood into a tiny receive buffer provokes ENOBUFS; the reader counts it, keeps going,
 /// and still answers packets sent afterwards. The kernel counts the loss as user_dropped.
 #[test]
-fn enobufs_flood_is_survived() {
-    let Some(net) = common::two_hosts() else {
-        return;
-    };
-    for fam in FAMILIES {
-        let rx = udp_socket(&net.b, fam.b);
-        let port = rx.local_addr().unwrap().port().to_string();
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "30",
-            ],
-        );
-        let cfg = QueueConfig {
-            max_len: Some(65536),
-            ..QueueConfig::default()
-        };
-        let mut setup = ReaderSetup::queue(30, cfg);
-        setup.rcvbuf = Some(16 * 1024);
-        // Do not read for a while, so the flood overruns the buffer.
-        setup.start_delay = Duration::from_millis(700);
-        let reader = Reader::spawn(&net.b, setup, |sock, bufs| {
-            let mut batcher = VerdictBatcher::new(30);
-            for m in bufs.messages() {
-                if let Ok(Message::Packet(p)) = m {
-                    batcher.push(p.id(), Verdict::Accept, None);
-                }
-            }
-            sock.flush_batcher(&mut batcher, None).unwrap();
-        });
-        let tx = udp_socket(&net.a, fam.a);
-        let to = rx.local_addr().unwrap();
-        let flood = vec![0xabu8; 1000];
-        for _ in 0..2000 {
-            let _ = tx.send_to(&flood, to);
-        }
-        // Drain what got through, then check the reader still answers.
-        std::thread::sleep(Duration::from_millis(900));
-        let mut buf = vec![0u8; 2048];
-        while rx.recv_from(&mut buf).is_ok() {}
-        let after = payloads("after", 5);
-        send_all(&tx, to, &after);
-        let got = recv_until(&rx, 5, QUIET, LIMIT);
-        let status = net
-            .b
-            .read_file("/proc/net/netfilter/nfnetlink_queue")
-            .unwrap();
-        let stats = reader.stop();
-        assert_eq!(
-            got,
-            after,
-            "{}: the reader still answers after the flood",
-            fam.name()
-        );
-        assert!(stats.enobufs >= 1, "{}: {stats:?}", fam.name());
-        let st = verdict_nfq::proc::parse_queue_status(&status);
-        let st = st.iter().find(|s| s.queue == 30).expect("queue listed");
-        assert!(st.user_dropped > 0, "{}: {status}", fam.name());
+fn enobufs_flood_is_survived_ipv4() {
+    if let Some(net) = common::two_hosts() {
+        flood_tiny_buffer(&net, FAMILIES[0], false);
     }
+}
+
+/// The same over IPv6.
+#[test]
+fn enobufs_flood_is_survived_ipv6() {
+    if let Some(net) = common::two_hosts() {
+        flood_tiny_buffer(&net, FAMILIES[1], false);
+    }
+}
+
+/// With NETLINK_NO_ENOBUFS the overrun is silent (not counted by the socket) but the kernel
+/// still counts the loss, and the reader goes on.
+#[test]
+fn no_enobufs_option_silences_the_report_only() {
+    if let Some(net) = common::two_hosts() {
+        flood_tiny_buffer(&net, FAMILIES[0], true);
+    }
+}
+
+fn flood_tiny_buffer(
+    net: &verdict_testbed::topology::TwoHosts,
+    fam: common::Family,
+    no_enobufs: bool,
+) {
+    let rx = udp_socket(&net.b, fam.b);
+    let port = rx.local_addr().unwrap().port().to_string();
+    fam.fw(
+        &net.b,
+        &[
+            "-A",
+            "INPUT",
+            "-p",
+            "udp",
+            "--dport",
+            &port,
+            "-j",
+            "NFQUEUE",
+            "--queue-num",
+            "30",
+        ],
+    );
+    let cfg = QueueConfig {
+        max_len: Some(65536),
+        ..QueueConfig::default()
+    };
+    let mut setup = ReaderSetup::queue(30, cfg);
+    setup.rcvbuf = Some(16 * 1024);
+    setup.no_enobufs = no_enobufs;
+    // Do not read for a while, so the flood overruns the buffer.
+    setup.start_delay = Duration::from_millis(700);
+    let reader = Reader::spawn(&net.b, setup, |sock, bufs| {
+        let mut batcher = VerdictBatcher::new(30);
+        for m in bufs.messages() {
+            if let Ok(Message::Packet(p)) = m {
+                batcher.push(p.id(), Verdict::Accept, None);
+            }
+        }
+        sock.flush_batcher(&mut batcher, None).unwrap();
+    });
+    let tx = udp_socket(&net.a, fam.a);
+    let to = rx.local_addr().unwrap();
+    let flood = vec![0xabu8; 1000];
+    for _ in 0..2000 {
+        let _ = tx.send_to(&flood, to);
+    }
+    // Drain what got through, then check the reader still answers.
+    std::thread::sleep(Duration::from_millis(900));
+    let mut buf = vec![0u8; 2048];
+    while rx.recv_from(&mut buf).is_ok() {}
+    let after = payloads("after", 5);
+    send_all(&tx, to, &after);
+    let got = recv_until(&rx, 5, QUIET, LIMIT);
+    let status = net
+        .b
+        .read_file("/proc/net/netfilter/nfnetlink_queue")
+        .unwrap();
+    let stats = reader.stop();
+    assert_eq!(
+        got,
+        after,
+        "{}: the reader still answers after the flood",
+        fam.name()
+    );
+    if no_enobufs {
+        // NETLINK_NO_ENOBUFS: the overrun is not reported, only the kernel counts it.
+        assert_eq!(stats.enobufs, 0, "{}: {stats:?}", fam.name());
+    } else {
+        assert!(stats.enobufs >= 1, "{}: {stats:?}", fam.name());
+    }
+    let st = verdict_nfq::proc::parse_queue_status(&status);
+    let st = st.iter().find(|s| s.queue == 30).expect("queue listed");
+    assert!(st.user_dropped > 0, "{}: {status}", fam.name());
 }
 
 /// One socket reads two queues; each packet names its queue and verdicts go to the right one.
@@ -984,6 +1012,7 @@ fn several_queues_on_one_socket() {
     let setup = ReaderSetup {
         queues: vec![(40, QueueConfig::default()), (41, QueueConfig::default())],
         rcvbuf: None,
+        no_enobufs: false,
         slots: 8,
         start_delay: Duration::ZERO,
     };

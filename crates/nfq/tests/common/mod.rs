@@ -122,6 +122,7 @@ pub struct Reader {
 pub struct ReaderSetup {
     pub queues: Vec<(u16, QueueConfig)>,
     pub rcvbuf: Option<usize>,
+    pub no_enobufs: bool,
     pub slots: usize,
     /// Wait this long after binding before the first receive (to let a backlog build up).
     pub start_delay: Duration,
@@ -132,6 +133,7 @@ impl ReaderSetup {
         ReaderSetup {
             queues: vec![(queue, config)],
             rcvbuf: Some(4 << 20),
+            no_enobufs: false,
             slots: 32,
             start_delay: Duration::ZERO,
         }
@@ -153,6 +155,7 @@ impl Reader {
                     if let Some(b) = setup.rcvbuf {
                         sock.set_recv_buffer(b)?;
                     }
+                    sock.set_no_enobufs(setup.no_enobufs)?;
                     for (q, cfg) in &setup.queues {
                         sock.bind_queue(*q, cfg)?;
                     }
