@@ -405,28 +405,27 @@ pub fn audit(input: &AuditInput) -> Report {
     match &input.queues {
         Some(bound) => {
             let bound_set: BTreeSet<u16> = bound.iter().map(|q| q.queue).collect();
+            // One finding per queue without a listener, naming the rules that feed it.
+            let mut blackholes: std::collections::BTreeMap<u16, Vec<&str>> = Default::default();
             for (first, last, bypass, loc) in &queue_numbers {
                 if *bypass {
                     continue;
                 }
-                let missing: Vec<u16> = (*first..=*last)
-                    .filter(|q| !bound_set.contains(q))
-                    .collect();
-                if missing.is_empty() {
-                    continue;
+                for q in *first..=*last {
+                    if !bound_set.contains(&q) {
+                        blackholes.entry(q).or_default().push(loc);
+                    }
                 }
-                let all = missing.len() == usize::from(*last - *first) + 1;
+            }
+            for (q, rules) in blackholes {
                 findings.push(Finding {
                     severity: Severity::Warning,
                     code: "blackhole-queue",
                     message: format!(
-                        "queue{} {} {} no listener and the rule has no --queue-bypass: {} packets it matches are dropped",
-                        if missing.len() > 1 { "s" } else { "" },
-                        missing.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(", "),
-                        if missing.len() > 1 { "have" } else { "has" },
-                        if all { "all" } else { "some" }
+                        "queue {q} has no listener and {} rule(s) send packets to it without --queue-bypass: those packets are dropped",
+                        rules.len()
                     ),
-                    rule: Some(loc.clone()),
+                    rule: Some(rules.join("\n        ")),
                     fix: Some("start the program that reads this queue, or add --queue-bypass (nft: `bypass`) so packets pass while nobody listens".into()),
                 });
             }
