@@ -780,10 +780,13 @@ impl PcreOp {
             Some(r) => (true, r.trim_start()),
             None => (false, v),
         };
-        let inner = v
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .ok_or("pcre must be a double-quoted \"/regex/flags\"")?;
+        // Suricata also accepts the regex without quotes: pcre:/abc/i;
+        let inner = match v.strip_prefix('"') {
+            Some(r) => r
+                .strip_suffix('"')
+                .ok_or("pcre is missing its closing `\"`")?,
+            None => v,
+        };
         let body = inner
             .strip_prefix('/')
             .ok_or("the regex must start with `/`")?;
@@ -910,6 +913,8 @@ pub(crate) struct ByteTest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ByteJump {
     pub nbytes: u8,
+    /// The byte count comes from this byte_extract variable instead of `nbytes`.
+    pub nbytes_var: Option<usize>,
     pub offset: Val,
     pub relative: bool,
     pub multiplier: u32,
@@ -1197,7 +1202,14 @@ fn inspect(
         PayloadOp::ByteJump(j) => {
             let base = if j.relative { pos as i64 } else { 0 };
             let at = base + j.offset.get(vars);
-            let Some(v) = extract(buf, at, j.nbytes, j.endian, j.base, j.bitmask) else {
+            let nbytes = match j.nbytes_var {
+                Some(i) => match u8::try_from(vars.get(i).copied().unwrap_or(-1)) {
+                    Ok(n) if n <= 8 || (j.base.is_some() && n <= 23) => n,
+                    _ => return Inspect::NoMatch,
+                },
+                None => j.nbytes,
+            };
+            let Some(v) = extract(buf, at, nbytes, j.endian, j.base, j.bitmask) else {
                 return Inspect::NoMatch;
             };
             let mut v = (v as i64).saturating_mul(i64::from(j.multiplier));
@@ -1210,7 +1222,7 @@ fn inspect(
             } else if j.from_end {
                 (buf.len() as i64).saturating_add(v)
             } else {
-                at.saturating_add(i64::from(j.nbytes)).saturating_add(v)
+                at.saturating_add(i64::from(nbytes)).saturating_add(v)
             };
             if target < 0 || target >= buf.len() as i64 {
                 return Inspect::NoMatch;

@@ -350,10 +350,12 @@ pub(crate) fn compile_rule(
             None
         }
         other => {
-            problems.push(header_invalid(
-                "protocol",
-                format!("unknown protocol `{other}`"),
-            ));
+            // Suricata knows many more app-layer and link-layer names (llmnr, arp, ...):
+            // report them as unsupported rather than guess whether the name is valid.
+            problems.push(RuleProblem::Unsupported {
+                keyword: format!("protocol {other}"),
+                reason: "this protocol is not implemented; the rule is skipped".into(),
+            });
             None
         }
     };
@@ -956,14 +958,14 @@ fn parse_isdataat(v: &str, names: &[String]) -> Result<IsDataAt, String> {
     })
 }
 
-fn parse_base(s: Option<&&str>) -> Result<u32, String> {
+/// The base after `string`: `dec`, `hex` or `oct`; Suricata defaults to decimal when the
+/// next option is something else. Returns the base and whether the next part was consumed.
+fn parse_base(s: Option<&&str>) -> (u32, bool) {
     match s.copied() {
-        Some("dec") => Ok(10),
-        Some("hex") => Ok(16),
-        Some("oct") => Ok(8),
-        other => Err(format!(
-            "`string` must be followed by dec, hex or oct, found {other:?}"
-        )),
+        Some("dec") => (10, true),
+        Some("hex") => (16, true),
+        Some("oct") => (8, true),
+        _ => (10, false),
     }
 }
 
@@ -1021,8 +1023,9 @@ fn parse_byte_test(v: &str, names: &[String]) -> Parsed<ByteTest> {
             "big" => t.endian = Endian::Big,
             "little" => t.endian = Endian::Little,
             "string" => {
-                t.base = Some(parse_base(parts.get(i + 1))?);
-                i += 1;
+                let (base, consumed) = parse_base(parts.get(i + 1));
+                t.base = Some(base);
+                i += usize::from(consumed);
             }
             "dce" => return Ok(Err("byte_test/dce".into())),
             p if p.starts_with("bitmask") => {
@@ -1060,9 +1063,20 @@ fn parse_byte_jump(v: &str, names: &[String]) -> Parsed<ByteJump> {
     if parts.len() < 2 {
         return Err("expected byte_jump:bytes,offset[,options]".into());
     }
-    let nbytes: u8 = parts[0].parse().map_err(|_| "bytes must be a number")?;
+    // The byte count may come from a byte_extract variable.
+    let nbytes_val = parse_val(parts[0], names)?;
+    let nbytes: u8 = match nbytes_val {
+        Val::Const(n) => {
+            u8::try_from(n).map_err(|_| "bytes must be 0..8 (or up to 23 with string)")?
+        }
+        Val::Var(_) => 1,
+    };
     let offset = parse_val(parts[1], names)?;
     let mut j = ByteJump {
+        nbytes_var: match nbytes_val {
+            Val::Var(i) => Some(i),
+            Val::Const(_) => None,
+        },
         nbytes,
         offset,
         relative: false,
@@ -1086,8 +1100,9 @@ fn parse_byte_jump(v: &str, names: &[String]) -> Parsed<ByteJump> {
             "from_beginning" => j.from_beginning = true,
             "from_end" => j.from_end = true,
             "string" => {
-                j.base = Some(parse_base(parts.get(i + 1))?);
-                i += 1;
+                let (base, consumed) = parse_base(parts.get(i + 1));
+                j.base = Some(base);
+                i += usize::from(consumed);
             }
             "dce" => return Ok(Err("byte_jump/dce".into())),
             _ if p.starts_with("multiplier") => {
@@ -1106,6 +1121,12 @@ fn parse_byte_jump(v: &str, names: &[String]) -> Parsed<ByteJump> {
             other => return Err(format!("unknown byte_jump option `{other}`")),
         }
         i += 1;
+    }
+    if j.from_beginning && j.from_end {
+        return Err("from_beginning and from_end cannot be combined".into());
+    }
+    if j.nbytes_var.is_some() {
+        return Ok(Ok(j));
     }
     if nbytes == 0 && j.base.is_none() {
         // Suricata accepts 0 bytes: nothing is read, the jump is the post_offset alone.
@@ -1151,8 +1172,9 @@ fn parse_byte_extract(v: &str, names: &mut Vec<String>) -> Parsed<ByteExtract> {
             "big" => e.endian = Endian::Big,
             "little" => e.endian = Endian::Little,
             "string" => {
-                e.base = Some(parse_base(parts.get(i + 1))?);
-                i += 1;
+                let (base, consumed) = parse_base(parts.get(i + 1));
+                e.base = Some(base);
+                i += usize::from(consumed);
             }
             "dce" => return Ok(Err("byte_extract/dce".into())),
             _ if p.starts_with("multiplier") => {

@@ -748,3 +748,36 @@ alert ip any any -> any any (flowbits:isset,a; sid:5;)"#);
     assert!(by_sid(4));
     assert!(!by_sid(5));
 }
+
+#[test]
+fn suricata_leniencies() {
+    // pcre without quotes, `string` without a base (decimal), byte_jump count from a variable
+    let p = tcp(b"len=2;ab12xyz");
+    assert!(fires("pcre:/len=\\d/;", &p));
+    assert!(fires(
+        r#"content:"ab"; byte_test:2,=,12,0,relative,string;"#,
+        &p
+    ));
+    let p = tcp(&[0, 0, 0, 9, 2, 0xff, 0, 3, b'o', b'k', b'!']);
+    // byte_extract reads n = 2 at 4 (cursor 5); byte_jump reads n bytes (0x0003) at 6:
+    // 6 + 2 + 3 = 11 = the end, outside the buffer
+    assert!(!fires(
+        r#"content:"|00 00 00|"; byte_extract:1,1,n,relative; byte_jump:n,1,relative; isdataat:1,relative;"#,
+        &p
+    ));
+    assert!(fires(
+        r#"content:"|00 00 00|"; byte_extract:1,1,n,relative; byte_jump:n,1,relative,post_offset -3; content:"ok"; within:2;"#,
+        &p
+    ));
+    // unknown protocols are unsupported, not invalid
+    let parsed = verdict_rules::parse_str("alert llmnr any any -> any any (sid:1;)", "t");
+    let (_, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
+fn byte_extract_distance_variable_bug_7390() {
+    let rule = r#"content:"Authorization:"; content:"5f71ycy"; distance:0; byte_extract:1,0,option_len,string,relative; content:!"|38|"; distance:option_len; within:1; content:"|37|"; distance:-1; within:1;"#;
+    // after "5f71ycy": "7" -> option_len = 7; 7 bytes later must not be '8'; then '7' just before
+    assert!(fires(rule, &tcp(b"Authorization: 5f71ycy7abcdef7I")));
+}
