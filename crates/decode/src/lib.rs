@@ -673,5 +673,153 @@ fn decode_l4(proto: u8, b: &[u8]) -> (L4<'_>, &[u8]) {
     }
 }
 
+/// How an inner packet was carried, named as Suricata's `pkt_src` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelKind {
+    /// IP-in-IP / IPv6-in-IP inside an IPv4 packet (protocol 4 or 41).
+    Ipv4,
+    /// IP-in-IP / IPv6-in-IPv6 inside an IPv6 packet.
+    Ipv6,
+    /// GRE (protocol 47), including ERSPAN and transparent Ethernet bridging.
+    Gre,
+    /// VXLAN (UDP port 4789).
+    Vxlan,
+    /// Geneve (UDP port 6081).
+    Geneve,
+}
+
+impl TunnelKind {
+    /// Suricata's `pkt_src` for packets found inside this tunnel.
+    pub fn pkt_src(self) -> &'static str {
+        match self {
+            TunnelKind::Ipv4 => "ipv4 tunnel",
+            TunnelKind::Ipv6 => "ipv6 tunnel",
+            TunnelKind::Gre => "gre tunnel",
+            TunnelKind::Vxlan => "vxlan encapsulation",
+            TunnelKind::Geneve => "geneve encapsulation",
+        }
+    }
+}
+
+/// An encapsulated packet found in a packet's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnel<'a> {
+    /// The encapsulation.
+    pub kind: TunnelKind,
+    /// How the inner bytes are framed.
+    pub link: LinkType,
+    /// The inner packet's bytes (borrowed from the outer packet).
+    pub inner: &'a [u8],
+}
+
+/// UDP port of VXLAN.
+pub const VXLAN_PORT: u16 = 4789;
+/// UDP port of Geneve.
+pub const GENEVE_PORT: u16 = 6081;
+
+fn ethertype_link(et: u16) -> Option<LinkType> {
+    match et {
+        0x0800 | 0x86dd => Some(LinkType::Raw),
+        0x6558 => Some(LinkType::Ethernet),
+        _ => None,
+    }
+}
+
+impl<'a> Packet<'a> {
+    /// The packet this one encapsulates, if it is a tunnel Verdict decodes (IP-in-IP,
+    /// GRE/ERSPAN, VXLAN, Geneve). Fragments carry no tunnel. Decode the result with
+    /// [`decode`]`(t.link, t.inner)`; callers bound the nesting depth.
+    pub fn tunnel(&self) -> Option<Tunnel<'a>> {
+        if self.ip.is_fragment {
+            return None;
+        }
+        let b = self.payload;
+        match (self.l4, self.ip.proto) {
+            (L4::Other, 4 | 41) => {
+                let kind = match self.ip.version {
+                    IpVersion::V4 => TunnelKind::Ipv4,
+                    IpVersion::V6 => TunnelKind::Ipv6,
+                };
+                Some(Tunnel {
+                    kind,
+                    link: LinkType::Raw,
+                    inner: b,
+                })
+            }
+            (L4::Other, 47) => {
+                if b.len() < 4 {
+                    return None;
+                }
+                let flags = b[0];
+                if b[1] & 0x07 != 0 {
+                    return None; // only GRE version 0 (not PPTP's enhanced GRE)
+                }
+                let proto = be16(b, 2);
+                let mut hl = 4;
+                for bit in [0x80u8, 0x20, 0x10] {
+                    if flags & bit != 0 {
+                        hl += 4; // checksum(+reserved), key, sequence
+                    }
+                }
+                let rest = b.get(hl..)?;
+                if proto == 0x88be {
+                    // ERSPAN: type II (sequence bit set) has an 8-byte header; type I none.
+                    let inner = if flags & 0x10 != 0 {
+                        rest.get(8..)?
+                    } else {
+                        rest
+                    };
+                    return Some(Tunnel {
+                        kind: TunnelKind::Gre,
+                        link: LinkType::Ethernet,
+                        inner,
+                    });
+                }
+                Some(Tunnel {
+                    kind: TunnelKind::Gre,
+                    link: ethertype_link(proto)?,
+                    inner: rest,
+                })
+            }
+            (
+                L4::Udp {
+                    dst_port: VXLAN_PORT,
+                    ..
+                },
+                _,
+            ) => {
+                // Flags byte must have the I (valid VNI) bit.
+                if b.len() < 8 || b[0] & 0x08 == 0 {
+                    return None;
+                }
+                Some(Tunnel {
+                    kind: TunnelKind::Vxlan,
+                    link: LinkType::Ethernet,
+                    inner: &b[8..],
+                })
+            }
+            (
+                L4::Udp {
+                    dst_port: GENEVE_PORT,
+                    ..
+                },
+                _,
+            ) => {
+                if b.len() < 8 || b[0] >> 6 != 0 {
+                    return None;
+                }
+                let hl = 8 + (b[0] & 0x3f) as usize * 4;
+                let link = ethertype_link(be16(b, 2))?;
+                Some(Tunnel {
+                    kind: TunnelKind::Geneve,
+                    link,
+                    inner: b.get(hl..)?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

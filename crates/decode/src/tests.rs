@@ -393,3 +393,59 @@ fn sctp_ports() {
     let b = ipv4(132, &[], &[0, 7, 0], 0);
     assert_eq!(decode_ip(&b).unwrap().l4, L4::Malformed);
 }
+
+#[test]
+fn tunnels() {
+    let inner = ipv4(17, &[], &udp(1, 2, b"in"), 0);
+    // IP-in-IP
+    let outer = ipv4(4, &[], &inner, 0);
+    let p = decode_ip(&outer).unwrap();
+    let t = p.tunnel().unwrap();
+    assert_eq!((t.kind, t.link), (TunnelKind::Ipv4, LinkType::Raw));
+    assert_eq!(decode(t.link, t.inner).unwrap().payload, b"in");
+    assert_eq!(t.kind.pkt_src(), "ipv4 tunnel");
+    // IPv4 in IPv6
+    let p6 = ipv6(4, &[], &inner);
+    let p = decode_ip(&p6).unwrap();
+    assert_eq!(p.tunnel().unwrap().kind, TunnelKind::Ipv6);
+    // GRE with key, carrying IPv4
+    let mut gre = vec![0x20, 0, 0x08, 0x00, 0, 0, 0, 9];
+    gre.extend_from_slice(&inner);
+    let b = ipv4(47, &[], &gre, 0);
+    let pk = decode_ip(&b).unwrap();
+    let t = pk.tunnel().unwrap();
+    assert_eq!(t.kind, TunnelKind::Gre);
+    assert_eq!(decode(t.link, t.inner).unwrap().payload, b"in");
+    // GRE version 1 (PPTP) is not decapsulated; truncated GRE neither
+    let b = ipv4(47, &[], &[0x30, 0x01, 0x88, 0x0b], 0);
+    assert!(decode_ip(&b).unwrap().tunnel().is_none());
+    let b = ipv4(47, &[], &[0x80, 0], 0);
+    assert!(decode_ip(&b).unwrap().tunnel().is_none());
+    // VXLAN carrying Ethernet
+    let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+    vx.extend_from_slice(&[0u8; 12]);
+    vx.extend_from_slice(&[0x08, 0x00]);
+    vx.extend_from_slice(&inner);
+    let b = ipv4(17, &[], &udp(5555, VXLAN_PORT, &vx), 0);
+    let pk = decode_ip(&b).unwrap();
+    let t = pk.tunnel().unwrap();
+    assert_eq!((t.kind, t.link), (TunnelKind::Vxlan, LinkType::Ethernet));
+    assert_eq!(decode(t.link, t.inner).unwrap().payload, b"in");
+    // Geneve with one 4-byte option, carrying IPv4
+    let mut gv = vec![0x01, 0, 0x08, 0x00, 0, 0, 1, 0, 9, 9, 9, 9];
+    gv.extend_from_slice(&inner);
+    let b = ipv4(17, &[], &udp(5555, GENEVE_PORT, &gv), 0);
+    let pk = decode_ip(&b).unwrap();
+    let t = pk.tunnel().unwrap();
+    assert_eq!(t.kind, TunnelKind::Geneve);
+    assert_eq!(decode(t.link, t.inner).unwrap().payload, b"in");
+    // Plain UDP is no tunnel; a fragment neither
+    assert!(decode_ip(&ipv4(17, &[], &udp(1, 2, b"x"), 0))
+        .unwrap()
+        .tunnel()
+        .is_none());
+    assert!(decode_ip(&ipv4(4, &[], &inner, 0x2000))
+        .unwrap()
+        .tunnel()
+        .is_none());
+}

@@ -310,6 +310,10 @@ pub struct Decision<'e> {
     /// The rule that decided a drop/pass of this packet, even when it does not alert
     /// (`noalert`); Suricata's drop events report it.
     pub cause: Option<&'e Alert>,
+    /// Packets found inside this one (tunnels), each inspected on its own.
+    pub inner: &'e [InnerPacket],
+    /// The inner packets' alerts (see [`Decision::alerts_of`]).
+    pub inner_alerts: &'e [Alert],
 }
 
 /// Per-packet metadata from the driver.
@@ -382,6 +386,8 @@ pub struct Engine<I: Inspector> {
     flows: FlowTable<FlowData<I::FlowState>>,
     alerts: Vec<Alert>,
     cause: Option<Alert>,
+    inner: Vec<InnerPacket>,
+    inner_alerts: Vec<Alert>,
     stats: EngineStats,
 }
 
@@ -394,6 +400,8 @@ impl<I: Inspector> Engine<I> {
             flows: FlowTable::new(cfg.flow),
             alerts: Vec::with_capacity(16),
             cause: None,
+            inner: Vec::new(),
+            inner_alerts: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -433,9 +441,13 @@ impl<I: Inspector> Engine<I> {
         self.flows.drain(|_, _| {});
     }
 
-    /// Inspects one packet.
+    /// Inspects one packet, and the packets tunnelled inside it (IP-in-IP, GRE, VXLAN,
+    /// Geneve; at most [`MAX_TUNNEL_DEPTH`] levels), each as its own packet with its own
+    /// flow, as Suricata does. The packet is dropped if it or any inner packet is dropped.
     pub fn inspect(&mut self, now: Duration, bytes: &[u8], meta: PacketMeta) -> Decision<'_> {
         self.alerts.clear();
+        self.inner.clear();
+        self.inner_alerts.clear();
         self.cause = None;
         self.stats.packets += 1;
         self.stats.bytes += bytes.len() as u64;
@@ -457,9 +469,124 @@ impl<I: Inspector> Engine<I> {
                     decode_error: Some(e),
                     flow_passed: false,
                     cause: None,
+                    inner: &[],
+                    inner_alerts: &[],
                 };
             }
         };
+        let mut layers = Layers {
+            cfg: &self.cfg,
+            flows: &mut self.flows,
+            inspector: &mut self.inspector,
+            stats: &mut self.stats,
+        };
+        let root = layers.inspect_packet(now, &pkt, &mut self.alerts);
+        let mut verdict = root.verdict;
+        let mut mark = root.mark;
+        let mut outer = pkt;
+        let mut outer_summary = root.summary;
+        for depth in 1..=MAX_TUNNEL_DEPTH {
+            let Some(t) = outer.tunnel() else { break };
+            let Ok(inner) = verdict_decode::decode(t.link, t.inner) else {
+                break;
+            };
+            let start = self.inner_alerts.len();
+            let r = layers.inspect_packet(now, &inner, &mut self.inner_alerts);
+            if r.verdict.is_drop() && !verdict.is_drop() {
+                verdict = r.verdict;
+            }
+            mark = mark.or(r.mark);
+            self.inner.push(InnerPacket {
+                packet: r.summary,
+                pkt_src: t.kind.pkt_src(),
+                depth: depth as u8,
+                tunnel: outer_summary,
+                alerts: start..self.inner_alerts.len(),
+                drop_reason: r.reason,
+                first_drop_in_direction: r.first_drop,
+                cause: r.cause,
+            });
+            outer = inner;
+            outer_summary = r.summary;
+        }
+        if verdict.is_drop() && !root.verdict.is_drop() {
+            // Dropped because of an inner packet: count the wire packet once.
+            self.stats.dropped += 1;
+        }
+        self.cause = root.cause;
+        Decision {
+            verdict,
+            mark,
+            alerts: &self.alerts,
+            packet: Some(root.summary),
+            drop_reason: root.reason,
+            first_drop_in_direction: root.first_drop,
+            decode_error: None,
+            flow_passed: root.flow_passed,
+            cause: self.cause.as_ref(),
+            inner: &self.inner,
+            inner_alerts: &self.inner_alerts,
+        }
+    }
+}
+
+/// How deep tunnels are followed.
+pub const MAX_TUNNEL_DEPTH: usize = 3;
+
+/// A packet found inside another (tunnel), inspected on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerPacket {
+    /// The inner packet's facts (its own flow).
+    pub packet: PacketSummary,
+    /// Suricata's `pkt_src` for it, e.g. `ipv4 tunnel`, `gre tunnel`.
+    pub pkt_src: &'static str,
+    /// 1 for a packet directly inside the wire packet, 2 inside that, ...
+    pub depth: u8,
+    /// The packet that carried it.
+    pub tunnel: PacketSummary,
+    /// Its alerts, as a range of [`Decision::inner_alerts`].
+    pub alerts: std::ops::Range<usize>,
+    /// Why it was dropped, if it was.
+    pub drop_reason: Option<DropReason>,
+    /// First drop in its flow direction.
+    pub first_drop_in_direction: bool,
+    /// The rule that decided its drop/pass.
+    pub cause: Option<Alert>,
+}
+
+impl<'e> Decision<'e> {
+    /// The alerts of an inner packet.
+    pub fn alerts_of(&self, inner: &InnerPacket) -> &'e [Alert] {
+        self.inner_alerts.get(inner.alerts.clone()).unwrap_or(&[])
+    }
+}
+
+/// The result of inspecting one (outer or inner) packet.
+struct LayerResult {
+    summary: PacketSummary,
+    verdict: Verdict,
+    reason: Option<DropReason>,
+    first_drop: bool,
+    flow_passed: bool,
+    mark: Option<u32>,
+    cause: Option<Alert>,
+}
+
+/// The engine's parts a layer inspection needs (split borrows of the engine).
+struct Layers<'a, I: Inspector> {
+    cfg: &'a EngineConfig,
+    flows: &'a mut FlowTable<FlowData<I::FlowState>>,
+    inspector: &'a mut I,
+    stats: &'a mut EngineStats,
+}
+
+impl<I: Inspector> Layers<'_, I> {
+    fn inspect_packet(
+        &mut self,
+        now: Duration,
+        pkt: &verdict_decode::Packet<'_>,
+        alerts: &mut Vec<Alert>,
+    ) -> LayerResult {
         let (key, dir) = pkt.flow_key();
         let tcp_flags = match pkt.l4 {
             L4::Tcp { flags, .. } => Some(flags),
@@ -477,15 +604,6 @@ impl<I: Inspector> Engine<I> {
         let (client, server) = match flow.client {
             FlowKeyDir::LoToHi => (lo, hi),
             FlowKeyDir::HiToLo => (hi, lo),
-        };
-        let flow_summary = FlowSummary {
-            pkts_toserver: flow.to_server.pkts,
-            pkts_toclient: flow.to_client.pkts,
-            bytes_toserver: flow.to_server.bytes,
-            bytes_toclient: flow.to_client.bytes,
-            start: flow.first_seen,
-            client,
-            server,
         };
         let summary = PacketSummary {
             src: pkt.ip.src,
@@ -531,33 +649,36 @@ impl<I: Inspector> Engine<I> {
             to_server: tracked.to_server,
             vlan: pkt.link.vlan,
             vlan_count: pkt.link.vlan_count,
-            flow: flow_summary,
+            flow: FlowSummary {
+                pkts_toserver: flow.to_server.pkts,
+                pkts_toclient: flow.to_client.pkts,
+                bytes_toserver: flow.to_server.bytes,
+                bytes_toclient: flow.to_client.bytes,
+                start: flow.first_seen,
+                client,
+                server,
+            },
         };
         let fd = &mut flow.data;
-        let accept = Decision {
+        let mut res = LayerResult {
+            summary,
             verdict: Verdict::Accept,
-            mark: None,
-            alerts: &[],
-            packet: Some(summary),
-            drop_reason: None,
-            first_drop_in_direction: false,
-            decode_error: None,
+            reason: None,
+            first_drop: false,
             flow_passed: fd.passed,
+            mark: None,
             cause: None,
         };
         if fd.dropped {
             self.stats.dropped += 1;
-            let first = first_drop(fd, tracked.to_server);
-            return Decision {
-                verdict: Verdict::Drop,
-                drop_reason: Some(DropReason::FlowDrop),
-                first_drop_in_direction: first,
-                ..accept
-            };
+            res.verdict = Verdict::Drop;
+            res.reason = Some(DropReason::FlowDrop);
+            res.first_drop = first_drop(fd, tracked.to_server);
+            return res;
         }
         if fd.passed {
             self.stats.passed += 1;
-            return accept;
+            return res;
         }
         let input = PacketInput {
             ip: IpInput {
@@ -614,11 +735,13 @@ impl<I: Inspector> Engine<I> {
                 from_stream: false,
             },
         };
+        let before = alerts.len();
         let out = self
             .inspector
-            .inspect(now, &input, Some(&mut fd.inspector), &mut self.alerts);
-        self.stats.alerts += self.alerts.len() as u64;
-        if !self.alerts.is_empty() {
+            .inspect(now, &input, Some(&mut fd.inspector), alerts);
+        let raised = alerts.len().saturating_sub(before);
+        self.stats.alerts += raised as u64;
+        if raised > 0 {
             fd.alerted = true;
         }
         let (verdict, reason) = match out.action {
@@ -630,24 +753,17 @@ impl<I: Inspector> Engine<I> {
             Some(RuleAction::Reject) if self.cfg.ips => (Verdict::Reject, Some(DropReason::Rules)),
             _ => (Verdict::Accept, None),
         };
-        self.cause = out.cause;
-        let mut first = false;
         if verdict.is_drop() {
             fd.dropped |= out.flow;
             self.stats.dropped += 1;
-            first = first_drop(fd, tracked.to_server);
+            res.first_drop = first_drop(fd, tracked.to_server);
         }
-        Decision {
-            verdict,
-            mark: out.mark,
-            alerts: &self.alerts,
-            packet: Some(summary),
-            drop_reason: reason,
-            first_drop_in_direction: first,
-            decode_error: None,
-            flow_passed: fd.passed,
-            cause: self.cause.as_ref(),
-        }
+        res.verdict = verdict;
+        res.reason = reason;
+        res.flow_passed = fd.passed;
+        res.mark = out.mark;
+        res.cause = out.cause;
+        res
     }
 }
 

@@ -242,9 +242,23 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             }
         }
         if let Some(dl) = outputs.drops {
-            if d.verdict.is_drop() && (dl.all || d.first_drop_in_direction) {
+            if d.drop_reason.is_some() && (dl.all || d.first_drop_in_direction) {
                 if let Some(ev) = eve::drop_event(&ctx, &d, &p, dl.alerts) {
                     writer.write_event(&ev)?;
+                }
+            }
+        }
+        for inner in d.inner {
+            if outputs.alerts {
+                for a in d.alerts_of(inner) {
+                    writer.write_event(&eve::inner_alert_event(&ctx, inner, a))?;
+                }
+            }
+            if let Some(dl) = outputs.drops {
+                if inner.drop_reason.is_some() && (dl.all || inner.first_drop_in_direction) {
+                    if let Some(ev) = eve::inner_drop_event(&ctx, &d, inner, dl.alerts) {
+                        writer.write_event(&ev)?;
+                    }
                 }
             }
         }

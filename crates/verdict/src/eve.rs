@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use verdict_engine::{Alert, Decision, DropReason, L4Summary, PacketSummary};
+use verdict_engine::{Alert, Decision, DropReason, InnerPacket, L4Summary, PacketSummary};
 
 /// A timestamp rendered the way Suricata renders it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +161,48 @@ pub struct EveHeader<'a> {
     pub icmp_code: Option<u8>,
     /// Packet source.
     pub pkt_src: &'static str,
+    /// The packet that carried this one, for packets found in tunnels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<EveTunnel>,
+}
+
+/// The `tunnel` object of events about packets found inside tunnels.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EveTunnel {
+    /// Outer source address.
+    pub src_ip: EveAddr,
+    /// Outer destination address.
+    pub dest_ip: EveAddr,
+    /// Outer source port (UDP tunnels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Outer destination port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Outer protocol.
+    pub proto: ProtoName,
+    /// Nesting depth of the outer packet (0 = the wire packet).
+    pub depth: u8,
+}
+
+impl<'a> EveHeader<'a> {
+    /// The header of an event about a packet found inside a tunnel.
+    pub fn inner(event_type: &'static str, ctx: &EventContext<'a>, inner: &'a InnerPacket) -> Self {
+        let t = &inner.tunnel;
+        let ported = matches!(t.proto, 6 | 17 | 132);
+        EveHeader {
+            pkt_src: inner.pkt_src,
+            tunnel: Some(EveTunnel {
+                src_ip: EveAddr(t.src),
+                dest_ip: EveAddr(t.dst),
+                src_port: ported.then_some(t.src_port),
+                dest_port: ported.then_some(t.dst_port),
+                proto: ProtoName(t.proto),
+                depth: inner.depth.saturating_sub(1),
+            }),
+            ..EveHeader::packet(event_type, ctx, &inner.packet)
+        }
+    }
 }
 
 impl<'a> EveHeader<'a> {
@@ -189,6 +231,7 @@ impl<'a> EveHeader<'a> {
             icmp_type,
             icmp_code,
             pkt_src: PKT_SRC_WIRE,
+            tunnel: None,
         }
     }
 }
@@ -393,20 +436,60 @@ pub struct DropEvent<'a> {
 }
 
 /// Builds the drop event of a dropped decision, or `None` if it was not dropped or not
-/// decoded. `with_alert` adds the first dropping alert, as Suricata's `drop.alerts: yes`.
+/// decoded. `with_alert` adds the rule that caused the drop, as Suricata's `drop.alerts: yes`.
 pub fn drop_event<'a>(
     ctx: &EventContext<'a>,
     d: &'a Decision<'_>,
     p: &'a PacketSummary,
     with_alert: bool,
 ) -> Option<DropEvent<'a>> {
-    let reason = d.drop_reason?;
+    let header = EveHeader::packet("drop", ctx, p);
+    drop_event_parts(
+        ctx,
+        header,
+        p,
+        d.drop_reason?,
+        d.cause,
+        d.alerts,
+        with_alert,
+    )
+}
+
+/// Builds the drop event of a dropped packet found inside a tunnel.
+pub fn inner_drop_event<'a>(
+    ctx: &EventContext<'a>,
+    d: &Decision<'a>,
+    inner: &'a InnerPacket,
+    with_alert: bool,
+) -> Option<DropEvent<'a>> {
+    let header = EveHeader::inner("drop", ctx, inner);
+    let reason = inner.drop_reason?;
+    drop_event_parts(
+        ctx,
+        header,
+        &inner.packet,
+        reason,
+        inner.cause.as_ref(),
+        d.alerts_of(inner),
+        with_alert,
+    )
+}
+
+fn drop_event_parts<'a>(
+    ctx: &EventContext<'a>,
+    header: EveHeader<'a>,
+    p: &'a PacketSummary,
+    reason: DropReason,
+    cause: Option<&'a Alert>,
+    alerts: &'a [Alert],
+    with_alert: bool,
+) -> Option<DropEvent<'a>> {
     // Suricata reports the rule that caused the drop, even a `noalert` one; packets dropped
     // because their flow was dropped earlier carry no alert.
     let alert = if with_alert {
-        d.cause
+        cause
             .filter(|c| c.eve_action(ctx.ips) == "blocked")
-            .or_else(|| d.alerts.iter().find(|a| a.eve_action(ctx.ips) == "blocked"))
+            .or_else(|| alerts.iter().find(|a| a.eve_action(ctx.ips) == "blocked"))
             .map(|a| EveAlert {
                 alert: a,
                 ips: ctx.ips,
@@ -415,11 +498,28 @@ pub fn drop_event<'a>(
         None
     };
     Some(DropEvent {
-        header: EveHeader::packet("drop", ctx, p),
+        header,
         direction: direction(p),
         drop: EveDrop { packet: p, reason },
         alert,
     })
+}
+
+/// Builds the alert event for an alert of a packet found inside a tunnel.
+pub fn inner_alert_event<'a>(
+    ctx: &EventContext<'a>,
+    inner: &'a InnerPacket,
+    alert: &'a Alert,
+) -> AlertEvent<'a> {
+    AlertEvent {
+        header: EveHeader::inner("alert", ctx, inner),
+        direction: direction(&inner.packet),
+        alert: EveAlert {
+            alert,
+            ips: ctx.ips,
+        },
+        flow: EveFlow::of(&inner.packet),
+    }
 }
 
 /// Counters written in a `stats` event.
@@ -625,6 +725,8 @@ mod tests {
             decode_error: None,
             flow_passed: false,
             cause: None,
+            inner: &[],
+            inner_alerts: &[],
         };
         w.write_event(&drop_event(&ctx, &d, &p, true).unwrap())
             .unwrap();
