@@ -676,7 +676,7 @@ impl RuleSet {
     ///
     /// - `now_ns`: the packet's time (nanoseconds, any fixed epoch), for thresholds.
     /// - `flow_vars`: the packet's flow variables; `None` when the packet has no flow (then
-    ///   flowbit checks fail and flowbit changes are not kept).
+    ///   every flowbit check, `isnotset` included, fails and flowbit changes are not kept).
     /// - `state`: this thread's detection state.
     ///
     /// Flowbits changed by a matching rule are visible to the rules evaluated after it on
@@ -773,10 +773,10 @@ impl RuleSet {
         for cmd in &r.flowbits {
             let ok = match cmd {
                 FlowbitCmd::IsSet(names) => fv.is_some_and(|fv| names.iter().any(|n| fv.is_set(n))),
-                FlowbitCmd::IsNotSet(names) => match fv {
-                    Some(fv) => names.iter().any(|n| !fv.is_set(n)),
-                    None => true,
-                },
+                // Like Suricata, every flowbit check fails on a packet without a flow.
+                FlowbitCmd::IsNotSet(names) => {
+                    fv.is_some_and(|fv| names.iter().any(|n| !fv.is_set(n)))
+                }
                 _ => true,
             };
             if !ok {

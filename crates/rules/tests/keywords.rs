@@ -526,11 +526,11 @@ alert tcp any any -> any any (flowbits:isset,tg; content:"t"; sid:7;)"#,
     assert!(!fv.is_set("seen"));
     assert_eq!(go(b"t", &mut fv), vec![(6, true), (7, true)]);
     assert_eq!(go(b"t", &mut fv), vec![(6, true)]);
-    // Without flow state, isset fails and isnotset passes.
+    // Without flow state, every flowbit check fails (isnotset too), as in Suricata.
     let mut out = Vec::new();
     s.detect(0, &tcp(b"abc"), None, &mut DetectState::new(), &mut out);
     let sids: Vec<u32> = out.iter().map(|m| m.rule.sid).collect();
-    assert_eq!(sids, vec![1, 4]);
+    assert_eq!(sids, vec![1]);
 }
 
 #[test]
