@@ -7,6 +7,8 @@
 # SECONDS (default 5) of traffic per contender; PAYLOAD_BYTES (default 64) of UDP payload;
 # RATE_PPS (default 0 = as fast as the sender can) caps the offered load. With PIN=1 the
 # sender and the contender share CPU 0 (taskset), so the contender's cost shows in packets/s.
+# REPEAT=N (default 1) runs the four contenders N times, interleaved, and adds a table of
+# medians (a loaded machine is noisy; interleaving spreads the noise over all contenders).
 # Needs root, gcc, libnetfilter-queue-dev (scripts/deps.sh), cargo.
 #
 # Set-up: namespace "snd" (198.18.0.1) --veth-- namespace "rcv" (198.18.0.2). In rcv, UDP to
@@ -120,12 +122,29 @@ run() { # name, command...
     cpu = dt / hz;
     printf "%-22s %10d %10d %11.0f %7.1f %11.0f %8d\n", n, s, p, p / secs, 100 * cpu / secs,
            (p > 0 ? cpu * 1e9 / p : 0), e;
-  }'
+  }' | tee -a "$WORK/rows"
 }
 
 echo "== $SECONDS_PER_RUN s per contender, $PAYLOAD-byte UDP payload, rate ${RATE:-0} (0 = unlimited), $(nproc) CPUs" >&2
-printf "%-22s %10s %10s %11s %7s %11s %8s\n" contender offered accepted "packets/s" "cpu %" "cpu ns/pkt" enobufs
-run "C libnfq batch 1"   "$WORK/nfq_accept" 0 1
-run "Rust verdict batch 1"  "$RUST_BIN" 0 1
-run "C libnfq batch 32"  "$WORK/nfq_accept" 0 32
-run "Rust verdict batch 32" "$RUST_BIN" 0 32
+header() { printf "%-22s %10s %10s %11s %7s %11s %8s\n" contender offered accepted "packets/s" "cpu %" "cpu ns/pkt" enobufs; }
+header
+for _ in $(seq "${REPEAT:-1}"); do
+  run "C libnfq batch 1"      "$WORK/nfq_accept" 0 1
+  run "Rust verdict batch 1"  "$RUST_BIN" 0 1
+  run "C libnfq batch 32"     "$WORK/nfq_accept" 0 32
+  run "Rust verdict batch 32" "$RUST_BIN" 0 32
+done
+if [ "${REPEAT:-1}" -gt 1 ]; then
+  echo
+  echo "medians over $REPEAT runs:"
+  header
+  for name in "C libnfq batch 1" "Rust verdict batch 1" "C libnfq batch 32" "Rust verdict batch 32"; do
+    med=()
+    for k in 6 5 4 3 2 1; do # fields counted from the end: offered .. enobufs
+      col=$(grep -F "$name " "$WORK/rows" | awk -v k="$k" '{ print $(NF - k + 1) }' | sort -g)
+      cnt=$(echo "$col" | wc -l)
+      med+=("$(echo "$col" | sed -n "$(( (cnt + 1) / 2 ))p")")
+    done
+    printf "%-22s %10s %10s %11s %7s %11s %8s\n" "$name" "${med[@]}"
+  done
+fi

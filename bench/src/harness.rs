@@ -754,16 +754,17 @@ fn run_test(
         let cpu1 = procfs::process_cpu_secs(p.pid())?;
         let q1 = world.queue_status();
         if let (Some(a), Some(b)) = (q0, q1) {
-            // id_sequence also counts packets the kernel then dropped (queue full, socket
-            // buffer full): the contender judged the rest, and its CPU time is per judged
-            // packet.
+            // id_sequence counts the packets put on the queue: those the queue had no room
+            // for (queue_dropped) never get an id, those lost on the way to a full socket
+            // buffer (user_dropped) do. The contender judged the others, and its CPU time is
+            // per judged packet.
             let queued = u64::from(b.id_sequence.wrapping_sub(a.id_sequence));
             let qdrop = u64::from(b.queue_dropped.wrapping_sub(a.queue_dropped));
             let udrop = u64::from(b.user_dropped.wrapping_sub(a.user_dropped));
             m.queued = Some(queued);
             m.queue_dropped = Some(qdrop);
             m.user_dropped = Some(udrop);
-            let judged = queued.saturating_sub(qdrop + udrop);
+            let judged = queued.saturating_sub(udrop);
             m.judged = Some(judged);
             let cpu = cpu1 - cpu0.unwrap_or(cpu1);
             m.cpu_secs = Some(cpu);

@@ -37,7 +37,7 @@ pub struct SendReport {
 /// Floods `dst` with UDP datagrams of IP size `size` at `rate` packets/s (0: as fast as
 /// possible) for `duration`, with `sendmmsg`.
 pub fn send(dst: SocketAddr, size: usize, rate: u64, duration: Duration) -> Result<SendReport> {
-    if size < UDP_OVERHEAD + 1 || size > 1472 + UDP_OVERHEAD {
+    if !(UDP_OVERHEAD + 1..=1472 + UDP_OVERHEAD).contains(&size) {
         bail!("packet size {size} out of range: use 29..=1500 (IP bytes)");
     }
     let sock = UdpSocket::bind("0.0.0.0:0").context("binding the sender socket")?;
