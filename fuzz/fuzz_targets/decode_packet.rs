@@ -28,5 +28,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(p.ip.total_len <= pkt.len());
         let (k, _) = p.flow_key();
         assert_eq!(k.proto, p.ip.proto);
+        // Follow tunnels a few levels, as the engine does.
+        let mut cur = p;
+        for _ in 0..3 {
+            let Some(t) = cur.tunnel() else { break };
+            assert!(t.inner.is_empty() || range.contains(&t.inner.as_ptr()));
+            match decode(t.link, t.inner) {
+                Ok(inner) => cur = inner,
+                Err(_) => break,
+            }
+        }
     }
 });

@@ -55,54 +55,38 @@ pub fn alert_info(m: &RuleMeta) -> AlertInfo {
     }
 }
 
-/// Options an IP-only rule may carry (no payload, port or flow-state inspection).
-const IPONLY_OPTIONS: &[&str] = &[
-    "msg",
-    "sid",
-    "rev",
-    "gid",
-    "classtype",
-    "priority",
-    "reference",
-    "metadata",
-    "noalert",
-    "target",
-    "threshold",
-    "detection_filter",
-    "tag",
-];
-
 /// Does the rule's drop/pass apply to its whole flow? Suricata applies the action of IP-only
-/// rules (addresses and protocol only, ports `any`, no payload or state keywords, flowbits
-/// only set/unset/toggle/noalert) and of app-layer rules to the flow; other rules act on the
-/// matching packet only.
+/// rules ([`RuleMeta::ip_only`]: addresses and protocol only) and of app-layer rules to the
+/// flow; other rules act on the matching packet only.
 pub fn flow_scoped(m: &RuleMeta) -> bool {
-    use verdict_rules::parse::PortExpr;
     if matches!(m.action, Action::Alert) {
         // Only drop/pass/reject have a scope; skip the parse for the common case.
         return false;
     }
+    if m.ip_only {
+        return true;
+    }
+    // App-layer protocol in the header (`http`, `tls`, ...): the action covers the flow.
     let Ok(r) = verdict_rules::parse_rule(&m.text, "") else {
         return false;
     };
     let l3l4 = [
-        "ip", "tcp", "udp", "icmp", "icmpv4", "icmpv6", "ipv4", "ipv6", "ip4", "ip6", "sctp",
+        "ip",
+        "tcp",
+        "udp",
+        "icmp",
+        "icmpv4",
+        "icmpv6",
+        "ipv4",
+        "ipv6",
+        "ip4",
+        "ip6",
+        "sctp",
         "pkthdr",
+        "tcp-pkt",
+        "tcp-stream",
     ];
-    if !l3l4.contains(&r.proto.as_str()) {
-        return true;
-    }
-    if r.src_ports != PortExpr::Any || r.dst_ports != PortExpr::Any {
-        return false;
-    }
-    r.options.iter().all(|o| {
-        IPONLY_OPTIONS.contains(&o.name.as_str())
-            || (o.name == "flowbits"
-                && o.value.as_deref().is_some_and(|v| {
-                    let cmd = v.split(',').next().unwrap_or("").trim();
-                    matches!(cmd, "set" | "unset" | "toggle" | "noalert")
-                }))
-    })
+    !l3l4.contains(&r.proto.as_str())
 }
 
 impl RulesInspector {

@@ -97,12 +97,13 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = inspect_capture(&args.read, engine, writer, outputs)?;
     eprintln!(
-        "verdict: {} packets ({} undecodable), {} alerts, {} dropped, {} flows; events in {}",
+        "verdict: {} packets ({} undecodable), {} alerts, {} dropped, {} flows; {} events in {}",
         summary.packets,
         summary.invalid,
         summary.alerts,
         summary.dropped,
         summary.flows,
+        summary.events,
         eve_path.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -143,6 +144,9 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
         vars.set_port(&k, &v);
     }
     let mut builder = verdict_rules::RuleSet::builder().vars(vars);
+    if let Some(order) = cfg.action_order() {
+        builder = builder.action_order(&parse_action_order(&order)?);
+    }
     for path in &args.rules {
         builder.add_file(path)?;
     }
@@ -175,6 +179,28 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
     Ok(RulesInspector::new(Arc::new(set)))
 }
 
+/// Maps suricata.yaml's `action-order` names to rule actions.
+fn parse_action_order(names: &[String]) -> anyhow::Result<Vec<verdict_rules::Action>> {
+    use verdict_rules::Action;
+    names
+        .iter()
+        .map(|n| {
+            Ok(match n.trim() {
+                "pass" => Action::Pass,
+                "drop" => Action::Drop,
+                "reject" => Action::Reject,
+                "rejectsrc" => Action::RejectSrc,
+                "rejectdst" => Action::RejectDst,
+                "rejectboth" => Action::RejectBoth,
+                "alert" => Action::Alert,
+                other => bail!(
+                    "action-order: unknown action {other:?} (expected pass, drop, reject, alert)"
+                ),
+            })
+        })
+        .collect()
+}
+
 /// Which events to write.
 #[derive(Debug, Clone, Copy)]
 pub struct Outputs {
@@ -197,6 +223,8 @@ pub struct RunSummary {
     pub dropped: u64,
     /// Flows seen.
     pub flows: u64,
+    /// EVE events written.
+    pub events: u64,
 }
 
 /// Reads `path` and feeds every packet to `engine`, writing events to `writer`.
@@ -289,6 +317,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     writer.flush().context("cannot write eve.json")?;
     engine.drain();
     Ok(RunSummary {
+        events: writer.events(),
         packets: pcap_cnt,
         invalid: st.invalid,
         alerts: st.alerts,

@@ -628,6 +628,7 @@ impl<W: Write> EveWriter<W> {
     }
 
     /// The underlying writer.
+    #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
     }

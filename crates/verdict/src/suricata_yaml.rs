@@ -15,7 +15,14 @@ use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Top-level sections Verdict reads (others are reported as ignored).
-const SUPPORTED: &[&str] = &["vars", "stream", "flow-timeouts", "outputs", "flow"];
+const SUPPORTED: &[&str] = &[
+    "vars",
+    "stream",
+    "flow-timeouts",
+    "outputs",
+    "flow",
+    "action-order",
+];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +254,14 @@ impl SuricataConfig {
         })
     }
 
+    /// `action-order`: the evaluation order of rule actions, as written (`pass`, `drop`, ...).
+    pub fn action_order(&self) -> Option<Vec<String>> {
+        match self.get("action-order")? {
+            Yaml::Array(a) => Some(a.iter().filter_map(scalar).collect()),
+            _ => None,
+        }
+    }
+
     /// Top-level sections present in the config that Verdict does not apply.
     pub fn ignored_sections(&self) -> Vec<String> {
         let Yaml::Hash(h) = &self.root else {
@@ -287,6 +302,12 @@ mod tests {
         );
         assert!(c.alert_log());
         assert_eq!(c.ignored_sections(), vec!["app-layer".to_string()]);
+        assert_eq!(c.action_order(), None);
+        let c = SuricataConfig::parse("action-order:\n  - drop\n  - pass\n").unwrap();
+        assert_eq!(
+            c.action_order(),
+            Some(vec!["drop".to_string(), "pass".to_string()])
+        );
     }
 
     #[test]
