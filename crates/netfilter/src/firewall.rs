@@ -969,7 +969,15 @@ impl Firewall {
                 Err(e) => tracing::debug!("cleaning {}: {e}", other.name()),
             }
         }
-        if plan.topology != Topology::Custom {
+        if plan.topology == Topology::Custom {
+            // The user owns the queue rules; a leftover Verdict set would double-queue.
+            if fw.remove_concrete(plan.table)? {
+                replaced = true;
+                notes.push(
+                    "removed a leftover Verdict rule set (custom topology installs none)".into(),
+                );
+            }
+        } else {
             replaced |= fw.apply(&rendered, plan.table)?;
             if replaced {
                 notes.push("a leftover Verdict rule set was found and replaced".into());

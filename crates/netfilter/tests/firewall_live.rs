@@ -131,6 +131,22 @@ fn gateway_install_switches_topology_and_backend() {
     inst.remove().unwrap();
     let all = save_all(&ns);
     assert!(verdict_lines(&all).is_empty(), "{all}");
+    // Custom topology installs nothing and clears leftovers.
+    Firewall::with_exec(Backend::IptablesNft, exec.clone())
+        .install(&QueuePlan::default(), &affected())
+        .unwrap()
+        .disarm();
+    let custom = QueuePlan {
+        topology: verdict_netfilter::firewall::Topology::Custom,
+        ..Default::default()
+    };
+    let inst = Firewall::with_exec(Backend::IptablesNft, exec.clone())
+        .install(&custom, &affected())
+        .unwrap();
+    assert!(inst.report().replaced_leftovers);
+    drop(inst);
+    let all = save_all(&ns);
+    assert!(verdict_lines(&all).is_empty(), "{all}");
     // Removing when nothing is installed is fine.
     assert!(!Firewall::with_exec(Backend::Auto, exec)
         .remove(IptTable::Filter)
