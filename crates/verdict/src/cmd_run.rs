@@ -82,6 +82,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let plan = queue_plan(&cfg)?;
     if args.check {
+        // The firewall plan too (selector, and the kernel guard for the running kernel).
+        plan.render(&GuardContext::detect(false))
+            .context("the firewall rules could not be planned")?;
         println!(
             "configuration ok: queues {}, topology {:?}, {}, {} rule(s) loaded, {} skipped",
             cfg.queues,

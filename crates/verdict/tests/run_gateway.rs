@@ -14,6 +14,11 @@
 //! - `sigterm_under_traffic_stalls_nothing`: SIGTERM in the middle of a stream of requests on
 //!   one connection (fail-open and fail-closed): every request is answered, the daemon exits
 //!   0 and no rule is left.
+//! - `two_queues_share_the_flows_and_both_judge`: `queues = "0-1"`: both queue threads
+//!   receive flows (`--queue-balance`), benign requests pass, every malicious one is blocked.
+//! - `decided_flow_is_bypassed_in_the_kernel`: past `[flow_bypass] bytes` a connection is
+//!   handed to the kernel (connmark); a later payload a drop rule matches goes through on it,
+//!   while a new connection is still inspected.
 //! - `kill_9_fail_open_bypasses_and_next_start_cleans_up` / `kill_9_fail_closed_blocks`: with
 //!   the daemon killed hard, fail-open traffic flows (`--queue-bypass`) and fail-closed traffic
 //!   does not; the next start replaces the leftover rules and stops cleanly.
@@ -543,4 +548,59 @@ fn decided_flow_is_bypassed_in_the_kernel() {
         stats["stats"]["nfq"][0]["bypassed_flows"].as_u64().unwrap() >= 1,
         "{stats}"
     );
+}
+
+#[test]
+fn two_queues_share_the_flows_and_both_judge() {
+    if !verdict_testbed::require_root() {
+        return;
+    }
+    let net = Routed::new().unwrap();
+    let _server = Server::start(&net.server);
+    let dir = TempDir::new();
+    let cfg = write_config(&dir.0, true);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("queues = 0", "queues = \"0-1\"");
+    std::fs::write(&cfg, text).unwrap();
+    // --queue-balance hashes the addresses (not the ports): give the server 12 addresses so
+    // the connections spread over both queues (all on one queue: probability 2^-11).
+    let dsts: Vec<IpAddr> = (10..22)
+        .map(|i| std::net::Ipv4Addr::new(198, 18, 2, i).into())
+        .collect();
+    for d in &dsts {
+        net.server
+            .add_addr(topology::IFNAME, &format!("{d}/24"))
+            .unwrap();
+    }
+    let child = start_verdict(&net.gateway, &cfg);
+    let t = Duration::from_secs(2);
+    for (i, dst) in dsts.iter().enumerate() {
+        assert!(
+            request(&net.client, *dst, &format!("fine {i}"), t).is_some(),
+            "request to {dst}"
+        );
+    }
+    for dst in &dsts[..4] {
+        assert_eq!(request(&net.client, *dst, "EVIL", t), None, "EVIL to {dst}");
+    }
+    let out = stop(child, libc::SIGTERM);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let events = eve_events(&dir.0);
+    let stats = events
+        .iter()
+        .rev()
+        .find(|e| e["event_type"] == "stats")
+        .unwrap();
+    let queues = stats["stats"]["nfq"].as_array().unwrap();
+    assert_eq!(queues.len(), 2, "{stats}");
+    for q in queues {
+        assert!(
+            q["received"].as_u64().unwrap() > 0,
+            "a queue got nothing: {stats}"
+        );
+    }
+    let dropped: u64 = queues.iter().map(|q| q["dropped"].as_u64().unwrap()).sum();
+    assert!(dropped >= 4, "{stats}");
 }
