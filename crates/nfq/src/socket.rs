@@ -204,11 +204,18 @@ impl RecvBuffers {
 
     /// The datagrams of the last receive.
     pub fn datagrams(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        (0..self.filled).map(move |i| {
-            let start = i * self.slot_size;
-            let len = self.lens[i].min(self.slot_size);
-            &self.data[start..start + len]
-        })
+        (0..self.filled).filter_map(move |i| self.datagram(i))
+    }
+
+    /// Datagram `index` of the last receive (O(1)); nfnetlink_queue sends one packet per
+    /// datagram, so this is packet `index` of the burst.
+    pub fn datagram(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.filled {
+            return None;
+        }
+        let start = index * self.slot_size;
+        let len = self.lens.get(index)?.min(&self.slot_size);
+        self.data.get(start..start + len)
     }
 
     /// Every message of the last receive, classified, in arrival order. A malformed datagram
@@ -859,5 +866,6 @@ mod tests {
         assert_eq!(b.slot_size, MAX_COPY_RANGE as usize + 4096);
         assert!(b.is_empty());
         assert_eq!(b.messages().count(), 0);
+        assert_eq!(b.datagram(0), None);
     }
 }

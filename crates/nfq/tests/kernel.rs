@@ -1194,6 +1194,16 @@ fn bursts_per_syscall_and_packets_kept_across_configuration() {
             rx_go.recv().unwrap();
             let n = sock.recv(&mut bufs).unwrap();
             let first = accept_all(&mut sock, &bufs);
+            // Random access: datagram i is packet i of the burst.
+            let by_index: Vec<u32> = (0..n)
+                .map(|i| {
+                    verdict_nfq::PacketMsg::parse_bytes(bufs.datagram(i).unwrap())
+                        .unwrap()
+                        .id()
+                })
+                .collect();
+            assert_eq!(by_index, first);
+            assert!(bufs.datagram(n).is_none());
             let after_first = sock.stats();
             // Phase 2: 10 more queued; binding another queue reads them while waiting for
             // the kernel's answer. They must come out of the next receive, not be lost.
