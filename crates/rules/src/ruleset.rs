@@ -33,6 +33,9 @@ use crate::vars::Vars;
 /// Rules whose destination port set has at most this many ports are grouped by port.
 pub const PORT_GROUP_MAX: u32 = 64;
 
+/// Prefilter automata with at most this many patterns are built as full DFAs.
+const DFA_MAX_PATTERNS: usize = 5_000;
+
 /// One rule that matched a packet.
 #[derive(Debug, Clone)]
 pub struct Match {
@@ -336,6 +339,11 @@ impl GroupBuilder {
             match AhoCorasickBuilder::new()
                 .ascii_case_insensitive(nocase)
                 .match_kind(MatchKind::Standard)
+                // A full DFA scans fastest; its memory grows with the patterns, so very large
+                // groups let the crate pick a compact NFA instead.
+                .kind(
+                    (pats.len() <= DFA_MAX_PATTERNS).then_some(aho_corasick::AhoCorasickKind::DFA),
+                )
                 .build(&pats)
             {
                 Ok(ac) => {
