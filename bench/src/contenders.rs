@@ -348,41 +348,26 @@ fn prepare_verdict(id: &str, rules: RuleChoice, p: &Paths) -> Result<Prepared> {
         RuleChoice::Et1000 => {
             let (_, lines) = et_rule_lines(&et_dir)?;
             let f = dir.join("et1000.rules");
-            // Take rule lines in order until 1,000 of them load (the loader skips rules
-            // with unsupported keywords, most of ET Open today): scale the cut by the share
-            // that loaded, a few times, then settle between the last cut under and over.
-            let (mut lo, mut hi) = (0usize, lines.len());
-            let mut take = 1000usize.min(lines.len());
-            let mut loaded = 0;
-            for _ in 0..12 {
+            // The shortest prefix of the rule lines (in file order) that loads 1,000 rules:
+            // the loader skips rules with unsupported keywords (most of ET Open today), so
+            // bisect on the prefix length with `verdict run --check` as the oracle.
+            let load = |take: usize| -> Result<usize> {
                 std::fs::write(&f, lines[..take].join("\n") + "\n")?;
-                let (_, _, l, _) = write_and_check(id, std::slice::from_ref(&f), p)?;
-                loaded = l;
-                if l == 1000 {
-                    break;
+                let l = write_and_check(id, std::slice::from_ref(&f), p)?.2;
+                Ok(l)
+            };
+            let (mut lo, mut hi) = (0usize, lines.len());
+            if load(hi)? >= 1000 {
+                while lo + 1 < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if load(mid)? >= 1000 {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                    }
                 }
-                if l < 1000 {
-                    lo = take;
-                } else {
-                    hi = take;
-                }
-                let guess = if l == 0 {
-                    take * 4
-                } else {
-                    (take as f64 * 1000.0 / l as f64).ceil() as usize
-                };
-                let next = guess.clamp(lo + 1, hi.max(lo + 1)).min(lines.len());
-                let next = if next == take { (lo + hi) / 2 } else { next };
-                if next == take || lo + 1 >= hi {
-                    break;
-                }
-                take = next;
             }
-            if loaded < 1000 && hi < lines.len() {
-                // The last cut was short: use the smallest cut known to reach 1,000.
-                std::fs::write(&f, lines[..hi].join("\n") + "\n")?;
-                loaded = write_and_check(id, std::slice::from_ref(&f), p)?.2;
-            }
+            let loaded = load(hi)?;
             (vec![f], format!("{loaded} ET Open rules"))
         }
         RuleChoice::EtAll => {
