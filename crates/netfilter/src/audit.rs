@@ -576,10 +576,9 @@ fn exposures(
 /// Reads a ruleset file (`iptables-save` or `nft list ruleset` format, auto-detected).
 pub fn read_ruleset_file(path: &std::path::Path, text: &str) -> Result<Ruleset, Error> {
     ruleset::parse_auto(text, &path.display().to_string()).ok_or_else(|| {
-        Error::InvalidPlan(format!(
-            "{} is neither iptables-save nor `nft list ruleset` output (no `*table`/`-A` or `table ... {{` lines)",
-            path.display()
-        ))
+        Error::UnknownRulesetFormat {
+            path: path.display().to_string(),
+        }
     })
 }
 

@@ -68,6 +68,12 @@ pub enum Error {
         /// Its status (`affected`, `unknown`).
         status: &'static str,
     },
+    /// A ruleset file is in neither supported format.
+    #[error("{path} is neither `iptables-save` nor `nft list ruleset` output (no `*table` / `-A CHAIN` or `table FAMILY NAME {{` lines); save it with `iptables-save > FILE` or `nft list ruleset > FILE`")]
+    UnknownRulesetFormat {
+        /// The file.
+        path: String,
+    },
     /// The queue plan is inconsistent.
     #[error("invalid queue plan: {0}")]
     InvalidPlan(String),
