@@ -842,10 +842,14 @@ impl PcreOp {
                 "pcre captures into pkt/flow variables are not supported yet".into(),
             )));
         }
+        // Suricata's default pcre limits (suricata.yaml `pcre.match-limit: 3500`,
+        // `match-limit-recursion: 1500`): hitting them counts as no match, and they bound the
+        // time one hostile packet can cost.
+        let limits = "(*LIMIT_MATCH=3500)(*LIMIT_DEPTH=1500)";
         let full = if anchored {
-            format!("{prefix}\\A(?:{pattern})")
+            format!("{limits}{prefix}\\A(?:{pattern})")
         } else {
-            format!("{prefix}{pattern}")
+            format!("{limits}{prefix}{pattern}")
         };
         let regex = b
             .build(&full)

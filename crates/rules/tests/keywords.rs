@@ -781,3 +781,13 @@ fn byte_extract_distance_variable_bug_7390() {
     // after "5f71ycy": "7" -> option_len = 7; 7 bytes later must not be '8'; then '7' just before
     assert!(fires(rule, &tcp(b"Authorization: 5f71ycy7abcdef7I")));
 }
+
+#[test]
+fn pcre_backtracking_is_bounded() {
+    // A catastrophic regex on a long payload: the match limit makes it a no-match (without
+    // the limit this test would not finish).
+    let payload = vec![b'a'; 4000];
+    assert!(!fires(r#"pcre:"/(a+)+b/";"#, &tcp(&payload)));
+    // Patterns starting with their own options still work behind the limits.
+    assert!(fires(r#"pcre:"/(?i)AAA/";"#, &tcp(b"xaaa")));
+}
