@@ -353,6 +353,17 @@ fn decide(bug: &KnownBug, k: &KernelRelease) -> (Status, String, bool) {
         Flavor::Debian { abi, .. } => decide_abi(bug, v, "Debian", &abi.to_string(), k),
         Flavor::Ubuntu { abi, .. } => decide_abi(bug, v, "Ubuntu", &abi.to_string(), k),
         Flavor::RedHat { el, build, .. } => decide_redhat(bug, k, *el, build),
+        Flavor::Vendor { vendor, .. } => match decide_upstream(bug, v) {
+            (s @ (Status::Fixed | Status::NotAffected), why, unconfirmed) => (s, why, unconfirmed),
+            (_, why, unconfirmed) => (
+                Status::Unknown,
+                format!(
+                    "{vendor} kernels carry backports under stable numbering: by the numbers alone, {why}; check the kernel package's changelog for \"{}\"",
+                    bug.title
+                ),
+                unconfirmed,
+            ),
+        },
     }
 }
 
@@ -598,6 +609,13 @@ mod tests {
         ("5.15.0-91-generic", Status::Unknown),
         ("5.4.0-150-generic", Status::Unknown),
         ("6.8.0-45-generic", Status::Fixed),
+        // Other vendors: numbers are a floor.
+        ("5.4.17-2136.307.3.1.el8uek.x86_64", Status::Unknown),
+        ("5.15.0-200.131.27.el9uek.x86_64", Status::Unknown),
+        ("4.14.336-257.562.amzn2.x86_64", Status::Fixed),
+        ("4.14.262-200.489.amzn2.x86_64", Status::Unknown),
+        ("6.5.6-300.fc39.x86_64", Status::Fixed),
+        ("5.14.21-150400.24.46-default", Status::Unknown),
         ("5.19.0-50-generic", Status::Fixed),
     ];
 

@@ -113,6 +113,15 @@ pub enum Flavor {
         /// The flavour (`generic`, `aws`, ...).
         flavour: String,
     },
+    /// Another vendor's kernel with stable numbering plus its own backports (Oracle UEK,
+    /// Amazon Linux, Fedora, SUSE): the numbers are a floor -- a version at or after a fix has
+    /// it, one before it may still carry a backport.
+    Vendor {
+        /// The vendor (`Oracle UEK`, `Amazon Linux`, `Fedora`, `SUSE`).
+        vendor: String,
+        /// The suffix after the version.
+        local: String,
+    },
     /// Red Hat Enterprise Linux, CentOS, CentOS Stream, Rocky, Alma (`.elN`).
     RedHat {
         /// The `N` of `elN`.
@@ -255,6 +264,11 @@ impl KernelRelease {
             f
         } else if let Some(f) = parse_debian_ubuntu(rest, patch) {
             f
+        } else if let Some(vendor) = vendor_of(rest) {
+            Flavor::Vendor {
+                vendor: vendor.to_string(),
+                local: rest.to_string(),
+            }
         } else {
             Flavor::Upstream {
                 local: rest.to_string(),
@@ -281,6 +295,7 @@ impl KernelRelease {
             Flavor::Debian { .. } => "Debian".to_string(),
             Flavor::Ubuntu { .. } => "Ubuntu".to_string(),
             Flavor::RedHat { el, .. } => format!("RHEL/CentOS el{el}"),
+            Flavor::Vendor { vendor, .. } => vendor.clone(),
         }
     }
 }
@@ -289,6 +304,31 @@ impl fmt::Display for KernelRelease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
     }
+}
+
+/// Recognises vendor kernels that carry backports under stable numbering.
+fn vendor_of(rest: &str) -> Option<&'static str> {
+    let r = rest.to_ascii_lowercase();
+    if r.contains("uek") {
+        return Some("Oracle UEK");
+    }
+    if r.contains(".amzn") {
+        return Some("Amazon Linux");
+    }
+    let fedora = r.split('.').any(|p| {
+        p.strip_prefix("fc")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    });
+    if fedora {
+        return Some("Fedora");
+    }
+    let suse_flavour = ["default", "azure", "rt", "64kb"]
+        .iter()
+        .any(|f| r.ends_with(&format!("-{f}")));
+    if suse_flavour && r.chars().next().is_some_and(|c| c.is_ascii_digit()) && r.contains('.') {
+        return Some("SUSE");
+    }
+    None
 }
 
 fn parse_num(s: Option<&str>) -> Option<u32> {
@@ -436,6 +476,15 @@ mod tests {
         assert!(matches!(k.flavor, Flavor::Ubuntu { abi: 91, .. }));
         // Oracle UEK is not RHEL's code base.
         let k = KernelRelease::parse("5.4.17-2136.307.3.1.el8uek.x86_64").unwrap();
+        assert!(matches!(k.flavor, Flavor::Vendor { ref vendor, .. } if vendor == "Oracle UEK"));
+        let k = KernelRelease::parse("4.14.336-257.562.amzn2.x86_64").unwrap();
+        assert!(matches!(k.flavor, Flavor::Vendor { ref vendor, .. } if vendor == "Amazon Linux"));
+        let k = KernelRelease::parse("6.5.6-300.fc39.x86_64").unwrap();
+        assert!(matches!(k.flavor, Flavor::Vendor { ref vendor, .. } if vendor == "Fedora"));
+        let k = KernelRelease::parse("5.14.21-150400.24.46-default").unwrap();
+        assert!(matches!(k.flavor, Flavor::Vendor { ref vendor, .. } if vendor == "SUSE"));
+        // A local build suffix is not a vendor (this CI machine).
+        let k = KernelRelease::parse("6.18.44-fc-v669").unwrap();
         assert!(matches!(k.flavor, Flavor::Upstream { .. }));
     }
 
