@@ -35,6 +35,10 @@ use verdict_testbed::topology::{self, Routed};
 use verdict_testbed::{ChildGuard, Netns};
 
 const PORT: u16 = 8080;
+/// How long a request that must be answered may take (generous: CI machines are loaded).
+const ANSWER: Duration = Duration::from_secs(5);
+/// How long without an answer before a request counts as blocked.
+const BLOCKED: Duration = Duration::from_secs(2);
 const BIN: &str = env!("CARGO_BIN_EXE_verdict");
 
 const RULES: &str = "\
@@ -203,15 +207,10 @@ fn gateway_blocks(v6: bool) {
         (topology::SERVER_V4.into(), topology::CLIENT_V4.into())
     };
     let child = start_verdict(&net.gateway, &cfg);
-    let t = Duration::from_secs(3);
+    let t = ANSWER;
 
     let first = request(&net.client, dst, "GET /hello HTTP/1.0\r\n\r\n", t);
-    let evil = request(
-        &net.client,
-        dst,
-        "GET /EVIL HTTP/1.0\r\n\r\n",
-        Duration::from_secs(2),
-    );
+    let evil = request(&net.client, dst, "GET /EVIL HTTP/1.0\r\n\r\n", BLOCKED);
     let after = request(&net.client, dst, "GET /fine HTTP/1.0\r\n\r\n", t);
     std::thread::sleep(Duration::from_millis(300)); // let the idle flush write eve.json
 
@@ -310,7 +309,7 @@ fn sighup_swaps_rules_without_losing_packets() {
     std::fs::write(dir.0.join("test.rules"), RULES.lines().nth(1).unwrap()).unwrap();
     let child = start_verdict(&net.gateway, &cfg);
     let dst: IpAddr = topology::SERVER_V4.into();
-    let t = Duration::from_secs(3);
+    let t = ANSWER;
 
     assert!(request(&net.client, dst, "EVIL before reload", t).is_some());
     // Benign traffic keeps flowing on one long connection while the rules are swapped.
@@ -325,12 +324,7 @@ fn sighup_swaps_rules_without_losing_packets() {
     });
     assert_eq!((lost, answered), (0, 100), "packets lost across the reload");
     assert_eq!(
-        request(
-            &net.client,
-            dst,
-            "EVIL after reload",
-            Duration::from_secs(2)
-        ),
+        request(&net.client, dst, "EVIL after reload", BLOCKED),
         None
     );
 
@@ -344,12 +338,7 @@ fn sighup_swaps_rules_without_losing_packets() {
     unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        request(
-            &net.client,
-            dst,
-            "EVIL after bad reload",
-            Duration::from_secs(2)
-        ),
+        request(&net.client, dst, "EVIL after bad reload", BLOCKED),
         None
     );
     assert!(request(&net.client, dst, "benign after bad reload", t).is_some());
@@ -374,7 +363,7 @@ fn ping_loop(client: &Netns, count: u32) -> (u32, u32) {
     client
         .run_in(|| {
             let mut c = TcpStream::connect((topology::SERVER_V4, PORT)).unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            c.set_read_timeout(Some(ANSWER)).unwrap();
             let (mut lost, mut answered) = (0, 0);
             for i in 0..count {
                 let msg = format!("ping {i:03}");
@@ -430,15 +419,19 @@ fn kill_9(fail_open: bool) {
     let dir = TempDir::new();
     let cfg = write_config(&dir.0, fail_open);
     let dst: IpAddr = topology::SERVER_V4.into();
-    let t = Duration::from_secs(2);
     let child = start_verdict(&net.gateway, &cfg);
-    assert!(request(&net.client, dst, "before", t).is_some());
+    assert!(request(&net.client, dst, "before", ANSWER).is_some());
     let _ = stop(child, libc::SIGKILL);
     assert!(
         verdict_rules_present(&net.gateway),
         "kill -9 cannot remove rules"
     );
-    let answer = request(&net.client, dst, "while dead", t);
+    let answer = request(
+        &net.client,
+        dst,
+        "while dead",
+        if fail_open { ANSWER } else { BLOCKED },
+    );
     if fail_open {
         assert!(
             answer.is_some(),
@@ -452,8 +445,11 @@ fn kill_9(fail_open: bool) {
     }
     // The next start replaces the leftovers, works, and stops cleanly.
     let child = start_verdict(&net.gateway, &cfg);
-    assert!(request(&net.client, dst, "after restart", t).is_some());
-    assert_eq!(request(&net.client, dst, "EVIL after restart", t), None);
+    assert!(request(&net.client, dst, "after restart", ANSWER).is_some());
+    assert_eq!(
+        request(&net.client, dst, "EVIL after restart", BLOCKED),
+        None
+    );
     let out = stop(child, libc::SIGTERM);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -491,7 +487,7 @@ fn decided_flow_is_bypassed_in_the_kernel() {
         .client
         .run_in(|| {
             let mut c = TcpStream::connect((topology::SERVER_V4, PORT)).unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            c.set_read_timeout(Some(ANSWER)).unwrap();
             let mut buf = [0u8; 64];
             let mut answered = 0;
             let filler = "x".repeat(500);
@@ -517,7 +513,7 @@ fn decided_flow_is_bypassed_in_the_kernel() {
         &net.client,
         topology::SERVER_V4.into(),
         "EVIL new flow",
-        Duration::from_secs(2),
+        BLOCKED,
     );
     let counters = net
         .gateway
@@ -574,15 +570,18 @@ fn two_queues_share_the_flows_and_both_judge() {
             .unwrap();
     }
     let child = start_verdict(&net.gateway, &cfg);
-    let t = Duration::from_secs(2);
     for (i, dst) in dsts.iter().enumerate() {
         assert!(
-            request(&net.client, *dst, &format!("fine {i}"), t).is_some(),
+            request(&net.client, *dst, &format!("fine {i}"), ANSWER).is_some(),
             "request to {dst}"
         );
     }
     for dst in &dsts[..4] {
-        assert_eq!(request(&net.client, *dst, "EVIL", t), None, "EVIL to {dst}");
+        assert_eq!(
+            request(&net.client, *dst, "EVIL", BLOCKED),
+            None,
+            "EVIL to {dst}"
+        );
     }
     let out = stop(child, libc::SIGTERM);
     let stderr = String::from_utf8_lossy(&out.stderr);
