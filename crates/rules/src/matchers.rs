@@ -988,7 +988,7 @@ fn extract(
 /// A keyword of the payload chain.
 #[derive(Debug)]
 pub(crate) enum PayloadOp {
-    Content(Content),
+    Content(Box<Content>),
     Pcre(Box<PcreOp>),
     IsDataAt(IsDataAt),
     ByteTest(ByteTest),
@@ -1041,7 +1041,7 @@ pub(crate) fn choose_fast_pattern(ops: &[PayloadOp]) -> Option<(Vec<u8>, bool)> 
             best = Some(c);
             break;
         }
-        if !c.negated && best.is_none_or(|b| c.pattern.len() > b.pattern.len()) {
+        if !c.negated && best.map_or(true, |b| c.pattern.len() > b.pattern.len()) {
             best = Some(c);
         }
     }

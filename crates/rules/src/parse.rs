@@ -711,12 +711,11 @@ pub(crate) fn unescape(v: &str) -> String {
 /// Strips one pair of surrounding double quotes, if present.
 pub(crate) fn unquote(v: &str) -> &str {
     let v = v.trim();
-    if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') && !v.ends_with("\\\"") {
-        &v[1..v.len() - 1]
-    } else if v.len() >= 3 && v.starts_with('"') && v.ends_with("\\\\\"") {
-        &v[1..v.len() - 1]
-    } else {
-        v
+    match v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        // A closing quote that is escaped (`\"` after an odd number of backslashes) is
+        // part of the text, not the end of it.
+        Some(inner) if (inner.len() - inner.trim_end_matches('\\').len()) % 2 == 0 => inner,
+        _ => v,
     }
 }
 
@@ -851,6 +850,8 @@ mod tests {
         );
         assert_eq!(unescape(r#"a\;b\"c\\d"#), r#"a;b"c\d"#);
         assert_eq!(unquote("\"abc\""), "abc");
+        assert_eq!(unquote(r#""a\\""#), r#"a\\"#);
+        assert_eq!(unquote(r#""a\""#), r#""a\""#);
     }
 
     #[test]

@@ -513,7 +513,8 @@ pub(crate) fn compile_rule(
                 if needs_value(&mut cx) {
                     match parse_content(val) {
                         Ok((pattern, negated)) => {
-                            payload.push(PayloadOp::Content(Content::new(pattern, negated)));
+                            payload
+                                .push(PayloadOp::Content(Box::new(Content::new(pattern, negated))));
                             last_content = Some(payload.len() - 1);
                             had_payload_op = true;
                         }
@@ -743,7 +744,6 @@ pub(crate) fn compile_rule(
     let prefilter = crate::matchers::choose_fast_pattern(&payload);
     let sets = flowbits.iter().any(FlowbitCmd::is_set_like);
     let reads = flowbits.iter().any(FlowbitCmd::is_read);
-    let mut meta = meta;
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
         && payload.is_empty()

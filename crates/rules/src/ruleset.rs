@@ -863,14 +863,18 @@ fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
     let ports = p.l4.ports();
     let fwd = r.src.contains(p.ip.src)
         && r.dst.contains(p.ip.dst)
-        && ports.is_none_or(|(s, d)| r.src_ports.contains(s) && r.dst_ports.contains(d));
+        && ports.map_or(true, |(s, d)| {
+            r.src_ports.contains(s) && r.dst_ports.contains(d)
+        });
     if fwd {
         return true;
     }
     r.bidir
         && r.src.contains(p.ip.dst)
         && r.dst.contains(p.ip.src)
-        && ports.is_none_or(|(s, d)| r.src_ports.contains(d) && r.dst_ports.contains(s))
+        && ports.map_or(true, |(s, d)| {
+            r.src_ports.contains(d) && r.dst_ports.contains(s)
+        })
 }
 
 fn apply_flowbits(r: &Rule, fv: &mut FlowVars) {
