@@ -9,6 +9,9 @@
 # sender and the contender share CPU 0 (taskset), so the contender's cost shows in packets/s.
 # REPEAT=N (default 1) runs the four contenders N times, interleaved, and adds a table of
 # medians (a loaded machine is noisy; interleaving spreads the noise over all contenders).
+# SYSCALLS=1 adds a run of each contender under `strace -f -c` (needs strace) and prints
+# syscalls per packet. strace slows every syscall a lot, which makes each contender a slow
+# reader -- the regime of a busy inspection engine, where packets pile up between receives.
 # Needs root, gcc, libnetfilter-queue-dev (scripts/deps.sh), cargo.
 #
 # Set-up: namespace "snd" (198.18.0.1) --veth-- namespace "rcv" (198.18.0.2). In rcv, UDP to
@@ -147,4 +150,34 @@ if [ "${REPEAT:-1}" -gt 1 ]; then
     done
     printf "%-22s %10s %10s %11s %7s %11s %8s\n" "$name" "${med[@]}"
   done
+fi
+
+trace_run() { # name, command...
+  local name=$1; shift
+  ip netns exec "$RCV" strace -f -c -o "$WORK/trace" "$@" > "$WORK/out" 2> /dev/null &
+  local tracer=$!
+  sleep 0.7
+  local sent
+  sent=$(ip netns exec "$SND" "$WORK/flood" 198.18.0.2 9999 "$PAYLOAD" "$SECONDS_PER_RUN" "${RATE:-0}" | sed 's/sent=//')
+  sleep 0.3
+  kill -TERM $(pgrep -P "$tracer") 2>/dev/null || true
+  wait "$tracer" || true
+  local packets calls
+  packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$WORK/out")
+  calls=$(awk '$NF == "total" { print $4 }' "$WORK/trace")
+  local detail
+  detail=$(awk '$NF ~ /^(recv|recvfrom|recvmmsg|recvmsg|send|sendto|sendmsg|poll)$/ { printf "%s=%s ", $NF, $4 }' "$WORK/trace")
+  awk -v n="$name" -v s="${sent:-0}" -v p="${packets:-0}" -v c="${calls:-0}" -v d="$detail" 'BEGIN {
+    printf "%-22s %10d %10d %10d %10.2f   %s\n", n, s, p, c, (p > 0 ? c / p : 0), d }'
+}
+
+if [ "${SYSCALLS:-0}" = 1 ]; then
+  command -v strace >/dev/null || { echo "io-compare: SYSCALLS=1 needs strace" >&2; exit 1; }
+  echo
+  echo "syscalls under strace -f -c (timing meaningless here; counts are the point):"
+  printf "%-22s %10s %10s %10s %10s   %s\n" contender offered accepted syscalls "per packet" "by call"
+  trace_run "C libnfq batch 1"      "$WORK/nfq_accept" 0 1
+  trace_run "Rust verdict batch 1"  "$RUST_BIN" 0 1
+  trace_run "C libnfq batch 32"     "$WORK/nfq_accept" 0 32
+  trace_run "Rust verdict batch 32" "$RUST_BIN" 0 32
 fi
