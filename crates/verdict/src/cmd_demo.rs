@@ -169,7 +169,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let eve = std::fs::read_to_string(logs.join("eve.json")).unwrap_or_default();
     println!("\nAlerts Verdict wrote to eve.json:");
-    let mut alerts = 0;
+    // One line per alert and connection; a blocked packet's retransmissions alert again.
+    let mut lines: Vec<(String, u32)> = Vec::new();
     for line in eve.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -177,8 +178,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         if v["event_type"] != "alert" {
             continue;
         }
-        alerts += 1;
-        println!(
+        let text = format!(
             "  [{}] sid {} {}  {}:{} -> {}:{}",
             v["alert"]["action"].as_str().unwrap_or("?"),
             v["alert"]["signature_id"],
@@ -188,14 +188,26 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             v["dest_ip"].as_str().unwrap_or("?"),
             v["dest_port"],
         );
+        match lines.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => lines.push((text, 1)),
+        }
     }
-    if alerts == 0 {
+    for (text, n) in &lines {
+        if *n > 1 {
+            println!("{text}  (x{n}: the client retransmitted the dropped packet)");
+        } else {
+            println!("{text}");
+        }
+    }
+    if lines.is_empty() {
         println!("  (none)");
     }
+    let alerts = lines.len();
     let allowed = outcomes.iter().filter(|a| **a).count();
     println!(
         "\n{allowed} request(s) allowed (the server answered), {} blocked (dropped inline: no \
-         answer within {:.1} s), {alerts} alert(s).",
+         answer within {:.1} s), {alerts} alerting connection(s).",
         outcomes.len() - allowed,
         timeout.as_secs_f64()
     );
@@ -411,23 +423,17 @@ impl DemoNet {
             "via",
             &GW_SERVER_SIDE.to_string(),
         ])?;
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &g,
-                "sysctl",
-                "-q",
-                "-w",
-                "net.ipv4.ip_forward=1",
-            ])
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "cannot enable forwarding: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        // /proc/sys/net belongs to the network namespace of the thread that opens it.
+        let gw = net.path("gw");
+        std::thread::scope(|sc| {
+            sc.spawn(|| -> anyhow::Result<()> {
+                enter_netns(&gw)?;
+                std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
+                    .context("cannot enable forwarding in the gateway")
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the gateway thread panicked"))?
+        })?;
         Ok(net)
     }
 

@@ -34,6 +34,7 @@ fn demo_blocks_attacks_and_cleans_up() {
     assert!(stdout.contains("[blocked] sid 9000001"), "{stdout}");
     assert!(stdout.contains("[allowed] sid 9000101"), "{stdout}");
     assert!(stdout.contains("4 request(s) allowed"), "{stdout}");
+    assert!(stdout.contains("3 alerting connection(s)"), "{stdout}");
     let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(
         !String::from_utf8_lossy(&netns.stdout).contains(&prefix),
