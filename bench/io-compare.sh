@@ -9,6 +9,8 @@
 # sender and the contender share CPU 0 (taskset), so the contender's cost shows in packets/s.
 # REPEAT=N (default 1) runs the four contenders N times, interleaved, and adds a table of
 # medians (a loaded machine is noisy; interleaving spreads the noise over all contenders).
+# NICE=N runs the contender at that nice level (with PIN=1 and NICE=19, the contender gets
+# a small share of the CPU the sender saturates: a slow reader, bursts pile up).
 # SYSCALLS=1 adds a run of each contender under `strace -f -c` (needs strace) and prints
 # syscalls per packet. strace slows every syscall a lot, which makes each contender a slow
 # reader -- the regime of a busy inspection engine, where packets pile up between receives.
@@ -33,6 +35,8 @@ RCV=vb-rcv-$$
 CONTENDER_PID=
 PIN_CMD=
 [ "${PIN:-0}" = 1 ] && PIN_CMD="taskset -c 0"
+NICE_CMD=
+[ -n "${NICE:-}" ] && NICE_CMD="nice -n $NICE"
 
 cleanup() {
   [ -n "$CONTENDER_PID" ] && kill "$CONTENDER_PID" 2>/dev/null || true
@@ -102,7 +106,7 @@ HZ=$(getconf CLK_TCK)
 
 run() { # name, command...
   local name=$1; shift
-  ip netns exec "$RCV" $PIN_CMD "$@" > "$WORK/out" 2> "$WORK/err" &
+  ip netns exec "$RCV" $PIN_CMD $NICE_CMD "$@" > "$WORK/out" 2> "$WORK/err" &
   CONTENDER_PID=$!
   sleep 0.5
   if ! kill -0 "$CONTENDER_PID" 2>/dev/null; then

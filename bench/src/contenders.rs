@@ -103,6 +103,8 @@ pub struct Paths {
     pub accept_all: PathBuf,
     /// Scratch directory (removed at exit).
     pub scratch: PathBuf,
+    /// Where to write `perf` profiles of the contenders (None: no profiling).
+    pub perf_dir: Option<PathBuf>,
 }
 
 /// A contender ready to start.

@@ -119,10 +119,22 @@ pub struct Settings {
     pub sender_cpu: usize,
     /// CPU of the contender.
     pub contender_cpu: usize,
+    /// The contender runs with real-time priority (`chrt -f 1`), so other programs on a
+    /// shared machine do not preempt it.
+    pub realtime: bool,
     /// Tests on the gateway topology.
     pub gateway_tests: Vec<String>,
     /// Tests on the host topology.
     pub host_tests: Vec<String>,
+}
+
+impl Settings {
+    /// The real-time priority for a program, when the run is real-time: the contender and
+    /// the flood senders get 1, the sink and the ping client 2 (so the ping-pong is not held
+    /// behind a flood sender on the same CPU).
+    fn rt(&self, prio: u8) -> Option<u8> {
+        self.realtime.then_some(prio)
+    }
 }
 
 /// Measured figures of one test (absent figures do not apply or could not be read).
@@ -245,29 +257,28 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Starts `argv` in `ns`, pinned to `cpu`, stdout+stderr to `log`.
+    /// Starts `argv` in `ns`, pinned to `cpu`, with real-time priority `rt` (SCHED_FIFO)
+    /// when set, stdout+stderr to `log`.
     fn start(
         ns: &Netns,
         cpu: Option<usize>,
+        rt: Option<u8>,
         argv: &[String],
         log: &Path,
         name: &str,
     ) -> Result<Proc> {
         let file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = match cpu {
-            Some(c) => {
-                let mut cmd = ns.command("taskset");
-                cmd.args(["-c", &c.to_string()]);
-                cmd.args(argv);
-                cmd
-            }
-            None => {
-                let mut cmd = ns.command(&argv[0]);
-                cmd.args(&argv[1..]);
-                cmd
-            }
-        };
+        let mut full: Vec<String> = Vec::new();
+        if let Some(c) = cpu {
+            full.extend(["taskset".into(), "-c".into(), c.to_string()]);
+        }
+        if let Some(p) = rt {
+            full.extend(["chrt".into(), "-f".into(), p.to_string()]);
+        }
+        full.extend_from_slice(argv);
+        let mut cmd = ns.command(&full[0]);
+        cmd.args(&full[1..]);
         cmd.stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)
@@ -373,6 +384,7 @@ impl World {
         let sink = Proc::start(
             &net.server,
             Some(s.sender_cpu),
+            s.rt(2),
             &[
                 self_exe.display().to_string(),
                 "sink".into(),
@@ -491,7 +503,14 @@ pub fn run_contender(
         let log = paths
             .scratch
             .join(format!("{}-{}.log", c.id, topology.name()));
-        let mut p = Proc::start(world.queue_ns(), Some(s.contender_cpu), &argv, &log, c.id)?;
+        let mut p = Proc::start(
+            world.queue_ns(),
+            Some(s.contender_cpu),
+            s.rt(1),
+            &argv,
+            &log,
+            c.id,
+        )?;
         // Ready = the queue is bound (and, for Verdict, its firewall rules are in).
         let end = Instant::now() + Duration::from_secs(120);
         loop {
@@ -526,6 +545,14 @@ pub fn run_contender(
         sleep(Duration::from_millis(200))?;
         proc = Some(p);
     }
+    let profile = match (&paths.perf_dir, &proc) {
+        (Some(dir), Some(p)) => Some(Profile::start(
+            dir,
+            &format!("{}-{}", c.id, topology.name()),
+            p.pid(),
+        )?),
+        _ => None,
+    };
     let mut rows: Vec<Row> = Vec::new();
     for &t in tests {
         check_stop()?;
@@ -559,6 +586,11 @@ pub fn run_contender(
         // Let queues and sockets drain between tests.
         sleep(Duration::from_millis(300))?;
     }
+    if let Some(profile) = profile {
+        if let Err(e) = profile.finish() {
+            eprintln!("  profile of {}: {e:#}", c.id);
+        }
+    }
     let mut failure = None;
     if let Some(mut p) = proc {
         if p.exited() {
@@ -568,6 +600,75 @@ pub fn run_contender(
     }
     drop(world);
     Ok(ContenderRun { rows, failure })
+}
+
+/// `perf record` attached to a contender for the whole of its tests (an optional, separate
+/// run: the profiler costs CPU, so profiled figures are not the benchmark's figures).
+struct Profile {
+    child: Child,
+    data: PathBuf,
+    report: PathBuf,
+}
+
+impl Profile {
+    fn start(dir: &Path, name: &str, pid: u32) -> Result<Profile> {
+        std::fs::create_dir_all(dir)?;
+        let data = dir.join(format!("{name}.perf.data"));
+        let report = dir.join(format!("{name}.perf.txt"));
+        let child = std::process::Command::new("perf")
+            .args([
+                "record",
+                "-e",
+                "cpu-clock",
+                "-F",
+                "1999",
+                "-g",
+                "-p",
+                &pid.to_string(),
+                "-o",
+            ])
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting perf record (install linux-perf)")?;
+        Ok(Profile {
+            child,
+            data,
+            report,
+        })
+    }
+
+    /// Stops the recording and writes the flat profile (self time by symbol) next to it.
+    fn finish(mut self) -> Result<()> {
+        signal(self.child.id(), libc::SIGINT);
+        let _ = self.child.wait();
+        let out = std::process::Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                "--no-children",
+                "--sort",
+                "dso,sym",
+                "-g",
+                "none",
+                "-i",
+            ])
+            .arg(&self.data)
+            .output()
+            .context("running perf report")?;
+        std::fs::write(&self.report, &out.stdout)?;
+        eprintln!("  profile: {}", self.report.display());
+        Ok(())
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn summary(m: &Metrics) -> String {
@@ -644,6 +745,7 @@ fn run_test(
             let sender = Proc::start(
                 &world.net.client,
                 Some(s.sender_cpu),
+                s.rt(1),
                 &argv,
                 &log("send"),
                 "sender",
@@ -675,6 +777,7 @@ fn run_test(
             let sender = Proc::start(
                 &world.net.client,
                 Some(s.sender_cpu),
+                s.rt(1),
                 &argv,
                 &log("tcp"),
                 "tcp sender",
@@ -691,6 +794,7 @@ fn run_test(
             let flood = Proc::start(
                 &world.net.client,
                 Some(s.sender_cpu),
+                s.rt(1),
                 &traffic_argv(
                     paths,
                     &[
@@ -711,6 +815,7 @@ fn run_test(
             let ping = Proc::start(
                 &world.net.client,
                 Some(s.sender_cpu),
+                s.rt(2),
                 &traffic_argv(
                     paths,
                     &[

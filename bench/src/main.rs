@@ -132,6 +132,14 @@ struct RunArgs {
     /// The `accept_all` example binary (default: examples/ next to this program).
     #[arg(long)]
     accept_all: Option<PathBuf>,
+    /// Also profile each contender with `perf record` during its tests, writing
+    /// `<id>-<topology>.perf.{data,txt}` here (a separate run: profiling costs CPU).
+    #[arg(long)]
+    perf_dir: Option<PathBuf>,
+    /// Run the contender with real-time priority (`chrt -f 1`): on a machine shared with
+    /// other work, it is then not preempted by it (the kernel keeps 5% for the rest).
+    #[arg(long)]
+    realtime: bool,
     /// CPU of the sender, sink and ping client.
     #[arg(long, default_value_t = 0)]
     sender_cpu: usize,
@@ -230,6 +238,7 @@ fn run(a: RunArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| exe_dir.join("examples/accept_all")),
         scratch: scratch.0.clone(),
+        perf_dir: a.perf_dir.clone(),
     };
     let secs = a.secs.unwrap_or(if a.quick { 1.0 } else { 5.0 });
     let (gw_default, host_default): (&[&str], &[&str]) = if a.quick {
@@ -268,6 +277,7 @@ fn run(a: RunArgs) -> Result<()> {
         fixed_rate: a.fixed_rate,
         sender_cpu: a.sender_cpu,
         contender_cpu: a.contender_cpu,
+        realtime: a.realtime,
         gateway_tests: gw_tests.iter().map(|t| t.id()).collect(),
         host_tests: host_tests.iter().map(|t| t.id()).collect(),
     };

@@ -254,7 +254,7 @@ pub fn markdown(r: &Results) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Run {} on {} CPUs ({}), kernel {}; {} s per test{}; sender/sink on CPU {}, contender on CPU {}.\n",
+        "Run {} on {} CPUs ({}), kernel {}; {} s per test{}; sender/sink on CPU {}, contender on CPU {}{}.\n",
         r.date,
         r.machine.nproc,
         r.machine.cpu,
@@ -262,7 +262,12 @@ pub fn markdown(r: &Results) -> String {
         r.settings.secs,
         if r.quick { " (quick run)" } else { "" },
         r.settings.sender_cpu,
-        r.settings.contender_cpu
+        r.settings.contender_cpu,
+        if r.settings.realtime {
+            " (real-time priority, `chrt -f 1`)"
+        } else {
+            ""
+        }
     );
     let mut seen: Vec<(Topology, String)> = Vec::new();
     for row in &r.rows {
