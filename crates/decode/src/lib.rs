@@ -710,6 +710,9 @@ pub struct Tunnel<'a> {
     pub link: LinkType,
     /// The inner packet's bytes (borrowed from the outer packet).
     pub inner: &'a [u8],
+    /// A VLAN id carried by the encapsulation itself (ERSPAN type II), outermost for the
+    /// inner packet.
+    pub vlan: Option<u16>,
 }
 
 /// UDP port of VXLAN.
@@ -722,6 +725,14 @@ fn ethertype_link(et: u16) -> Option<LinkType> {
         0x0800 | 0x86dd => Some(LinkType::Raw),
         0x6558 => Some(LinkType::Ethernet),
         _ => None,
+    }
+}
+
+impl Link {
+    /// Adds a VLAN id as the outermost tag (keeps at most two).
+    pub fn push_outer_vlan(&mut self, id: u16) {
+        self.vlan = [id, self.vlan[0]];
+        self.vlan_count = (self.vlan_count + 1).min(2);
     }
 }
 
@@ -744,6 +755,7 @@ impl<'a> Packet<'a> {
                     kind,
                     link: LinkType::Raw,
                     inner: b,
+                    vlan: None,
                 })
             }
             (L4::Other, 47) => {
@@ -764,21 +776,24 @@ impl<'a> Packet<'a> {
                 let rest = b.get(hl..)?;
                 if proto == 0x88be {
                     // ERSPAN: type II (sequence bit set) has an 8-byte header; type I none.
-                    let inner = if flags & 0x10 != 0 {
-                        rest.get(8..)?
+                    // Type II carries the mirrored frame's VLAN in its first 12 bits.
+                    let (inner, vlan) = if flags & 0x10 != 0 {
+                        (rest.get(8..)?, Some(be16(rest, 0) & 0x0fff))
                     } else {
-                        rest
+                        (rest, None)
                     };
                     return Some(Tunnel {
                         kind: TunnelKind::Gre,
                         link: LinkType::Ethernet,
                         inner,
+                        vlan,
                     });
                 }
                 Some(Tunnel {
                     kind: TunnelKind::Gre,
                     link: ethertype_link(proto)?,
                     inner: rest,
+                    vlan: None,
                 })
             }
             (
@@ -796,6 +811,7 @@ impl<'a> Packet<'a> {
                     kind: TunnelKind::Vxlan,
                     link: LinkType::Ethernet,
                     inner: &b[8..],
+                    vlan: None,
                 })
             }
             (
@@ -814,6 +830,7 @@ impl<'a> Packet<'a> {
                     kind: TunnelKind::Geneve,
                     link,
                     inner: b.get(hl..)?,
+                    vlan: None,
                 })
             }
             _ => None,

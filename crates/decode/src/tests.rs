@@ -421,6 +421,22 @@ fn tunnels() {
     assert!(decode_ip(&b).unwrap().tunnel().is_none());
     let b = ipv4(47, &[], &[0x80, 0], 0);
     assert!(decode_ip(&b).unwrap().tunnel().is_none());
+    // ERSPAN type II (GRE with sequence, proto 0x88be) with VLAN 23 in its header
+    let mut er = vec![0x10, 0, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 23, 0, 0, 0, 0, 0, 0];
+    er.extend_from_slice(&[0u8; 12]);
+    er.extend_from_slice(&[0x08, 0x00]);
+    er.extend_from_slice(&inner);
+    let b = ipv4(47, &[], &er, 0);
+    let pk = decode_ip(&b).unwrap();
+    let t = pk.tunnel().unwrap();
+    assert_eq!(
+        (t.kind, t.link, t.vlan),
+        (TunnelKind::Gre, LinkType::Ethernet, Some(23))
+    );
+    let mut ip = decode(t.link, t.inner).unwrap();
+    assert_eq!(ip.payload, b"in");
+    ip.link.push_outer_vlan(23);
+    assert_eq!((ip.link.vlan_count, ip.link.vlan[0]), (1, 23));
     // VXLAN carrying Ethernet
     let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
     vx.extend_from_slice(&[0u8; 12]);

@@ -33,8 +33,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use verdict_decode::{DecodeError, LinkType, L4};
-use verdict_flow::{FlowConfig, FlowKeyDir, FlowStats, FlowTable};
+use verdict_decode::{DecodeError, LinkType, TunnelKind, L4};
+use verdict_flow::{FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable};
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
 
 mod rules_inspector;
@@ -342,6 +342,30 @@ pub struct EngineConfig {
     pub drop_invalid: bool,
     /// Flow table settings.
     pub flow: FlowConfig,
+    /// Tunnel decapsulation settings.
+    pub tunnels: TunnelConfig,
+}
+
+/// Which tunnels are decapsulated and how their flows relate (Suricata's `decoder.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelConfig {
+    /// Decapsulate IP-in-IP / IPv6-in-IP (`decoder.ipv4.ipip.enabled`), on by default.
+    pub ipip: bool,
+    /// A flow-wide drop of an IP-in-IP inner flow also drops the outer flow
+    /// (`decoder.ipv4.ipip.track-parent-flow`), off by default.
+    pub ipip_track_parent_flow: bool,
+    /// Decapsulate GRE (and ERSPAN), VXLAN and Geneve.
+    pub others: bool,
+}
+
+impl Default for TunnelConfig {
+    fn default() -> Self {
+        TunnelConfig {
+            ipip: true,
+            ipip_track_parent_flow: false,
+            others: true,
+        }
+    }
 }
 
 /// Engine counters.
@@ -485,15 +509,29 @@ impl<I: Inspector> Engine<I> {
         let mut mark = root.mark;
         let mut outer = pkt;
         let mut outer_summary = root.summary;
+        let mut outer_handle = root.handle;
+        let tc = layers.cfg.tunnels;
         for depth in 1..=MAX_TUNNEL_DEPTH {
             let Some(t) = outer.tunnel() else { break };
-            let Ok(inner) = verdict_decode::decode(t.link, t.inner) else {
+            let ipip = matches!(t.kind, TunnelKind::Ipv4 | TunnelKind::Ipv6);
+            if !(if ipip { tc.ipip } else { tc.others }) {
+                break;
+            }
+            let Ok(mut inner) = verdict_decode::decode(t.link, t.inner) else {
                 break;
             };
+            if let Some(v) = t.vlan {
+                inner.link.push_outer_vlan(v);
+            }
             let start = self.inner_alerts.len();
             let r = layers.inspect_packet(now, &inner, &mut self.inner_alerts);
             if r.verdict.is_drop() && !verdict.is_drop() {
                 verdict = r.verdict;
+            }
+            if ipip && tc.ipip_track_parent_flow && r.flow_dropped {
+                if let Some(f) = layers.flows.get_mut(outer_handle) {
+                    f.data.dropped = true;
+                }
             }
             mark = mark.or(r.mark);
             self.inner.push(InnerPacket {
@@ -508,6 +546,7 @@ impl<I: Inspector> Engine<I> {
             });
             outer = inner;
             outer_summary = r.summary;
+            outer_handle = r.handle;
         }
         if verdict.is_drop() && !root.verdict.is_drop() {
             // Dropped because of an inner packet: count the wire packet once.
@@ -564,6 +603,8 @@ impl<'e> Decision<'e> {
 /// The result of inspecting one (outer or inner) packet.
 struct LayerResult {
     summary: PacketSummary,
+    handle: FlowHandle,
+    flow_dropped: bool,
     verdict: Verdict,
     reason: Option<DropReason>,
     first_drop: bool,
@@ -662,6 +703,8 @@ impl<I: Inspector> Layers<'_, I> {
         let fd = &mut flow.data;
         let mut res = LayerResult {
             summary,
+            handle: tracked.handle,
+            flow_dropped: fd.dropped,
             verdict: Verdict::Accept,
             reason: None,
             first_drop: false,
@@ -727,7 +770,13 @@ impl<I: Inspector> Layers<'_, I> {
                 // The rules contract has no SCTP variant yet: SCTP rules see no ports.
                 L4::Sctp { .. } | L4::Fragment | L4::Malformed | L4::Other => L4Input::Other,
             },
-            payload: pkt.payload,
+            // Like Suricata, IP-in-IP and GRE carriers have no payload of their own: the
+            // inner packet is inspected separately.
+            payload: if matches!(pkt.l4, L4::Other) && matches!(pkt.ip.proto, 4 | 41 | 47) {
+                &[]
+            } else {
+                pkt.payload
+            },
             flow: FlowInput {
                 tracked: true,
                 to_server: tracked.to_server,
@@ -759,6 +808,7 @@ impl<I: Inspector> Layers<'_, I> {
             res.first_drop = first_drop(fd, tracked.to_server);
         }
         res.verdict = verdict;
+        res.flow_dropped = fd.dropped;
         res.reason = reason;
         res.flow_passed = fd.passed;
         res.mark = out.mark;

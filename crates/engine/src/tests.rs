@@ -1,6 +1,7 @@
 //! Engine tests with a scripted inspector and hand-built packets.
 
 use super::*;
+use std::net::IpAddr;
 
 /// Raises an alert with the configured action when the payload contains the needle.
 struct Needle {
@@ -304,4 +305,81 @@ fn summary_and_flow_counters() {
     assert_eq!(p.flow.client, ("198.18.0.1".parse().unwrap(), 1000));
     assert_eq!(p.flow.server, ("198.18.0.2".parse().unwrap(), 53));
     assert_eq!(e.flow_stats().active, 1);
+}
+
+fn ipip(inner: &[u8]) -> Vec<u8> {
+    let total = 20 + inner.len();
+    let mut v = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        4,
+        0,
+        0,
+    ];
+    v.extend_from_slice(&[198, 18, 9, 1, 198, 18, 9, 2]);
+    v.extend_from_slice(inner);
+    v
+}
+
+#[test]
+fn tunnelled_packets_are_inspected_and_drop_the_wire_packet() {
+    let cfg = EngineConfig {
+        ips: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &ipip(&udp_packet(1000, 53, b"evil", false)), m);
+    assert_eq!(d.verdict, Verdict::Drop);
+    assert_eq!(
+        d.drop_reason, None,
+        "the outer packet itself matched nothing"
+    );
+    assert!(d.alerts.is_empty());
+    assert_eq!(d.inner.len(), 1);
+    let inner = &d.inner[0];
+    assert_eq!(inner.pkt_src, "ipv4 tunnel");
+    assert_eq!(inner.depth, 1);
+    assert_eq!(inner.drop_reason, Some(DropReason::Rules));
+    assert_eq!(inner.packet.src, "198.18.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!(inner.tunnel.src, "198.18.9.1".parse::<IpAddr>().unwrap());
+    assert_eq!(d.alerts_of(inner).len(), 1);
+    // Without track-parent-flow the outer flow lives on; an innocent inner flow passes.
+    let d = e.inspect(t(1), &ipip(&udp_packet(1001, 53, b"ok", false)), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+
+    let cfg = EngineConfig {
+        ips: true,
+        tunnels: TunnelConfig {
+            ipip_track_parent_flow: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    e.inspect(t(0), &ipip(&udp_packet(1000, 53, b"evil", false)), m);
+    let d = e.inspect(t(1), &ipip(&udp_packet(1001, 53, b"ok", false)), m);
+    assert_eq!(
+        (d.verdict, d.drop_reason),
+        (Verdict::Drop, Some(DropReason::FlowDrop))
+    );
+
+    let cfg = EngineConfig {
+        ips: true,
+        tunnels: TunnelConfig {
+            ipip: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    let d = e.inspect(t(0), &ipip(&udp_packet(1000, 53, b"evil", false)), m);
+    assert!(d.inner.is_empty());
 }

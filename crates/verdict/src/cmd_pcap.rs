@@ -82,6 +82,13 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         ips: args.simulate_ips,
         drop_invalid: false,
         flow: flow_config(&cfg, args.max_flows),
+        tunnels: verdict_engine::TunnelConfig {
+            ipip: cfg.bool("decoder.ipv4.ipip.enabled").unwrap_or(true),
+            ipip_track_parent_flow: cfg
+                .bool("decoder.ipv4.ipip.track-parent-flow")
+                .unwrap_or(false),
+            others: true,
+        },
     };
     let engine = Engine::new(inspector, engine_cfg);
 

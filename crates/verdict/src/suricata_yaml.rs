@@ -22,6 +22,7 @@ const SUPPORTED: &[&str] = &[
     "outputs",
     "flow",
     "action-order",
+    "decoder",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
