@@ -503,6 +503,15 @@ pub(crate) enum Track {
     Dst,
     Rule,
     Both,
+    /// Per flow: the tracker lives in the flow's `FlowVars`.
+    Flow,
+}
+
+/// `detection_filter ... unique_on src_port|dst_port`: count distinct ports, not matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UniqueOn {
+    SrcPort,
+    DstPort,
 }
 
 /// `threshold` / `detection_filter`.
@@ -512,6 +521,7 @@ pub(crate) struct Threshold {
     pub track: Track,
     pub count: u32,
     pub seconds: u32,
+    pub unique_on: Option<UniqueOn>,
 }
 
 impl Threshold {
@@ -525,6 +535,7 @@ impl Threshold {
         let mut track = None;
         let mut count = None;
         let mut seconds = None;
+        let mut unique_on = None;
         for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, val) = part
                 .split_once(char::is_whitespace)
@@ -548,7 +559,7 @@ impl Threshold {
                         "by_dst" => Track::Dst,
                         "by_rule" => Track::Rule,
                         "by_both" => Track::Both,
-                        "by_flow" => return Ok(Err("track by_flow is not supported yet".into())),
+                        "by_flow" => Track::Flow,
                         other => {
                             return Err(format!(
                                 "unknown track `{other}` (by_src, by_dst, by_rule, by_both)"
@@ -569,6 +580,15 @@ impl Threshold {
                     )
                 }
                 "multiplier" => return Ok(Err("multiplier (backoff) is not supported yet".into())),
+                "unique_on" if detection => {
+                    unique_on = Some(match val {
+                        "src_port" => UniqueOn::SrcPort,
+                        "dst_port" => UniqueOn::DstPort,
+                        other => {
+                            return Err(format!("unknown unique_on `{other}` (src_port, dst_port)"))
+                        }
+                    })
+                }
                 other => return Err(format!("unknown setting `{other}`")),
             }
         }
@@ -584,6 +604,7 @@ impl Threshold {
             track,
             count,
             seconds,
+            unique_on,
         }))
     }
 
@@ -592,7 +613,7 @@ impl Threshold {
         match self.track {
             Track::Src => (Some(p.ip.src), None),
             Track::Dst => (Some(p.ip.dst), None),
-            Track::Rule => (None, None),
+            Track::Rule | Track::Flow => (None, None),
             Track::Both => {
                 // Both directions between the same pair count together.
                 let (a, b) = if p.ip.src <= p.ip.dst {

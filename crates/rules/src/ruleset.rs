@@ -25,7 +25,7 @@ use crate::addr_index::AddrIndex;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketInput};
-use crate::matchers::{inspect_payload, FlowbitCmd, Threshold, ThresholdKind};
+use crate::matchers::{inspect_payload, FlowbitCmd, Threshold, ThresholdKind, Track, UniqueOn};
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
 use crate::vars::Vars;
@@ -43,9 +43,12 @@ pub struct Match {
     pub rule: Arc<RuleMeta>,
     /// The rule's index in the set's evaluation order (stable for one `RuleSet`).
     pub index: u32,
-    /// Whether to log an alert: false for `noalert` rules and for matches a `threshold` or
-    /// `detection_filter` suppressed. The rule's action still applies (Suricata applies
-    /// drop/reject to every matching packet, not only those that alert).
+    /// Whether to log an alert: false for `noalert` rules, `pass` rules (unless they carry
+    /// the `alert` keyword) and matches a `threshold` of type `limit` (or `both` past its
+    /// count) suppressed. The rule's action still applies to such matches. Matches that
+    /// `threshold` types `threshold`/`both` (before the count) or `detection_filter` (up to
+    /// the count) hold back are not reported at all: Suricata applies neither alert nor
+    /// action to them.
     pub alert: bool,
 }
 
@@ -53,6 +56,8 @@ pub struct Match {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowVars {
     bits: HashSet<Arc<str>>,
+    /// `track by_flow` threshold trackers, by (gid, sid).
+    thresholds: HashMap<(u32, u32), ThresholdEntry>,
 }
 
 impl FlowVars {
@@ -84,10 +89,83 @@ impl FlowVars {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// One threshold tracker: when its window started, how many matches it counted, and the
+/// distinct ports seen (for `unique_on`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct ThresholdEntry {
     start_ns: u64,
     count: u32,
+    ports: Vec<u16>,
+}
+
+/// What a threshold does with one match (Suricata's documented behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Alert, and apply the action.
+    Alert,
+    /// No alert, but the action (drop/reject/pass) still applies.
+    ActionOnly,
+    /// Neither alert nor action: the match is dropped (state-changing keywords still ran).
+    Discard,
+}
+
+/// Counts one match in a tracker and says what to do with it. `fresh`: the tracker is new.
+fn threshold_step(
+    t: &Threshold,
+    e: &mut ThresholdEntry,
+    fresh: bool,
+    now_ns: u64,
+    p: &PacketInput<'_>,
+) -> Gate {
+    let window = u64::from(t.seconds) * 1_000_000_000;
+    if fresh || now_ns.saturating_sub(e.start_ns) >= window {
+        *e = ThresholdEntry {
+            start_ns: now_ns,
+            count: 0,
+            ports: Vec::new(),
+        };
+    }
+    match t.unique_on {
+        Some(side) => {
+            if let Some((sp, dp)) = p.l4.ports() {
+                let port = if side == UniqueOn::SrcPort { sp } else { dp };
+                if !e.ports.contains(&port) {
+                    e.ports.push(port);
+                }
+            }
+            e.count = u32::try_from(e.ports.len()).unwrap_or(u32::MAX);
+        }
+        None => e.count = e.count.saturating_add(1),
+    }
+    match t.kind {
+        ThresholdKind::Limit => {
+            if e.count <= t.count {
+                Gate::Alert
+            } else {
+                Gate::ActionOnly
+            }
+        }
+        ThresholdKind::Threshold => {
+            if e.count >= t.count {
+                e.count = 0;
+                Gate::Alert
+            } else {
+                Gate::Discard
+            }
+        }
+        ThresholdKind::Both => match e.count.cmp(&t.count) {
+            std::cmp::Ordering::Equal => Gate::Alert,
+            std::cmp::Ordering::Greater => Gate::ActionOnly,
+            std::cmp::Ordering::Less => Gate::Discard,
+        },
+        ThresholdKind::Detection => {
+            if e.count > t.count {
+                Gate::Alert
+            } else {
+                Gate::Discard
+            }
+        }
+    }
 }
 
 /// Most threshold entries kept per thread before expired ones are swept.
@@ -122,8 +200,7 @@ impl DetectState {
         meta: &RuleMeta,
         t: &Threshold,
         p: &PacketInput<'_>,
-    ) -> bool {
-        let window = u64::from(t.seconds) * 1_000_000_000;
+    ) -> Gate {
         if self.thresholds.len() >= THRESHOLD_SWEEP_AT {
             let before = self.thresholds.len();
             // Entries older than an hour cannot be inside any sane window; drop them.
@@ -133,81 +210,9 @@ impl DetectState {
         }
         let (a, b) = t.key(p);
         let key = (meta.gid, meta.sid, a, b);
-        let entry = self.thresholds.get_mut(&key);
-        match entry {
-            None => {
-                self.thresholds.insert(
-                    key,
-                    ThresholdEntry {
-                        start_ns: now_ns,
-                        count: 1,
-                    },
-                );
-                match t.kind {
-                    ThresholdKind::Limit => true,
-                    ThresholdKind::Threshold | ThresholdKind::Both => t.count == 1,
-                    ThresholdKind::Detection => t.count == 0,
-                }
-            }
-            Some(e) => {
-                let within = now_ns.saturating_sub(e.start_ns) < window;
-                match t.kind {
-                    ThresholdKind::Limit => {
-                        if within {
-                            e.count = e.count.saturating_add(1);
-                            e.count <= t.count
-                        } else {
-                            *e = ThresholdEntry {
-                                start_ns: now_ns,
-                                count: 1,
-                            };
-                            true
-                        }
-                    }
-                    ThresholdKind::Threshold => {
-                        if within {
-                            e.count = e.count.saturating_add(1);
-                            if e.count >= t.count {
-                                e.count = 0;
-                                true
-                            } else {
-                                false
-                            }
-                        } else {
-                            *e = ThresholdEntry {
-                                start_ns: now_ns,
-                                count: 1,
-                            };
-                            t.count == 1
-                        }
-                    }
-                    ThresholdKind::Both => {
-                        if within {
-                            e.count = e.count.saturating_add(1);
-                            e.count == t.count
-                        } else {
-                            *e = ThresholdEntry {
-                                start_ns: now_ns,
-                                count: 1,
-                            };
-                            t.count == 1
-                        }
-                    }
-                    ThresholdKind::Detection => {
-                        if within {
-                            e.count = e.count.saturating_add(1);
-                            e.count > t.count
-                        } else {
-                            *e = ThresholdEntry {
-                                start_ns: now_ns,
-                                count: 1,
-                            };
-                            t.count == 0
-                        }
-                    }
-                }
-            }
-        }
+        let fresh = !self.thresholds.contains_key(&key);
+        let e = self.thresholds.entry(key).or_default();
+        threshold_step(t, e, fresh, now_ns, p)
     }
 }
 
@@ -742,8 +747,25 @@ impl RuleSet {
             let mut alert =
                 !rule.meta.noalert && (rule.meta.action != Action::Pass || rule.meta.alert_on_pass);
             if let Some(t) = rule.threshold.as_ref().or(rule.detection_filter.as_ref()) {
-                let pass = state.apply_threshold(now_ns, &rule.meta, t, pkt);
-                alert &= pass;
+                let gate = if t.track == Track::Flow {
+                    match flow_vars.as_deref_mut() {
+                        Some(fv) => {
+                            let key = (rule.meta.gid, rule.meta.sid);
+                            let fresh = !fv.thresholds.contains_key(&key);
+                            let e = fv.thresholds.entry(key).or_default();
+                            threshold_step(t, e, fresh, now_ns, pkt)
+                        }
+                        // No flow to track by: nothing to limit.
+                        None => Gate::Alert,
+                    }
+                } else {
+                    state.apply_threshold(now_ns, &rule.meta, t, pkt)
+                };
+                match gate {
+                    Gate::Alert => {}
+                    Gate::ActionOnly => alert = false,
+                    Gate::Discard => continue,
+                }
             }
             out.push(Match {
                 rule: rule.meta.clone(),

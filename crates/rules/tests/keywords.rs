@@ -579,53 +579,95 @@ alert tcp any any -> any any (msg:"n"; noalert; content:"x"; sid:44;)"#,
     assert_eq!(order[0], 42);
 }
 
-fn hits_at(s: &RuleSet, st: &mut DetectState, t_s: u64, src: &str) -> bool {
+/// Runs a one-rule set on a packet from `src` at time `t_s`: None when the match is not
+/// reported at all, else whether it alerts.
+fn hits_at(s: &RuleSet, st: &mut DetectState, t_s: u64, src: &str) -> Option<bool> {
     let mut p = tcp(b"x");
     p.ip.src = ip(src);
     let mut out = Vec::new();
     s.detect(t_s * 1_000_000_000, &p, None, st, &mut out);
-    assert_eq!(
-        out.len(),
-        1,
-        "the rule matches; only alerting is thresholded"
-    );
-    out[0].alert
+    assert!(out.len() <= 1);
+    out.first().map(|m| m.alert)
 }
+
+const N: Option<bool> = None;
+const A: Option<bool> = Some(true);
+const Q: Option<bool> = Some(false);
 
 #[test]
 fn threshold_limit() {
     let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type limit, track by_src, count 2, seconds 60; sid:1;)");
     let mut st = DetectState::new();
-    let r: Vec<bool> = (0..4).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
-    assert_eq!(r, vec![true, true, false, false]);
-    assert!(hits_at(&s, &mut st, 5, "2.2.2.2"), "tracked by source");
-    assert!(hits_at(&s, &mut st, 61, "1.1.1.1"), "a new window");
+    let r: Vec<_> = (0..4).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
+    // Past the limit the match stays (its action applies) but does not alert.
+    assert_eq!(r, vec![A, A, Q, Q]);
+    assert_eq!(hits_at(&s, &mut st, 5, "2.2.2.2"), A, "tracked by source");
+    assert_eq!(hits_at(&s, &mut st, 61, "1.1.1.1"), A, "a new window");
 }
 
 #[test]
 fn threshold_threshold_and_both() {
     let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type threshold, track by_src, count 3, seconds 60; sid:1;)");
     let mut st = DetectState::new();
-    let r: Vec<bool> = (0..7).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
-    assert_eq!(r, vec![false, false, true, false, false, true, false]);
+    let r: Vec<_> = (0..7).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
+    assert_eq!(r, vec![N, N, A, N, N, A, N]);
     let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type both, track by_dst, count 2, seconds 10; sid:1;)");
     let mut st = DetectState::new();
-    let r: Vec<bool> = (0..5).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
-    assert_eq!(r, vec![false, true, false, false, false]);
-    assert!(!hits_at(&s, &mut st, 20, "1.1.1.1"));
-    assert!(hits_at(&s, &mut st, 21, "1.1.1.1"));
+    let r: Vec<_> = (0..5).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
+    assert_eq!(r, vec![N, A, Q, Q, Q]);
+    assert_eq!(hits_at(&s, &mut st, 20, "1.1.1.1"), N);
+    assert_eq!(hits_at(&s, &mut st, 21, "1.1.1.1"), A);
 }
 
 #[test]
 fn detection_filter() {
     let s = set("alert tcp any any -> any any (content:\"x\"; detection_filter:track by_src, count 2, seconds 60; sid:1;)");
     let mut st = DetectState::new();
-    let r: Vec<bool> = (0..5).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
-    assert_eq!(r, vec![false, false, true, true, true]);
+    let r: Vec<_> = (0..5).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
+    assert_eq!(r, vec![N, N, A, A, A]);
     let s = set("alert tcp any any -> any any (content:\"x\"; detection_filter:track by_rule, count 1, seconds 60; sid:1;)");
     let mut st = DetectState::new();
-    assert!(!hits_at(&s, &mut st, 0, "1.1.1.1"));
-    assert!(hits_at(&s, &mut st, 1, "2.2.2.2"));
+    assert_eq!(hits_at(&s, &mut st, 0, "1.1.1.1"), N);
+    assert_eq!(hits_at(&s, &mut st, 1, "2.2.2.2"), A);
+}
+
+#[test]
+fn detection_filter_unique_on_ports() {
+    let s = set("alert tcp any any -> any any (flags:PA; detection_filter: track by_src, count 1, seconds 60, unique_on src_port; sid:1;)");
+    let mut st = DetectState::new();
+    let mut go = |sport: u16, t: u64| {
+        let mut p = tcp(b"x");
+        p.l4 = L4Input::Tcp {
+            src_port: sport,
+            dst_port: 80,
+            flags: 0x18,
+            seq: 0,
+            ack: 0,
+            window: 0,
+        };
+        let mut out = Vec::new();
+        s.detect(t * 1_000_000_000, &p, None, &mut st, &mut out);
+        out.len()
+    };
+    assert_eq!(go(1000, 0), 0);
+    assert_eq!(go(1000, 1), 0, "the same port again is not distinct");
+    assert_eq!(go(1001, 2), 1, "two distinct ports > count 1");
+    assert_eq!(go(1000, 3), 1);
+}
+
+#[test]
+fn threshold_by_flow_lives_in_flow_vars() {
+    let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type limit, track by_flow, count 1, seconds 60; sid:1;)");
+    let mut st = DetectState::new();
+    let (mut f1, mut f2) = (FlowVars::new(), FlowVars::new());
+    let mut go = |fv: &mut FlowVars| {
+        let mut out = Vec::new();
+        s.detect(0, &tcp(b"x"), Some(fv), &mut st, &mut out);
+        out[0].alert
+    };
+    assert!(go(&mut f1));
+    assert!(!go(&mut f1));
+    assert!(go(&mut f2), "another flow has its own tracker");
 }
 
 #[test]
