@@ -10,7 +10,8 @@
 # REPEAT=N (default 1) runs the four contenders N times, interleaved, and adds a table of
 # medians (a loaded machine is noisy; interleaving spreads the noise over all contenders).
 # NICE=N runs the contender at that nice level (with PIN=1 and NICE=19, the contender gets
-# a small share of the CPU the sender saturates: a slow reader, bursts pile up).
+# a small share of the CPU the sender saturates: a slow reader, bursts pile up; its CPU time
+# is then only a few clock ticks, so the CPU columns are coarse).
 # SYSCALLS=1 adds a run of each contender under `strace -f -c` (needs strace) and prints
 # syscalls per packet. strace slows every syscall a lot, which makes each contender a slow
 # reader -- the regime of a busy inspection engine, where packets pile up between receives.
