@@ -190,7 +190,7 @@ fn bounded_with_lru_eviction() {
 fn user_data_persists_and_ids_unique() {
     let mut t = Table::new(FlowConfig::default());
     let a = tcp(&mut t, 0, true, SYN);
-    *(&mut t.get_mut(a.handle).unwrap().data) = 7;
+    t.get_mut(a.handle).unwrap().data = 7;
     let b = tcp(&mut t, 0, false, SYN | ACK);
     assert_eq!(t.get(b.handle).unwrap().data, 7);
     let mut ids = std::collections::HashSet::new();
