@@ -292,9 +292,29 @@ impl Daemon {
         let reloads = Arc::new(AtomicU64::new(0));
         let reload_errors = Arc::new(AtomicU64::new(0));
 
-        // 5. Metrics.
-        let metrics = match cfg.outputs.metrics_address {
-            Some(addr) => {
+        // 5. Metrics: bind now (a port below 1024 needs privileges), serve after the
+        // capability drop so the listener thread never holds more than the rest.
+        let metrics_listener = match cfg.outputs.metrics_address {
+            Some(addr) => Some(
+                MetricsServer::bind(addr)
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?,
+            ),
+            None => None,
+        };
+
+        // Capabilities: everything set up needs no more than NET_ADMIN (+ NET_RAW for
+        // iptables-legacy) from here on. Threads spawned below inherit the reduced sets.
+        match caps::drop_to_kept() {
+            Ok(d) => tracing::debug!(
+                "capabilities dropped ({} from the bounding set); kept {:#x}",
+                d.bounding_dropped,
+                d.permitted
+            ),
+            Err(e) => tracing::warn!("could not drop capabilities: {e}"),
+        }
+
+        let metrics = match metrics_listener {
+            Some(listener) => {
                 let c = counters.clone();
                 let (rc, rl, re) = (
                     Arc::clone(&rule_count),
@@ -309,24 +329,13 @@ impl Daemon {
                         re.load(Ordering::Relaxed),
                     )
                 });
-                let m = MetricsServer::start(addr, source)
-                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                let m = MetricsServer::serve(listener, source)
+                    .context("cannot start the metrics listener")?;
                 tracing::info!("metrics at http://{}/metrics", m.local_addr());
                 Some(m)
             }
             None => None,
         };
-
-        // Capabilities: everything set up needs no more than NET_ADMIN (+ NET_RAW for
-        // iptables-legacy) from here on. Threads spawned below inherit the reduced sets.
-        match caps::drop_to_kept() {
-            Ok(d) => tracing::debug!(
-                "capabilities dropped ({} from the bounding set); kept {:#x}",
-                d.bounding_dropped,
-                d.permitted
-            ),
-            Err(e) => tracing::warn!("could not drop capabilities: {e}"),
-        }
 
         let opts = LoopOptions {
             batch_size: cfg.batch_size,

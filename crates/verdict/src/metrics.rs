@@ -157,9 +157,22 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `addr` and serves `source()` at `GET /metrics` from a thread named `verdict-metrics`.
+    /// Binds `addr` and serves `source()` at `GET /metrics` ([`MetricsServer::bind`] then
+    /// [`MetricsServer::serve`]).
+    #[cfg(test)]
     pub fn start(addr: SocketAddr, source: Source) -> std::io::Result<Self> {
+        Self::serve(Self::bind(addr)?, source)
+    }
+
+    /// Binds the listening socket (may need privileges: do it before dropping them).
+    pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
         let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    }
+
+    /// Serves `source()` on an already bound listener from a thread named `verdict-metrics`.
+    pub fn serve(listener: TcpListener, source: Source) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
