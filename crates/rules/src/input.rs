@@ -135,3 +135,19 @@ pub struct FlowInput {
     /// The packet came from stream reassembly rather than a single packet (`only_stream`).
     pub from_stream: bool,
 }
+
+/// Facts about a packet beyond [`PacketInput`], for keywords that need them. Optional: pass
+/// `PacketExtra::default()` (or call [`crate::RuleSet::detect`]) when the engine has none,
+/// and rules using these keywords simply do not match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PacketExtra<'a> {
+    /// The raw transport header (TCP with options, UDP, ICMP/ICMPv6 header), for the
+    /// `tcp.hdr`, `udp.hdr`, `icmpv4.hdr` and `icmpv6.hdr` buffers.
+    pub l4_header: &'a [u8],
+    /// Decoder events raised on this packet, named as Suricata's `decode-event` keyword names
+    /// them (e.g. `ipv6.frag_overlap`, `tcp.opt_invalid_len`, without the `decoder.` prefix).
+    pub decode_events: &'a [&'a str],
+    /// Stream engine events raised on this packet, named as Suricata's `stream-event` keyword
+    /// names them (e.g. `rst_invalid_ack`, without the `stream.` prefix).
+    pub stream_events: &'a [&'a str],
+}

@@ -34,7 +34,7 @@ pub mod vars;
 
 pub use classification::{Classification, Classifications};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
-pub use input::{FlowInput, IpInput, L4Input, PacketInput};
+pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};
 pub use rule::{RuleMeta, Target};
 pub use ruleset::{

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::input::{ipopt, L4Input, PacketInput};
+use crate::input::{ipopt, L4Input, PacketExtra, PacketInput};
 
 /// A number that is either written in the rule or taken from a `byte_extract` variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,7 +303,10 @@ pub(crate) fn parse_ip_proto(v: &str) -> Option<UintCond> {
 pub(crate) enum PacketCheck {
     Dsize(UintCond),
     Ttl(UintCond),
-    Tos { value: u8, negated: bool },
+    Tos {
+        value: u8,
+        negated: bool,
+    },
     IpId(UintCond),
     IpOpts(u32),
     Fragbits(FragbitsMatch),
@@ -312,17 +315,89 @@ pub(crate) enum PacketCheck {
     SameIp,
     Seq(u32),
     Ack(u32),
-    Window { value: u16, negated: bool },
+    Window {
+        value: u16,
+        negated: bool,
+    },
     Flags(FlagsMatch),
     Itype(UintCond),
     Icode(UintCond),
     IcmpId(UintCond),
     IcmpSeq(UintCond),
+    /// `decode-event:NAME`.
+    DecodeEvent(String),
+    /// `stream-event:NAME`.
+    StreamEvent(String),
+}
+
+/// The buffer a chain of payload keywords inspects (selected by sticky buffer keywords).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Buffer {
+    /// The transport payload (`pkt_data`, the default).
+    Payload,
+    /// `ipv4.hdr`: the IPv4 header, IPv4 packets only.
+    Ipv4Hdr,
+    /// `ipv6.hdr`: the IPv6 header chain, IPv6 packets only.
+    Ipv6Hdr,
+    /// `tcp.hdr`.
+    TcpHdr,
+    /// `udp.hdr`.
+    UdpHdr,
+    /// `icmpv4.hdr`.
+    Icmpv4Hdr,
+    /// `icmpv6.hdr`.
+    Icmpv6Hdr,
+}
+
+impl Buffer {
+    pub(crate) fn from_keyword(k: &str) -> Option<Buffer> {
+        Some(match k {
+            "pkt_data" => Buffer::Payload,
+            "ipv4.hdr" => Buffer::Ipv4Hdr,
+            "ipv6.hdr" => Buffer::Ipv6Hdr,
+            "tcp.hdr" => Buffer::TcpHdr,
+            "udp.hdr" => Buffer::UdpHdr,
+            "icmpv4.hdr" => Buffer::Icmpv4Hdr,
+            "icmpv6.hdr" => Buffer::Icmpv6Hdr,
+            _ => return None,
+        })
+    }
+
+    /// The bytes of this buffer for a packet, None when the packet has no such buffer.
+    pub(crate) fn bytes<'a>(self, p: &PacketInput<'a>, x: &PacketExtra<'a>) -> Option<&'a [u8]> {
+        let b = match self {
+            Buffer::Payload => p.payload,
+            Buffer::Ipv4Hdr if p.ip.src.is_ipv4() => p.ip.header,
+            Buffer::Ipv6Hdr if p.ip.src.is_ipv6() => p.ip.header,
+            Buffer::TcpHdr if matches!(p.l4, L4Input::Tcp { .. }) => x.l4_header,
+            Buffer::UdpHdr if matches!(p.l4, L4Input::Udp { .. }) => x.l4_header,
+            Buffer::Icmpv4Hdr if matches!(p.l4, L4Input::Icmp { v6: false, .. }) => x.l4_header,
+            Buffer::Icmpv6Hdr if matches!(p.l4, L4Input::Icmp { v6: true, .. }) => x.l4_header,
+            _ => return None,
+        };
+        (!b.is_empty()).then_some(b)
+    }
+}
+
+fn event_name(n: &str) -> &str {
+    n.strip_prefix("decoder.")
+        .or_else(|| n.strip_prefix("stream."))
+        .unwrap_or(n)
 }
 
 impl PacketCheck {
-    pub(crate) fn matches(&self, p: &PacketInput<'_>) -> bool {
+    pub(crate) fn matches(&self, p: &PacketInput<'_>, x: &PacketExtra<'_>) -> bool {
+        match self {
+            PacketCheck::DecodeEvent(n) => {
+                return x.decode_events.iter().any(|e| event_name(e) == n)
+            }
+            PacketCheck::StreamEvent(n) => {
+                return x.stream_events.iter().any(|e| event_name(e) == n)
+            }
+            _ => {}
+        }
         match *self {
+            PacketCheck::DecodeEvent(_) | PacketCheck::StreamEvent(_) => false,
             PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),
             PacketCheck::Ttl(c) => c.matches(u64::from(p.ip.ttl)),
             PacketCheck::Tos { value, negated } => (p.ip.tos == value) != negated,

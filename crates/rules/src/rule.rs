@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::classification::Classifications;
 use crate::error::{Position, RuleProblem};
 use crate::matchers::{
-    BtOp, ByteExtract, ByteJump, ByteTest, Content, Endian, FlagsMatch, FlowCheck, FlowbitCmd,
-    FragbitsMatch, IsDataAt, PacketCheck, PayloadOp, PcreOp, Threshold, UintCond, Val,
+    BtOp, Buffer, ByteExtract, ByteJump, ByteTest, Content, Endian, FlagsMatch, FlowCheck,
+    FlowbitCmd, FragbitsMatch, IsDataAt, PacketCheck, PayloadOp, PcreOp, Threshold, UintCond, Val,
 };
 use crate::parse::{split_commas, unescape, unquote, Action, Direction, ParsedRule, RuleOption};
 use crate::vars::{IpSet, PortSet, Vars};
@@ -110,6 +110,8 @@ pub(crate) struct Rule {
     pub flow: Option<FlowCheck>,
     pub flowbits: Vec<FlowbitCmd>,
     pub payload: Vec<PayloadOp>,
+    /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, ...).
+    pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
     pub extract_vars: usize,
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<Threshold>,
@@ -414,6 +416,10 @@ pub(crate) fn compile_rule(
     // Set after a keyword selecting a buffer Verdict cannot inspect yet: the payload keywords
     // that follow belong to that buffer, so they are neither compiled nor validated.
     let mut foreign_buffer = false;
+    // Chains of payload keywords per inspected buffer; `payload` is the chain of
+    // `current_buffer` while options are read.
+    let mut current_buffer = Buffer::Payload;
+    let mut chains: Vec<(Buffer, Vec<PayloadOp>)> = Vec::new();
     for opt in &p.options {
         let mut cx = Ctx {
             problems: Vec::new(),
@@ -589,10 +595,24 @@ pub(crate) fn compile_rule(
                 }
                 had_payload_op = true;
             }
-            "pkt_data" => {
+            k if Buffer::from_keyword(k).is_some() => {
+                let to = Buffer::from_keyword(k).unwrap_or(Buffer::Payload);
+                switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
                 last_content = None;
                 foreign_buffer = false;
             }
+            "decode-event" => match val.trim() {
+                "" => cx.invalid("expected an event name, e.g. ipv6.frag_overlap"),
+                n => checks.push(PacketCheck::DecodeEvent(
+                    n.trim_start_matches("decoder.").to_string(),
+                )),
+            },
+            "stream-event" => match val.trim() {
+                "" => cx.invalid("expected an event name, e.g. rst_invalid_ack"),
+                n => checks.push(PacketCheck::StreamEvent(
+                    n.trim_start_matches("stream.").to_string(),
+                )),
+            },
             "dsize" => match UintCond::parse(val, u64::from(u16::MAX)) {
                 Some(c) => checks.push(PacketCheck::Dsize(c)),
                 None => cx.invalid("expected N, <N, >N, N<>M, !N"),
@@ -663,7 +683,7 @@ pub(crate) fn compile_rule(
                     None => cx.invalid("expected [!]N with N 0..65535"),
                 }
             }
-            "flags" => match FlagsMatch::parse(val) {
+            "flags" | "tcp.flags" => match FlagsMatch::parse(val) {
                 Some(f) => checks.push(PacketCheck::Flags(f)),
                 None => cx.invalid("expected [+*!]FSRPAUCE0[,mask]"),
             },
@@ -717,6 +737,16 @@ pub(crate) fn compile_rule(
         problems.append(&mut cx.problems);
     }
     let _ = had_payload_op;
+    switch_buffer(
+        &mut current_buffer,
+        Buffer::Payload,
+        &mut payload,
+        &mut chains,
+    );
+    let mut header_chains: Vec<(Buffer, Vec<PayloadOp>)> = chains
+        .into_iter()
+        .filter(|(_, ops)| !ops.is_empty())
+        .collect();
 
     if !have_sid {
         problems.push(header_invalid("sid", "every rule needs a `sid`".into()));
@@ -727,7 +757,10 @@ pub(crate) fn compile_rule(
             "`threshold` and `detection_filter` cannot be used in the same rule".into(),
         ));
     }
-    for op in &payload {
+    for op in payload
+        .iter()
+        .chain(header_chains.iter().flat_map(|(_, ops)| ops.iter()))
+    {
         if let PayloadOp::Content(c) = op {
             if let Err(e) = c.validate() {
                 problems.push(header_invalid("content", e));
@@ -741,12 +774,16 @@ pub(crate) fn compile_rule(
         return Err(vec![header_invalid("protocol", "no protocol".into())]);
     };
     crate::matchers::set_relative_next(&mut payload);
+    for (_, ops) in &mut header_chains {
+        crate::matchers::set_relative_next(ops);
+    }
     let prefilter = crate::matchers::choose_fast_pattern(&payload);
     let sets = flowbits.iter().any(FlowbitCmd::is_set_like);
     let reads = flowbits.iter().any(FlowbitCmd::is_read);
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
         && payload.is_empty()
+        && header_chains.is_empty()
         && checks.is_empty()
         && flow.is_none()
         && !reads;
@@ -768,6 +805,7 @@ pub(crate) fn compile_rule(
         flow,
         flowbits,
         payload,
+        header_chains,
         extract_vars: extract_names.len(),
         threshold,
         detection_filter,
@@ -1229,5 +1267,28 @@ mod tests {
         assert!(parse_content("\"a;b\"").is_err());
         assert!(parse_content("\"\"").is_err());
         assert!(parse_content("\"|41\"").is_err());
+    }
+}
+
+/// Moves the chain being built (`payload`, for `*current`) into `chains` and takes out the
+/// chain of `to` (keywords after a repeated sticky buffer continue its chain).
+fn switch_buffer(
+    current: &mut Buffer,
+    to: Buffer,
+    payload: &mut Vec<PayloadOp>,
+    chains: &mut Vec<(Buffer, Vec<PayloadOp>)>,
+) {
+    let done = std::mem::take(payload);
+    match chains.iter_mut().find(|(b, _)| *b == *current) {
+        Some((_, ops)) => ops.extend(done),
+        None => chains.push((*current, done)),
+    }
+    if let Some(i) = chains.iter().position(|(b, _)| *b == to) {
+        *payload = std::mem::take(&mut chains[i].1);
+    }
+    *current = to;
+    if to == Buffer::Payload {
+        // The payload chain lives in `payload` from now on; drop its (emptied) slot.
+        chains.retain(|(b, _)| *b != Buffer::Payload);
     }
 }

@@ -24,7 +24,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use crate::addr_index::AddrIndex;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
-use crate::input::{L4Input, PacketInput};
+use crate::input::{L4Input, PacketExtra, PacketInput};
 use crate::matchers::{inspect_payload, FlowbitCmd, Threshold, ThresholdKind, Track, UniqueOn};
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
@@ -704,6 +704,21 @@ impl RuleSet {
         &self,
         now_ns: u64,
         pkt: &PacketInput<'_>,
+        flow_vars: Option<&mut FlowVars>,
+        state: &mut DetectState,
+        out: &mut Vec<Match>,
+    ) {
+        self.detect_ext(now_ns, pkt, &PacketExtra::default(), flow_vars, state, out)
+    }
+
+    /// [`RuleSet::detect`] with the optional [`PacketExtra`] facts (transport header bytes,
+    /// decoder and stream events) for the keywords that need them (`tcp.hdr`, `udp.hdr`,
+    /// `icmpv4.hdr`, `icmpv6.hdr`, `decode-event`, `stream-event`).
+    pub fn detect_ext(
+        &self,
+        now_ns: u64,
+        pkt: &PacketInput<'_>,
+        extra: &PacketExtra<'_>,
         mut flow_vars: Option<&mut FlowVars>,
         state: &mut DetectState,
         out: &mut Vec<Match>,
@@ -738,7 +753,7 @@ impl RuleSet {
             let Some(rule) = self.rules.get(idx as usize) else {
                 continue;
             };
-            if !self.rule_matches(rule, pkt, flow_vars.as_deref(), state) {
+            if !self.rule_matches(rule, pkt, extra, flow_vars.as_deref(), state) {
                 continue;
             }
             if let Some(fv) = flow_vars.as_deref_mut() {
@@ -783,6 +798,7 @@ impl RuleSet {
         &self,
         r: &Rule,
         p: &PacketInput<'_>,
+        x: &PacketExtra<'_>,
         fv: Option<&FlowVars>,
         state: &mut DetectState,
     ) -> bool {
@@ -792,7 +808,7 @@ impl RuleSet {
         if !header_matches(r, p) {
             return false;
         }
-        if !r.checks.iter().all(|c| c.matches(p)) {
+        if !r.checks.iter().all(|c| c.matches(p, x)) {
             return false;
         }
         if let Some(f) = &r.flow {
@@ -818,6 +834,20 @@ impl RuleSet {
             state.vars.resize(r.extract_vars, 0);
             if !inspect_payload(&r.payload, p.payload, &mut state.vars) {
                 return false;
+            }
+        }
+        if !r.header_chains.is_empty() {
+            if r.payload.is_empty() {
+                state.vars.clear();
+                state.vars.resize(r.extract_vars, 0);
+            }
+            for (buf, ops) in &r.header_chains {
+                let Some(bytes) = buf.bytes(p, x) else {
+                    return false;
+                };
+                if !inspect_payload(ops, bytes, &mut state.vars) {
+                    return false;
+                }
             }
         }
         true

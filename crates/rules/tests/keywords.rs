@@ -833,3 +833,65 @@ fn pcre_backtracking_is_bounded() {
     // Patterns starting with their own options still work behind the limits.
     assert!(fires(r#"pcre:"/(?i)AAA/";"#, &tcp(b"xaaa")));
 }
+
+fn run_ext(set: &RuleSet, p: &PacketInput<'_>, x: &verdict_rules::PacketExtra<'_>) -> Vec<u32> {
+    let mut out = Vec::new();
+    set.detect_ext(
+        0,
+        p,
+        x,
+        Some(&mut FlowVars::new()),
+        &mut DetectState::new(),
+        &mut out,
+    );
+    out.iter().map(|m| m.rule.sid).collect()
+}
+
+#[test]
+fn header_buffers() {
+    // IPv4 header: version/IHL 0x45, ..., TTL 64 at offset 8
+    let hdr = [
+        0x45u8, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 1, 2, 3, 4, 10, 0, 0, 1,
+    ];
+    let mut p = tcp(b"GET / HTTP/1.0");
+    p.ip.header = &hdr;
+    // TCP header: ports 40000 -> 80, ..., flags byte 0x18 at offset 13
+    let th = [
+        0x9c, 0x40, 0x00, 0x50, 0, 0, 0x03, 0xe8, 0, 0, 0x07, 0xd0, 0x50, 0x18, 0x02, 0x00, 0, 0,
+        0, 0,
+    ];
+    let x = verdict_rules::PacketExtra {
+        l4_header: &th,
+        ..Default::default()
+    };
+    let s = set(
+        r#"alert ip any any -> any any (ipv4.hdr; content:"|40|"; offset:8; depth:1; sid:1;)
+alert ip any any -> any any (ipv6.hdr; content:"|40|"; sid:2;)
+alert tcp any any -> any 80 (tcp.hdr; content:"|00 50|"; offset:2; depth:2; tcp.hdr; content:"|50 18|"; distance:8; within:2; sid:3;)
+alert tcp any any -> any 80 (content:"GET"; tcp.hdr; content:"|00 50|"; offset:2; depth:2; pkt_data; content:"HTTP"; distance:0; sid:4;)
+alert tcp any any -> any 80 (tcp.hdr; content:"|00 51|"; offset:2; depth:2; sid:5;)
+alert udp any any -> any any (udp.hdr; content:"|00|"; sid:6;)"#,
+    );
+    assert_eq!(run_ext(&s, &p, &x), vec![1, 3, 4]);
+    // Without the transport header the tcp.hdr rules cannot match.
+    assert_eq!(run_ext(&s, &p, &Default::default()), vec![1]);
+}
+
+#[test]
+fn decode_and_stream_events_and_tcp_flags() {
+    let s = set(
+        r#"alert ip any any -> any any (decode-event:ipv6.frag_overlap; sid:1;)
+alert tcp any any -> any any (stream-event:rst_invalid_ack; sid:2;)
+alert tcp any any -> any any (tcp.flags:PA; sid:3;)"#,
+    );
+    let p = tcp(b"x");
+    let ev = ["ipv6.frag_overlap"];
+    let st = ["stream.rst_invalid_ack"];
+    let x = verdict_rules::PacketExtra {
+        decode_events: &ev,
+        stream_events: &st,
+        ..Default::default()
+    };
+    assert_eq!(run_ext(&s, &p, &x), vec![1, 2, 3]);
+    assert_eq!(run_ext(&s, &p, &Default::default()), vec![3]);
+}
