@@ -1246,6 +1246,29 @@ fn parse_byte_extract(v: &str, names: &mut Vec<String>) -> Parsed<ByteExtract> {
     Ok(Ok(e))
 }
 
+/// Moves the chain being built (`payload`, for `*current`) into `chains` and takes out the
+/// chain of `to` (keywords after a repeated sticky buffer continue its chain).
+fn switch_buffer(
+    current: &mut Buffer,
+    to: Buffer,
+    payload: &mut Vec<PayloadOp>,
+    chains: &mut Vec<(Buffer, Vec<PayloadOp>)>,
+) {
+    let done = std::mem::take(payload);
+    match chains.iter_mut().find(|(b, _)| *b == *current) {
+        Some((_, ops)) => ops.extend(done),
+        None => chains.push((*current, done)),
+    }
+    if let Some(i) = chains.iter().position(|(b, _)| *b == to) {
+        *payload = std::mem::take(&mut chains[i].1);
+    }
+    *current = to;
+    if to == Buffer::Payload {
+        // The payload chain lives in `payload` from now on; drop its (emptied) slot.
+        chains.retain(|(b, _)| *b != Buffer::Payload);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1267,28 +1290,5 @@ mod tests {
         assert!(parse_content("\"a;b\"").is_err());
         assert!(parse_content("\"\"").is_err());
         assert!(parse_content("\"|41\"").is_err());
-    }
-}
-
-/// Moves the chain being built (`payload`, for `*current`) into `chains` and takes out the
-/// chain of `to` (keywords after a repeated sticky buffer continue its chain).
-fn switch_buffer(
-    current: &mut Buffer,
-    to: Buffer,
-    payload: &mut Vec<PayloadOp>,
-    chains: &mut Vec<(Buffer, Vec<PayloadOp>)>,
-) {
-    let done = std::mem::take(payload);
-    match chains.iter_mut().find(|(b, _)| *b == *current) {
-        Some((_, ops)) => ops.extend(done),
-        None => chains.push((*current, done)),
-    }
-    if let Some(i) = chains.iter().position(|(b, _)| *b == to) {
-        *payload = std::mem::take(&mut chains[i].1);
-    }
-    *current = to;
-    if to == Buffer::Payload {
-        // The payload chain lives in `payload` from now on; drop its (emptied) slot.
-        chains.retain(|(b, _)| *b != Buffer::Payload);
     }
 }
