@@ -271,14 +271,19 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             in_iface: None,
             ips,
         };
+        // Suricata adds the packet's final verdict to its events in IPS mode.
+        let verdict = ips.then(|| eve::EveVerdict::of(d.verdict.is_drop(), d.flow_passed));
         if outputs.alerts {
             for a in d.alerts {
-                writer.write_event(&eve::alert_event(&ctx, &p, a))?;
+                let mut ev = eve::alert_event(&ctx, &p, a);
+                ev.verdict = verdict;
+                writer.write_event(&ev)?;
             }
         }
         if let Some(dl) = outputs.drops {
             if d.drop_reason.is_some() && (dl.all || d.first_drop_in_direction) {
-                if let Some(ev) = eve::drop_event(&ctx, &d, &p, dl.alerts) {
+                if let Some(mut ev) = eve::drop_event(&ctx, &d, &p, dl.alerts) {
+                    ev.verdict = verdict;
                     writer.write_event(&ev)?;
                 }
             }
@@ -286,12 +291,15 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         for inner in d.inner {
             if outputs.alerts {
                 for a in d.alerts_of(inner) {
-                    writer.write_event(&eve::inner_alert_event(&ctx, inner, a))?;
+                    let mut ev = eve::inner_alert_event(&ctx, inner, a);
+                    ev.verdict = verdict;
+                    writer.write_event(&ev)?;
                 }
             }
             if let Some(dl) = outputs.drops {
                 if inner.drop_reason.is_some() && (dl.all || inner.first_drop_in_direction) {
-                    if let Some(ev) = eve::inner_drop_event(&ctx, &d, inner, dl.alerts) {
+                    if let Some(mut ev) = eve::inner_drop_event(&ctx, &d, inner, dl.alerts) {
+                        ev.verdict = verdict;
                         writer.write_event(&ev)?;
                     }
                 }

@@ -341,6 +341,30 @@ pub struct AlertEvent<'a> {
     pub alert: EveAlert<'a>,
     /// Flow facts.
     pub flow: EveFlow,
+    /// The packet's final verdict (IPS mode), set by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<EveVerdict>,
+}
+
+/// Suricata's `verdict` object: what finally happened to the packet in IPS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EveVerdict {
+    /// `drop`, `pass` or `alert`.
+    pub action: &'static str,
+}
+
+impl EveVerdict {
+    /// The verdict of a packet: dropped, passed by a pass rule, or accepted.
+    pub fn of(dropped: bool, passed: bool) -> EveVerdict {
+        let action = if dropped {
+            "drop"
+        } else if passed {
+            "pass"
+        } else {
+            "alert"
+        };
+        EveVerdict { action }
+    }
 }
 
 fn direction(p: &PacketSummary) -> &'static str {
@@ -365,6 +389,7 @@ pub fn alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(p),
+        verdict: None,
     }
 }
 
@@ -433,6 +458,9 @@ pub struct DropEvent<'a> {
     /// The alert that caused the drop (with `drop: alerts: yes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<EveAlert<'a>>,
+    /// The packet's final verdict (IPS mode), set by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<EveVerdict>,
 }
 
 /// Builds the drop event of a dropped decision, or `None` if it was not dropped or not
@@ -502,6 +530,7 @@ fn drop_event_parts<'a>(
         direction: direction(p),
         drop: EveDrop { packet: p, reason },
         alert,
+        verdict: None,
     })
 }
 
@@ -519,6 +548,7 @@ pub fn inner_alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(&inner.packet),
+        verdict: None,
     }
 }
 
