@@ -441,6 +441,8 @@ impl Daemon {
             }),
             None => Ok(()),
         };
+        // The kernel's counters disappear with the queues: read them before the last drain.
+        let last_kernel = stats::read_proc_queues();
         self.shared.drain.store(true, Ordering::Release);
         let mut thread_errors = Vec::new();
         for (q, h) in self.threads.drain(..) {
@@ -450,7 +452,7 @@ impl Daemon {
                 Err(_) => thread_errors.push(format!("queue {q}: thread panicked")),
             }
         }
-        self.write_stats();
+        self.write_stats_from(&snapshots_with(&self.counters, &last_kernel));
         if let Some(eve) = &self.eve {
             let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
             w.flush().context("cannot flush eve.json")?;
@@ -503,8 +505,11 @@ impl Daemon {
     }
 
     fn write_stats(&self) {
+        self.write_stats_from(&snapshots(&self.counters));
+    }
+
+    fn write_stats_from(&self, snaps: &[stats::QueueSnapshot]) {
         let Some(eve) = &self.eve else { return };
-        let snaps = snapshots(&self.counters);
         let sum = |f: fn(&stats::QueueSnapshot) -> u64| snaps.iter().map(f).sum::<u64>();
         #[derive(serde::Serialize)]
         struct StatsEvent {
@@ -535,7 +540,14 @@ impl Daemon {
 
 /// Snapshots of every queue, with the kernel's counters.
 fn snapshots(counters: &[(u16, Arc<QueueCounters>)]) -> Vec<stats::QueueSnapshot> {
-    let kernel = stats::read_proc_queues();
+    snapshots_with(counters, &stats::read_proc_queues())
+}
+
+/// Snapshots of every queue, with kernel counters read earlier.
+fn snapshots_with(
+    counters: &[(u16, Arc<QueueCounters>)],
+    kernel: &[stats::ProcQueue],
+) -> Vec<stats::QueueSnapshot> {
     counters
         .iter()
         .map(|(q, c)| {

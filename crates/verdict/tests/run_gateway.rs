@@ -284,6 +284,9 @@ fn gateway_blocks(v6: bool) {
     let q = &stats["stats"]["nfq"][0];
     assert!(q["received"].as_u64().unwrap() >= 10, "{q}");
     assert!(q["dropped"].as_u64().unwrap() >= 1, "{q}");
+    // The kernel's own counters for the queue (read before it was closed).
+    assert_eq!(q["kernel"]["queue_overruns"], 0, "{q}");
+    assert!(q["kernel"]["id_sequence"].as_u64().unwrap() >= 10, "{q}");
 }
 
 #[test]
