@@ -16,7 +16,7 @@ case "$cmd" in
     # Verdict's own rules: host mode, OUTPUT queued, guard forced on (lab.toml).
     verdict firewall install -c /etc/verdict/lab.toml > /tmp/install.txt 2>&1; echo "LAB-INSTALL: exit=$?"
     sed 's/^/install| /' /tmp/install.txt
-    verdict firewall show -c /etc/verdict/lab.toml 2>&1 | sed 's/^/show| /'
+    verdict firewall show 2>&1 | sed 's/^/show| /'
     verdict doctor --assume-affected > /tmp/doctor.txt 2>&1; echo "LAB-DOCTOR: exit=$?"
     sed 's/^/doctor| /' /tmp/doctor.txt ;;
   *) echo "LAB: unknown lab_cmd '$cmd'" ;;
@@ -24,8 +24,9 @@ esac
 /bin/synack_repro "$rounds"
 sleep 2
 if [ "$cmd" = verdict ]; then
-  verdict firewall remove -c /etc/verdict/lab.toml > /tmp/remove.txt 2>&1; echo "LAB-REMOVE: exit=$?"
+  verdict firewall remove > /tmp/remove.txt 2>&1; echo "LAB-REMOVE: exit=$?"
   sed 's/^/remove| /' /tmp/remove.txt
+  left=$(iptables-save | grep -c VERDICT); echo "LAB-LEFTOVER: $left"
 fi
 dmesg | tail -n +$((n0 + 1)) > /tmp/lab-dmesg   # faults during the scenario only, not early boot
 if grep -qE "KASAN|BUG:|Oops|general protection" /tmp/lab-dmesg; then

@@ -11,7 +11,8 @@
 #      `verdict doctor` must pass them, and the kernel must NOT fault in any of the rounds.
 #
 # Usage: lab/run.sh [GUARDED_ROUNDS [CONTROL_ROUNDS]]   (defaults: 20 and 1)
-# Env:   VERDICT_SHARED (default ../shared), VERDICT_BIN (default: build target/release/verdict)
+# Env:   VERDICT_SHARED (default ../shared), VERDICT_BIN (default: build target/release/verdict),
+#        LAB_LOGS=DIR keeps the guests' whole console logs
 # Needs: root not required; qemu-system-x86, busybox-static, cpio, gcc, libnetfilter-queue-dev,
 #        iptables (scripts/deps.sh installs them).
 # Prints the guest's lines and "LAB-VERDICT: PASS" or "LAB-VERDICT: FAIL (why)"; exit 0 on PASS.
@@ -58,8 +59,9 @@ boot() { # MODE ROUNDS LOG
   # TCG: the CPU model qemu64 avoids an early-boot KASAN report seen with -cpu max.
   timeout 1200 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 1024 -smp 2 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 lab_cmd=$1 lab_rounds=$2" > "$3" 2>&1 || true
-  grep -E "^LAB|^round|rounds=|^doctor|KASAN|nf_reinject|nfqnl_recv_verdict|sk_free" "$3" || true
+    -append "console=ttyS0 panic=-1 lab_cmd=$1 lab_rounds=$2" 2>&1 | tr -d '\r' > "$3" || true
+  grep -E "^LAB|^round|rounds=|^(doctor|install|show|remove)\||KASAN|nf_reinject|nfqnl_recv_verdict|sk_free" "$3" || true
+  if [ -n "${LAB_LOGS:-}" ]; then mkdir -p "$LAB_LOGS" && cp "$3" "$LAB_LOGS/"; fi
 }
 
 fail=()
@@ -75,6 +77,7 @@ grep -q "LAB-DOCTOR: exit=[01]$" "$work/verdict.log" || fail+=("doctor did not p
 grep -q "LAB-RESULT: CLEAN" "$work/verdict.log" || fail+=("the kernel faulted under Verdict's rules")
 grep -q "^rounds=$guarded_rounds " "$work/verdict.log" || fail+=("the reproducer did not complete $guarded_rounds rounds")
 grep -q "LAB-REMOVE: exit=0" "$work/verdict.log" || fail+=("verdict firewall remove failed in the guest")
+grep -q "LAB-LEFTOVER: 0$" "$work/verdict.log" || fail+=("Verdict rules left behind after remove")
 
 if [ ${#fail[@]} -eq 0 ]; then
   echo "LAB-VERDICT: PASS (control faulted; 0 faults in $guarded_rounds rounds under Verdict's rules)"

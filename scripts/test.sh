@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Verdict's test command (what CI runs, through .ci/run): installs missing system packages,
 # checks formatting, builds, runs every test layer (unit, byte-level, netns integration
-# against the real kernel, end-to-end), then scores `verdict pcap` on Suricata's own
+# against the real kernel, end-to-end), proves the kernel guard in the QEMU lab, then scores `verdict pcap` on Suricata's own
 # conformance tests and fails if the score falls below the floor kept in .ci/sv-floor.
 #
 # Needs root for the namespace tests; without root they skip with a message, except when
@@ -22,6 +22,17 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --release --no-fail-fast
 else
   cargo test --workspace --release --no-fail-fast
+fi
+
+# The kernel lab: the seed's bug on a real (QEMU) kernel; the control must fault, 20 rounds
+# under Verdict's own rules must not (lab/README.md).
+if [ -f "$VERDICT_SHARED/lab/bzImage-6.1.192-nfq-bug" ]; then
+  VERDICT_BIN=target/release/verdict lab/run.sh 20 1 | grep -E "^LAB-(VERDICT|RESULT|DOCTOR|INSTALL|REMOVE)|^rounds="
+elif [ -n "${CI:-}" ]; then
+  echo "lab: $VERDICT_SHARED/lab not found; set VERDICT_SHARED to the shared data directory" >&2
+  exit 1
+else
+  echo "lab: skipped, $VERDICT_SHARED/lab not found (set VERDICT_SHARED)"
 fi
 
 # Conformance: Suricata's own tests, scored on `verdict pcap`.
