@@ -150,4 +150,6 @@ pub struct PacketExtra<'a> {
     /// Stream engine events raised on this packet, named as Suricata's `stream-event` keyword
     /// names them (e.g. `rst_invalid_ack`, without the `stream.` prefix).
     pub stream_events: &'a [&'a str],
+    /// VLAN ids of the packet, outermost first, for `vlan.id`.
+    pub vlan_ids: &'a [u16],
 }

@@ -328,6 +328,50 @@ pub(crate) enum PacketCheck {
     DecodeEvent(String),
     /// `stream-event:NAME`.
     StreamEvent(String),
+    /// `vlan.id:COND[,LAYER]`.
+    VlanId(UintCond, VlanLayer),
+}
+
+/// Which VLAN layer `vlan.id` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VlanLayer {
+    /// Any layer may match (the default).
+    Any,
+    /// Every layer must match.
+    All,
+    /// One layer: 0 is the outermost, -1 the innermost.
+    Index(i8),
+}
+
+impl VlanLayer {
+    pub(crate) fn parse(s: Option<&str>) -> Option<VlanLayer> {
+        Some(match s.map(str::trim) {
+            None | Some("any") => VlanLayer::Any,
+            Some("all") => VlanLayer::All,
+            Some(n) => VlanLayer::Index(n.parse().ok().filter(|i: &i8| (-3..=2).contains(i))?),
+        })
+    }
+
+    fn matches(self, c: UintCond, ids: &[u16]) -> bool {
+        if ids.is_empty() {
+            return false;
+        }
+        match self {
+            VlanLayer::Any => ids.iter().any(|&i| c.matches(u64::from(i))),
+            VlanLayer::All => ids.iter().all(|&i| c.matches(u64::from(i))),
+            VlanLayer::Index(i) => {
+                let idx = if i < 0 {
+                    ids.len() as i64 + i64::from(i)
+                } else {
+                    i64::from(i)
+                };
+                usize::try_from(idx)
+                    .ok()
+                    .and_then(|i| ids.get(i))
+                    .is_some_and(|&v| c.matches(u64::from(v)))
+            }
+        }
+    }
 }
 
 /// The buffer a chain of payload keywords inspects (selected by sticky buffer keywords).
@@ -394,10 +438,13 @@ impl PacketCheck {
             PacketCheck::StreamEvent(n) => {
                 return x.stream_events.iter().any(|e| event_name(e) == n)
             }
+            PacketCheck::VlanId(c, layer) => return layer.matches(*c, x.vlan_ids),
             _ => {}
         }
         match *self {
-            PacketCheck::DecodeEvent(_) | PacketCheck::StreamEvent(_) => false,
+            PacketCheck::DecodeEvent(_) | PacketCheck::StreamEvent(_) | PacketCheck::VlanId(..) => {
+                false
+            }
             PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),
             PacketCheck::Ttl(c) => c.matches(u64::from(p.ip.ttl)),
             PacketCheck::Tos { value, negated } => (p.ip.tos == value) != negated,
@@ -569,6 +616,8 @@ pub(crate) enum ThresholdKind {
     Threshold,
     Both,
     Detection,
+    /// Alert on match `count`, then `count * multiplier`, `count * multiplier^2`, ...
+    Backoff,
 }
 
 /// What a threshold tracks by.
@@ -597,6 +646,8 @@ pub(crate) struct Threshold {
     pub count: u32,
     pub seconds: u32,
     pub unique_on: Option<UniqueOn>,
+    /// `multiplier` of type backoff (1 otherwise).
+    pub multiplier: u32,
 }
 
 impl Threshold {
@@ -611,6 +662,7 @@ impl Threshold {
         let mut count = None;
         let mut seconds = None;
         let mut unique_on = None;
+        let mut multiplier = None;
         for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, val) = part
                 .split_once(char::is_whitespace)
@@ -622,7 +674,7 @@ impl Threshold {
                         "limit" => ThresholdKind::Limit,
                         "threshold" => ThresholdKind::Threshold,
                         "both" => ThresholdKind::Both,
-                        "backoff" => return Ok(Err("type backoff is not supported yet".into())),
+                        "backoff" => ThresholdKind::Backoff,
                         other => {
                             return Err(format!("unknown type `{other}` (limit, threshold, both)"))
                         }
@@ -654,7 +706,14 @@ impl Threshold {
                             .map_err(|_| format!("bad seconds `{val}`"))?,
                     )
                 }
-                "multiplier" => return Ok(Err("multiplier (backoff) is not supported yet".into())),
+                "multiplier" => {
+                    multiplier = Some(
+                        val.parse::<u32>()
+                            .ok()
+                            .filter(|&m| m >= 1)
+                            .ok_or_else(|| format!("bad multiplier `{val}`"))?,
+                    )
+                }
                 "unique_on" if detection => {
                     unique_on = Some(match val {
                         "src_port" => UniqueOn::SrcPort,
@@ -670,7 +729,11 @@ impl Threshold {
         let kind = kind.ok_or("missing `type`")?;
         let track = track.ok_or("missing `track`")?;
         let count = count.ok_or("missing `count`")?;
-        let seconds = seconds.ok_or("missing `seconds`")?;
+        let (seconds, multiplier) = if kind == ThresholdKind::Backoff {
+            (0, multiplier.ok_or("type backoff needs `multiplier`")?)
+        } else {
+            (seconds.ok_or("missing `seconds`")?, 1)
+        };
         if count == 0 && kind != ThresholdKind::Detection {
             return Err("count must be at least 1".into());
         }
@@ -680,6 +743,7 @@ impl Threshold {
             count,
             seconds,
             unique_on,
+            multiplier,
         }))
     }
 

@@ -367,7 +367,8 @@ fn parse_rule_inner(c: &mut Cursor<'_>) -> Result<ParsedRule, ParseError> {
     if proto.is_empty()
         || !proto
             .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
+            // `:` for Suricata 8 rule hooks (`http1:request_line`).
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | ':'))
     {
         return Err(c.err(at, "a protocol name (ip, tcp, udp, icmp, http, ...)"));
     }

@@ -683,6 +683,16 @@ pub(crate) fn compile_rule(
                     None => cx.invalid("expected [!]N with N 0..65535"),
                 }
             }
+            "vlan.id" => {
+                let (cond, layer) = match val.split_once(',') {
+                    Some((c, l)) => (c, Some(l)),
+                    None => (val, None),
+                };
+                match (UintCond::parse(cond, 4095), crate::matchers::VlanLayer::parse(layer)) {
+                    (Some(c), Some(l)) => checks.push(PacketCheck::VlanId(c, l)),
+                    _ => cx.invalid("expected [op]ID[,layer] with ID 0..4095 and layer 0..2, -1..-3, any or all"),
+                }
+            }
             "flags" | "tcp.flags" => match FlagsMatch::parse(val) {
                 Some(f) => checks.push(PacketCheck::Flags(f)),
                 None => cx.invalid("expected [+*!]FSRPAUCE0[,mask]"),

@@ -96,6 +96,8 @@ struct ThresholdEntry {
     start_ns: u64,
     count: u32,
     ports: Vec<u16>,
+    /// Backoff: the match number of the next alert.
+    next: u64,
 }
 
 /// What a threshold does with one match (Suricata's documented behaviour).
@@ -117,12 +119,35 @@ fn threshold_step(
     now_ns: u64,
     p: &PacketInput<'_>,
 ) -> Gate {
+    if t.kind == ThresholdKind::Backoff {
+        // No time window: alert on match `count`, then every `multiplier` times further.
+        if fresh {
+            *e = ThresholdEntry {
+                start_ns: now_ns,
+                count: 0,
+                ports: Vec::new(),
+                next: u64::from(t.count),
+            };
+        }
+        e.count = e.count.saturating_add(1);
+        let n = u64::from(e.count);
+        return if n == e.next {
+            e.next = e.next.saturating_mul(u64::from(t.multiplier.max(2)));
+            Gate::Alert
+        } else if n == 1 {
+            // Suricata applies no action to the first match when count > 1.
+            Gate::Discard
+        } else {
+            Gate::ActionOnly
+        };
+    }
     let window = u64::from(t.seconds) * 1_000_000_000;
     if fresh || now_ns.saturating_sub(e.start_ns) >= window {
         *e = ThresholdEntry {
             start_ns: now_ns,
             count: 0,
             ports: Vec::new(),
+            next: 0,
         };
     }
     match t.unique_on {
@@ -165,6 +190,7 @@ fn threshold_step(
                 Gate::Discard
             }
         }
+        ThresholdKind::Backoff => Gate::Alert,
     }
 }
 

@@ -895,3 +895,47 @@ alert tcp any any -> any any (tcp.flags:PA; sid:3;)"#,
     assert_eq!(run_ext(&s, &p, &x), vec![1, 2, 3]);
     assert_eq!(run_ext(&s, &p, &Default::default()), vec![3]);
 }
+
+#[test]
+fn threshold_backoff() {
+    let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type backoff, track by_flow, count 1, multiplier 10; sid:1;)");
+    let mut st = DetectState::new();
+    let mut fv = FlowVars::new();
+    let mut alerts = Vec::new();
+    for i in 1..=120u32 {
+        let mut out = Vec::new();
+        s.detect(0, &tcp(b"x"), Some(&mut fv), &mut st, &mut out);
+        if out.first().is_some_and(|m| m.alert) {
+            alerts.push(i);
+        }
+    }
+    assert_eq!(alerts, vec![1, 10, 100]);
+    let s = set("alert tcp any any -> any any (content:\"x\"; threshold:type backoff, track by_src, count 3, multiplier 2; sid:1;)");
+    let mut st = DetectState::new();
+    let r: Vec<_> = (0..7).map(|i| hits_at(&s, &mut st, i, "1.1.1.1")).collect();
+    assert_eq!(r, vec![N, Q, A, Q, Q, A, Q]);
+}
+
+#[test]
+fn vlan_id() {
+    let p = tcp(b"x");
+    let ids = [200u16, 300, 400];
+    let x = verdict_rules::PacketExtra {
+        vlan_ids: &ids,
+        ..Default::default()
+    };
+    let s = set(r#"alert ip any any -> any any (vlan.id:200,0; sid:1;)
+alert ip any any -> any any (vlan.id:300; sid:2;)
+alert ip any any -> any any (vlan.id:400,-1; sid:3;)
+alert ip any any -> any any (vlan.id:0x12C,1; sid:4;)
+alert ip any any -> any any (vlan.id:!200,1; sid:5;)
+alert ip any any -> any any (vlan.id:!500,all; sid:6;)
+alert ip any any -> any any (vlan.id:100-600,2; sid:7;)
+alert ip any any -> any any (vlan.id:<400,1; sid:8;)
+alert ip any any -> any any (vlan.id:>=0xC8; sid:9;)
+alert ip any any -> any any (vlan.id:>100,all; sid:10;)
+alert ip any any -> any any (vlan.id:200,1; sid:11;)
+alert ip any any -> any any (vlan.id:>200,all; sid:12;)"#);
+    assert_eq!(run_ext(&s, &p, &x), (1..=10).collect::<Vec<u32>>());
+    assert!(run_ext(&s, &p, &Default::default()).is_empty());
+}
