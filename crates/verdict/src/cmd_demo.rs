@@ -144,7 +144,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .spawn()
         .context("cannot start `verdict run` in the gateway namespace")?;
     let mut verdict = KillOnDrop(Some(child));
-    wait_ready(&net, &mut verdict, &logs, &signals)?;
+    wait_ready(&mut verdict, &logs, &signals)?;
     println!("Verdict is inline on the gateway (gateway topology, embedded default ruleset).\n");
 
     println!("  {:<8} {:<31} request", "result", "what");
@@ -252,38 +252,19 @@ fn check_interrupt(signals: &Signals) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits until the queue is bound and Verdict's chains exist in the gateway.
-fn wait_ready(
-    net: &DemoNet,
-    verdict: &mut KillOnDrop,
-    logs: &Path,
-    signals: &Signals,
-) -> anyhow::Result<()> {
+/// Waits until `verdict run` in the gateway says it is running.
+fn wait_ready(verdict: &mut KillOnDrop, logs: &Path, signals: &Signals) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let gw = net.name("gw");
     loop {
         check_interrupt(signals)?;
         if let Some(status) = verdict.0.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
             let log = std::fs::read_to_string(logs.join("verdict.log")).unwrap_or_default();
             bail!("verdict run exited ({status}) during start:\n{log}");
         }
-        let rules = Command::new("ip")
-            .args(["netns", "exec", &gw, "iptables", "-S"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("NFQUEUE"))
-            .unwrap_or(false);
-        let bound = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &gw,
-                "cat",
-                "/proc/net/netfilter/nfnetlink_queue",
-            ])
-            .output()
-            .map(|o| !o.stdout.is_empty())
-            .unwrap_or(false);
-        if rules && bound {
+        // `verdict run` logs this line once its queues are bound, its firewall rules are in
+        // (whatever the backend) and its threads run.
+        let log = std::fs::read_to_string(logs.join("verdict.log")).unwrap_or_default();
+        if log.contains("verdict running") {
             return Ok(());
         }
         if Instant::now() > deadline {

@@ -176,10 +176,19 @@ fn start_verdict(gw: &Netns, cfg: &Path) -> ChildGuard {
     }
 }
 
-fn verdict_rules_present(gw: &Netns) -> bool {
-    let v4 = gw.iptables(&["-S"]).unwrap_or_default();
-    let v6 = gw.ip6tables(&["-S"]).unwrap_or_default();
-    v4.contains("VERDICT") || v6.contains("VERDICT")
+/// Whether any Verdict rule is installed in `ns`, whatever the backend (iptables-nft,
+/// iptables-legacy, native nft where the kernel has the nft queue expression).
+fn verdict_rules_present(ns: &Netns) -> bool {
+    let out = |argv: &[&str]| ns.run(argv).unwrap_or_default();
+    [
+        "iptables-nft",
+        "ip6tables-nft",
+        "iptables-legacy",
+        "ip6tables-legacy",
+    ]
+    .iter()
+    .any(|tool| out(&[tool, "-S"]).contains("VERDICT"))
+        || out(&["nft", "list", "tables"]).contains("verdict")
 }
 
 fn stop(child: ChildGuard, signal: i32) -> Output {
@@ -482,8 +491,11 @@ fn decided_flow_is_bypassed_in_the_kernel() {
     let _server = Server::start(&net.server);
     let dir = TempDir::new();
     let cfg = write_config(&dir.0, true);
-    // Bypass flows after 4000 bytes without an alert.
-    let text = std::fs::read_to_string(&cfg).unwrap() + "[flow_bypass]\nbytes = 4000\n";
+    // Bypass flows after 4000 bytes without an alert; iptables so the rule counters show it.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "queues = 0",
+        "queues = 0\nfirewall_backend = \"iptables-nft\"",
+    ) + "[flow_bypass]\nbytes = 4000\n";
     std::fs::write(&cfg, text).unwrap();
     let child = start_verdict(&net.gateway, &cfg);
     let answered = net

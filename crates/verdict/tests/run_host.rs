@@ -214,8 +214,21 @@ fn host_inspects_input_and_output() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rules = net.b.iptables(&["-S"]).unwrap() + &net.b.ip6tables(&["-S"]).unwrap();
-    assert!(!rules.contains("VERDICT"), "rules left behind:\n{rules}");
+    let out = |argv: &[&str]| net.b.run(argv).unwrap_or_default();
+    let rules = [
+        "iptables-nft",
+        "ip6tables-nft",
+        "iptables-legacy",
+        "ip6tables-legacy",
+    ]
+    .iter()
+    .map(|t| out(&[t, "-S"]))
+    .collect::<String>()
+        + &out(&["nft", "list", "tables"]);
+    assert!(
+        !rules.contains("VERDICT") && !rules.contains("verdict"),
+        "rules left behind:\n{rules}"
+    );
 }
 
 fn flood(fail_open: bool) {
