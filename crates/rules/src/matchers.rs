@@ -609,6 +609,92 @@ impl FlowbitCmd {
     }
 }
 
+/// A flowint operand: a number or another flowint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IntOperand {
+    Const(u32),
+    Var(Arc<str>),
+}
+
+/// `flowint:name,op[,value]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlowintCmd {
+    /// `=`, `+`, `-`: changes applied when the rule matches (post-match).
+    Modify {
+        name: Arc<str>,
+        op: char,
+        value: IntOperand,
+    },
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=`: a condition (fails when the variable is unset).
+    Compare {
+        name: Arc<str>,
+        op: &'static str,
+        value: IntOperand,
+    },
+    /// `isset` / `notset` (`isnotset`).
+    IsSet { name: Arc<str>, set: bool },
+}
+
+impl FlowintCmd {
+    pub(crate) fn parse(v: &str) -> Result<FlowintCmd, String> {
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        let name: Arc<str> = match parts.first() {
+            Some(n) if !n.is_empty() && !n.contains(char::is_whitespace) => Arc::from(*n),
+            _ => return Err("expected flowint:name,operator[,value]".into()),
+        };
+        let op = parts.get(1).copied().unwrap_or("");
+        let value = || -> Result<IntOperand, String> {
+            let v = parts
+                .get(2)
+                .copied()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("flowint operator `{op}` needs a value"))?;
+            Ok(match v.parse::<u32>() {
+                Ok(n) => IntOperand::Const(n),
+                Err(_) if v.parse::<i64>().is_err() && !v.contains(char::is_whitespace) => {
+                    IntOperand::Var(Arc::from(v))
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "bad flowint value `{v}` (0..4294967295 or a flowint name)"
+                    ))
+                }
+            })
+        };
+        Ok(match op {
+            "=" | "+" | "-" => FlowintCmd::Modify {
+                name,
+                op: op.chars().next().unwrap_or('='),
+                value: value()?,
+            },
+            "==" | "!=" | "<" | "<=" | ">" | ">=" => {
+                let op: &'static str = match op {
+                    "==" => "==",
+                    "!=" => "!=",
+                    "<" => "<",
+                    "<=" => "<=",
+                    ">" => ">",
+                    _ => ">=",
+                };
+                FlowintCmd::Compare {
+                    name,
+                    op,
+                    value: value()?,
+                }
+            }
+            "isset" => FlowintCmd::IsSet { name, set: true },
+            "notset" | "isnotset" => FlowintCmd::IsSet { name, set: false },
+            other => return Err(format!(
+                "unknown flowint operator `{other}` (=, +, -, ==, !=, <, <=, >, >=, isset, notset)"
+            )),
+        })
+    }
+
+    pub(crate) fn is_modify(&self) -> bool {
+        matches!(self, FlowintCmd::Modify { .. })
+    }
+}
+
 /// How a threshold counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ThresholdKind {

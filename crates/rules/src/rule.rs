@@ -109,6 +109,7 @@ pub(crate) struct Rule {
     pub checks: Vec<PacketCheck>,
     pub flow: Option<FlowCheck>,
     pub flowbits: Vec<FlowbitCmd>,
+    pub flowints: Vec<crate::matchers::FlowintCmd>,
     pub payload: Vec<PayloadOp>,
     /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, ...).
     pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
@@ -404,6 +405,7 @@ pub(crate) fn compile_rule(
     let mut checks = Vec::new();
     let mut flow = None;
     let mut flowbits = Vec::new();
+    let mut flowints: Vec<crate::matchers::FlowintCmd> = Vec::new();
     let mut payload: Vec<PayloadOp> = Vec::new();
     let mut extract_names: Vec<String> = Vec::new();
     let mut threshold = None;
@@ -717,6 +719,10 @@ pub(crate) fn compile_rule(
                 Ok(f) => flow = Some(f),
                 Err(e) => cx.invalid(e),
             },
+            "flowint" => match crate::matchers::FlowintCmd::parse(val) {
+                Ok(cmd) => flowints.push(cmd),
+                Err(e) => cx.invalid(e),
+            },
             "flowbits" => match FlowbitCmd::parse(val) {
                 Ok(FlowbitCmd::NoAlert) => meta.noalert = true,
                 Ok(cmd) => flowbits.push(cmd),
@@ -788,8 +794,9 @@ pub(crate) fn compile_rule(
         crate::matchers::set_relative_next(ops);
     }
     let prefilter = crate::matchers::choose_fast_pattern(&payload);
-    let sets = flowbits.iter().any(FlowbitCmd::is_set_like);
-    let reads = flowbits.iter().any(FlowbitCmd::is_read);
+    let sets =
+        flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
+    let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
         && payload.is_empty()
@@ -814,6 +821,7 @@ pub(crate) fn compile_rule(
         checks,
         flow,
         flowbits,
+        flowints,
         payload,
         header_chains,
         extract_vars: extract_names.len(),

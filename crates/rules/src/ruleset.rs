@@ -25,7 +25,9 @@ use crate::addr_index::AddrIndex;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput};
-use crate::matchers::{inspect_payload, FlowbitCmd, Threshold, ThresholdKind, Track, UniqueOn};
+use crate::matchers::{
+    inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Threshold, ThresholdKind, Track, UniqueOn,
+};
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
 use crate::vars::Vars;
@@ -58,6 +60,8 @@ pub struct FlowVars {
     bits: HashSet<Arc<str>>,
     /// `track by_flow` threshold trackers, by (gid, sid).
     thresholds: HashMap<(u32, u32), ThresholdEntry>,
+    /// flowint variables.
+    ints: HashMap<Arc<str>, u32>,
 }
 
 impl FlowVars {
@@ -81,6 +85,11 @@ impl FlowVars {
     /// Clears a flowbit.
     pub fn unset(&mut self, name: &str) {
         self.bits.remove(name);
+    }
+
+    /// The value of a flowint variable, if set.
+    pub fn flowint(&self, name: &str) -> Option<u32> {
+        self.ints.get(name).copied()
     }
 
     /// The flowbits set, in no particular order.
@@ -842,6 +851,30 @@ impl RuleSet {
                 return false;
             }
         }
+        for cmd in &r.flowints {
+            let ok = match cmd {
+                FlowintCmd::Modify { .. } => true,
+                FlowintCmd::IsSet { name, set } => {
+                    fv.is_some_and(|fv| fv.ints.contains_key(name) == *set)
+                }
+                FlowintCmd::Compare { name, op, value } => fv.is_some_and(|fv| {
+                    let (Some(&a), Some(b)) = (fv.ints.get(name), operand(fv, value)) else {
+                        return false;
+                    };
+                    match *op {
+                        "==" => a == b,
+                        "!=" => a != b,
+                        "<" => a < b,
+                        "<=" => a <= b,
+                        ">" => a > b,
+                        _ => a >= b,
+                    }
+                }),
+            };
+            if !ok {
+                return false;
+            }
+        }
         for cmd in &r.flowbits {
             let ok = match cmd {
                 FlowbitCmd::IsSet(names) => fv.is_some_and(|fv| names.iter().any(|n| fv.is_set(n))),
@@ -955,7 +988,28 @@ fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
         })
 }
 
+fn operand(fv: &FlowVars, v: &IntOperand) -> Option<u32> {
+    match v {
+        IntOperand::Const(n) => Some(*n),
+        IntOperand::Var(n) => fv.ints.get(n).copied(),
+    }
+}
+
 fn apply_flowbits(r: &Rule, fv: &mut FlowVars) {
+    for cmd in &r.flowints {
+        if let FlowintCmd::Modify { name, op, value } = cmd {
+            let Some(v) = operand(fv, value) else {
+                continue;
+            };
+            let cur = fv.ints.get(name).copied();
+            let new = match op {
+                '+' => cur.unwrap_or(0).saturating_add(v),
+                '-' => cur.unwrap_or(0).saturating_sub(v),
+                _ => v,
+            };
+            fv.ints.insert(name.clone(), new);
+        }
+    }
     for cmd in &r.flowbits {
         match cmd {
             FlowbitCmd::Set(names) => names.iter().for_each(|n| fv.set(n)),

@@ -681,7 +681,7 @@ fn udp_and_ip_rules() {
 #[test]
 fn unsupported_and_invalid_are_reported_per_rule() {
     let text = r#"alert http any any -> any any (http.uri; content:"x"; sid:1;)
-alert tcp any any -> any any (content:"x"; flowint:a,+,1; sid:2;)
+alert tcp any any -> any any (content:"x"; xbits:set,a,track ip_src; sid:2;)
 alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
 alert tcp any any -> any any (content:"x"; classtype:nope; sid:4;)
 alert tcp any any -> any any (content:"x";)
@@ -710,7 +710,7 @@ alert tcp any any => any any (sid:8;)"#;
         _ => panic!("{p:?}"),
     }
     let missing = report.missing_keywords();
-    assert!(missing.iter().any(|(k, n)| k == "flowint" && *n == 1));
+    assert!(missing.iter().any(|(k, n)| k == "xbits" && *n == 1));
 }
 
 #[test]
@@ -938,4 +938,36 @@ alert ip any any -> any any (vlan.id:200,1; sid:11;)
 alert ip any any -> any any (vlan.id:>200,all; sid:12;)"#);
     assert_eq!(run_ext(&s, &p, &x), (1..=10).collect::<Vec<u32>>());
     assert!(run_ext(&s, &p, &Default::default()).is_empty());
+}
+
+#[test]
+fn flowint_counts_and_compares() {
+    let s = set(
+        r#"alert tcp any any -> any any (content:"hit"; flowint:hits,+,1; noalert; sid:1;)
+alert tcp any any -> any any (flowint:hits,>=,3; content:"check"; sid:2;)
+alert tcp any any -> any any (flowint:hits,isset; flowint:hits,<,3; content:"check"; sid:3;)
+alert tcp any any -> any any (flowint:other,notset; content:"check"; sid:4;)
+alert tcp any any -> any any (content:"reset"; flowint:hits,=,0; sid:5;)
+alert tcp any any -> any any (content:"copy"; flowint:other,=,hits; sid:6;)"#,
+    );
+    let mut fv = FlowVars::new();
+    let mut st = DetectState::new();
+    let mut go = |payload: &[u8], fv: &mut FlowVars| {
+        let mut out = Vec::new();
+        s.detect(0, &tcp(payload), Some(fv), &mut st, &mut out);
+        out.iter()
+            .filter(|m| m.alert)
+            .map(|m| m.rule.sid)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(go(b"check", &mut fv), vec![4]);
+    assert_eq!(go(b"hit check", &mut fv), vec![3, 4]);
+    go(b"hit", &mut fv);
+    assert_eq!(go(b"hit check", &mut fv), vec![2, 4]);
+    assert_eq!(fv.flowint("hits"), Some(3));
+    go(b"copy", &mut fv);
+    assert_eq!(fv.flowint("other"), Some(3));
+    go(b"reset", &mut fv);
+    assert_eq!(fv.flowint("hits"), Some(0));
+    assert_eq!(go(b"check", &mut fv), vec![3]);
 }
