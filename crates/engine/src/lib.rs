@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verdict_decode::{DecodeError, LinkType, TunnelKind, L4};
-use verdict_flow::{FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable};
+use verdict_flow::{FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable, Removal};
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
 
 mod rules_inspector;
@@ -344,6 +344,8 @@ pub struct EngineConfig {
     pub flow: FlowConfig,
     /// Tunnel decapsulation settings.
     pub tunnels: TunnelConfig,
+    /// Keep a record of every flow that ends, for [`Engine::take_ended_flows`].
+    pub flow_events: bool,
 }
 
 /// Which tunnels are decapsulated and how their flows relate (Suricata's `decoder.*`).
@@ -385,6 +387,106 @@ pub struct EngineStats {
     pub passed: u64,
 }
 
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Idle past its timeout.
+    Timeout,
+    /// Evicted because the flow table was full.
+    Evicted,
+    /// A new connection reused its tuple.
+    Reused,
+    /// The engine was drained (end of capture, shutdown).
+    Shutdown,
+}
+
+impl FlowEnd {
+    /// EVE's `flow.reason` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowEnd::Timeout => "timeout",
+            FlowEnd::Evicted | FlowEnd::Reused => "forced",
+            FlowEnd::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// A flow that left the table, for flow records (EVE `flow` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndedFlow {
+    /// Flow id.
+    pub flow_id: u64,
+    /// IP protocol.
+    pub proto: u8,
+    /// Counters and endpoints.
+    pub summary: FlowSummary,
+    /// Last packet time.
+    pub end: Duration,
+    /// TCP state at the end (`None` for other protocols).
+    pub tcp: verdict_flow::TcpState,
+    /// Both directions were seen (TCP: handshake completed).
+    pub established: bool,
+    /// Any alert was raised on it.
+    pub alerted: bool,
+    /// It was dropped (IPS) / passed by rules.
+    pub dropped: bool,
+    /// A pass rule matched it.
+    pub passed: bool,
+    /// Why it ended.
+    pub reason: FlowEnd,
+}
+
+impl EndedFlow {
+    fn of<S>(f: &verdict_flow::Flow<FlowData<S>>, why: Removal, shutdown: bool) -> EndedFlow {
+        let (lo, hi) = (
+            (f.key.lo_addr, f.key.lo_port),
+            (f.key.hi_addr, f.key.hi_port),
+        );
+        let (client, server) = match f.client {
+            FlowKeyDir::LoToHi => (lo, hi),
+            FlowKeyDir::HiToLo => (hi, lo),
+        };
+        let established = if f.key.proto == 6 {
+            !matches!(
+                f.tcp,
+                verdict_flow::TcpState::None
+                    | verdict_flow::TcpState::SynSent
+                    | verdict_flow::TcpState::SynRecv
+            )
+        } else {
+            f.both_ways()
+        };
+        EndedFlow {
+            flow_id: f.id,
+            proto: f.key.proto,
+            summary: FlowSummary {
+                pkts_toserver: f.to_server.pkts,
+                pkts_toclient: f.to_client.pkts,
+                bytes_toserver: f.to_server.bytes,
+                bytes_toclient: f.to_client.bytes,
+                start: f.first_seen,
+                client,
+                server,
+            },
+            end: f.last_seen,
+            tcp: f.tcp,
+            established,
+            alerted: f.data.alerted,
+            dropped: f.data.dropped,
+            passed: f.data.passed,
+            reason: if shutdown {
+                FlowEnd::Shutdown
+            } else {
+                match why {
+                    Removal::Expired => FlowEnd::Timeout,
+                    Removal::Evicted => FlowEnd::Evicted,
+                    Removal::Reused => FlowEnd::Reused,
+                }
+            },
+        }
+    }
+}
+
 /// What the engine keeps per flow.
 #[derive(Debug, Default)]
 pub struct FlowData<S> {
@@ -412,6 +514,7 @@ pub struct Engine<I: Inspector> {
     cause: Option<Alert>,
     inner: Vec<InnerPacket>,
     inner_alerts: Vec<Alert>,
+    ended: Vec<EndedFlow>,
     stats: EngineStats,
 }
 
@@ -426,6 +529,7 @@ impl<I: Inspector> Engine<I> {
             cause: None,
             inner: Vec::new(),
             inner_alerts: Vec::new(),
+            ended: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -455,14 +559,34 @@ impl<I: Inspector> Engine<I> {
         self.flows.stats()
     }
 
-    /// Times out idle flows at `now`; returns how many were removed.
+    /// Times out idle flows at `now`; returns how many were removed. With
+    /// [`EngineConfig::flow_events`], each is reported by [`Engine::take_ended_flows`].
     pub fn expire(&mut self, now: Duration) -> usize {
-        self.flows.expire(now, |_, _| {})
+        let (ended, on) = (&mut self.ended, self.cfg.flow_events);
+        self.flows.expire(now, |f, why| {
+            if on {
+                ended.push(EndedFlow::of(&f, why, false));
+            }
+        })
     }
 
-    /// Forgets every flow (end of a capture).
+    /// Ends every flow (end of a capture, shutdown); reported like [`Engine::expire`].
     pub fn drain(&mut self) {
-        self.flows.drain(|_, _| {});
+        let (ended, on) = (&mut self.ended, self.cfg.flow_events);
+        self.flows.drain(|f, why| {
+            if on {
+                ended.push(EndedFlow::of(&f, why, true));
+            }
+        });
+    }
+
+    /// Hands over the flows that ended since the last call (expired, evicted, replaced or
+    /// drained), oldest first. Only filled with [`EngineConfig::flow_events`]; call it after
+    /// each [`Engine::inspect`] / [`Engine::expire`] so the buffer stays small.
+    pub fn take_ended_flows(&mut self, mut f: impl FnMut(&EndedFlow)) {
+        for e in self.ended.drain(..) {
+            f(&e);
+        }
     }
 
     /// Inspects one packet, and the packets tunnelled inside it (IP-in-IP, GRE, VXLAN,
@@ -503,6 +627,7 @@ impl<I: Inspector> Engine<I> {
             flows: &mut self.flows,
             inspector: &mut self.inspector,
             stats: &mut self.stats,
+            ended: &mut self.ended,
         };
         let root = layers.inspect_packet(now, &pkt, &mut self.alerts);
         let mut verdict = root.verdict;
@@ -619,6 +744,7 @@ struct Layers<'a, I: Inspector> {
     flows: &'a mut FlowTable<FlowData<I::FlowState>>,
     inspector: &'a mut I,
     stats: &'a mut EngineStats,
+    ended: &'a mut Vec<EndedFlow>,
 }
 
 impl<I: Inspector> Layers<'_, I> {
@@ -633,9 +759,14 @@ impl<I: Inspector> Layers<'_, I> {
             L4::Tcp { flags, .. } => Some(flags),
             _ => None,
         };
+        let (ended, on) = (&mut *self.ended, self.cfg.flow_events);
         let tracked = self
             .flows
-            .track(now, key, dir, tcp_flags, pkt.ip.total_len, |_, _| {});
+            .track(now, key, dir, tcp_flags, pkt.ip.total_len, |f, why| {
+                if on {
+                    ended.push(EndedFlow::of(&f, why, false));
+                }
+            });
         let (sp, dp) = pkt.l4.ports().unwrap_or((0, 0));
         let flow = self
             .flows

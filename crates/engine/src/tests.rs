@@ -383,3 +383,36 @@ fn tunnelled_packets_are_inspected_and_drop_the_wire_packet() {
     let d = e.inspect(t(0), &ipip(&udp_packet(1000, 53, b"evil", false)), m);
     assert!(d.inner.is_empty());
 }
+
+#[test]
+fn ended_flows_are_reported_when_asked() {
+    let cfg = EngineConfig {
+        ips: true,
+        flow_events: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    e.inspect(Duration::from_secs(10), &udp_packet(1001, 53, b"ok", false), m);
+    let mut got = Vec::new();
+    e.take_ended_flows(|f| got.push(*f));
+    assert!(got.is_empty());
+    assert_eq!(e.expire(Duration::from_secs(35)), 1);
+    e.take_ended_flows(|f| got.push(*f));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].reason, FlowEnd::Timeout);
+    assert!(got[0].dropped && got[0].alerted && !got[0].established);
+    assert_eq!(got[0].summary.client.1, 1000);
+    e.drain();
+    e.take_ended_flows(|f| got.push(*f));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].reason, FlowEnd::Shutdown);
+    // Off by default: nothing is kept.
+    let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());
+    e.inspect(t(0), &udp_packet(1000, 53, b"x", false), m);
+    e.drain();
+    let mut n = 0;
+    e.take_ended_flows(|_| n += 1);
+    assert_eq!(n, 0);
+}

@@ -82,6 +82,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         ips: args.simulate_ips,
         drop_invalid: false,
         flow: flow_config(&cfg, args.max_flows),
+        flow_events: cfg.flow_log(),
         tunnels: verdict_engine::TunnelConfig {
             ipip: cfg.bool("decoder.ipv4.ipip.enabled").unwrap_or(true),
             ipip_track_parent_flow: cfg
@@ -101,6 +102,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
     let outputs = Outputs {
         alerts: cfg.alert_log(),
         drops: cfg.drop_log(),
+        flows: cfg.flow_log(),
     };
     let summary = inspect_capture(&args.read, engine, writer, outputs)?;
     eprintln!(
@@ -215,6 +217,8 @@ pub struct Outputs {
     pub alerts: bool,
     /// Drop events, and how.
     pub drops: Option<DropLog>,
+    /// Flow events (one per ended flow).
+    pub flows: bool,
 }
 
 /// What a run did.
@@ -262,6 +266,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         if ts.saturating_sub(last_expire) >= Duration::from_secs(1) {
             engine.expire(ts);
             last_expire = ts;
+            write_ended(&mut engine, &mut writer)?;
         }
         let d = engine.inspect(ts, data, PacketMeta { link });
         let Some(p) = d.packet else { return Ok(()) };
@@ -305,10 +310,15 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 }
             }
         }
+        if outputs.flows {
+            write_ended(&mut engine, &mut writer)?;
+        }
         Ok(())
     })?;
     let st = engine.stats();
     let fs = engine.flow_stats();
+    engine.drain();
+    write_ended(&mut engine, &mut writer)?;
     let counters = StatsCounters {
         uptime: 0,
         decoder: eve::DecoderStats {
@@ -330,7 +340,6 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     };
     writer.write_event(&eve::stats_event(last_ts, counters))?;
     writer.flush().context("cannot write eve.json")?;
-    engine.drain();
     Ok(RunSummary {
         events: writer.events(),
         packets: pcap_cnt,
@@ -339,6 +348,23 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         dropped: st.dropped,
         flows: fs.created,
     })
+}
+
+/// Writes the flow events of the flows that ended.
+fn write_ended<I: Inspector, W: std::io::Write>(
+    engine: &mut Engine<I>,
+    writer: &mut EveWriter<W>,
+) -> anyhow::Result<()> {
+    let mut err = None;
+    engine.take_ended_flows(|f| {
+        if err.is_none() {
+            err = writer.write_event(&eve::flow_event(f)).err();
+        }
+    });
+    match err {
+        Some(e) => Err(e).context("cannot write eve.json"),
+        None => Ok(()),
+    }
 }
 
 /// Calls `f(timestamp, linktype, bytes)` for every packet of a pcap or pcapng file.
@@ -491,6 +517,7 @@ mod tests {
             RulesInspector::new(Arc::new(set)),
             EngineConfig {
                 ips,
+                flow_events: true,
                 ..Default::default()
             },
         )
@@ -506,6 +533,7 @@ mod tests {
             Outputs {
                 alerts: true,
                 drops,
+                flows: true,
             },
         )
         .unwrap();
@@ -571,6 +599,7 @@ mod tests {
                 ("alert", 2),
                 ("drop", 2),
                 ("alert", 3),
+                ("flow", 0),
                 ("stats", 0)
             ]
         );
@@ -583,7 +612,10 @@ mod tests {
         assert_eq!(ev[0]["timestamp"], "2024-01-01T12:00:00.000000+0000");
         assert_eq!(ev[0]["proto"], "UDP");
         assert_eq!(ev[0]["dest_port"], 53);
-        assert_eq!(ev[5]["stats"]["ips"]["blocked"], 1);
+        assert_eq!(ev[5]["flow"]["pkts_toserver"], 3);
+        assert_eq!(ev[5]["flow"]["reason"], "shutdown");
+        assert_eq!(ev[5]["flow"]["alerted"], true);
+        assert_eq!(ev[6]["stats"]["ips"]["blocked"], 1);
         // IDS mode: the drop rule only alerts.
         let ev = events(
             &path,
@@ -611,8 +643,8 @@ mod tests {
         let ev = events(&p2, true, None);
         assert_eq!(
             ev.len(),
-            3,
-            "two alerts and stats, no drop events when not configured"
+            4,
+            "two alerts, a flow and stats, no drop events when not configured"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use verdict_engine::{Alert, Decision, DropReason, InnerPacket, L4Summary, PacketSummary};
+use verdict_engine::{
+    Alert, Decision, DropReason, EndedFlow, InnerPacket, L4Summary, PacketSummary,
+};
+use verdict_flow::TcpState;
 
 /// A timestamp rendered the way Suricata renders it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -552,6 +555,102 @@ pub fn inner_alert_event<'a>(
     }
 }
 
+/// The `flow` object of a flow event.
+#[derive(Debug, Serialize)]
+pub struct EveFlowRecord {
+    /// Packets client -> server.
+    pub pkts_toserver: u64,
+    /// Packets server -> client.
+    pub pkts_toclient: u64,
+    /// Bytes client -> server.
+    pub bytes_toserver: u64,
+    /// Bytes server -> client.
+    pub bytes_toclient: u64,
+    /// First packet.
+    pub start: EveTimestamp,
+    /// Last packet.
+    pub end: EveTimestamp,
+    /// Seconds between first and last packet.
+    pub age: u64,
+    /// `new`, `established` or `closed`.
+    pub state: &'static str,
+    /// `timeout`, `forced` or `shutdown`.
+    pub reason: &'static str,
+    /// Any alert on the flow.
+    pub alerted: bool,
+    /// `drop` or `pass` when rules decided the flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+}
+
+/// A `flow` event: one record per ended flow.
+#[derive(Debug, Serialize)]
+pub struct FlowEvent {
+    /// The flow's last packet time.
+    pub timestamp: EveTimestamp,
+    /// Flow id.
+    pub flow_id: u64,
+    /// Always `flow`.
+    pub event_type: &'static str,
+    /// Client address.
+    pub src_ip: EveAddr,
+    /// Client port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Server address.
+    pub dest_ip: EveAddr,
+    /// Server port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// IP version.
+    pub ip_v: u8,
+    /// Protocol.
+    pub proto: ProtoName,
+    /// The record.
+    pub flow: EveFlowRecord,
+}
+
+/// Builds the flow event of an ended flow.
+pub fn flow_event(f: &EndedFlow) -> FlowEvent {
+    let s = &f.summary;
+    let ported = matches!(f.proto, 6 | 17 | 132);
+    let state = match (f.proto, f.tcp) {
+        (6, TcpState::Closed) => "closed",
+        _ if f.established => "established",
+        _ => "new",
+    };
+    FlowEvent {
+        timestamp: EveTimestamp(f.end),
+        flow_id: f.flow_id,
+        event_type: "flow",
+        src_ip: EveAddr(s.client.0),
+        src_port: ported.then_some(s.client.1),
+        dest_ip: EveAddr(s.server.0),
+        dest_port: ported.then_some(s.server.1),
+        ip_v: if s.client.0.is_ipv4() { 4 } else { 6 },
+        proto: ProtoName(f.proto),
+        flow: EveFlowRecord {
+            pkts_toserver: s.pkts_toserver,
+            pkts_toclient: s.pkts_toclient,
+            bytes_toserver: s.bytes_toserver,
+            bytes_toclient: s.bytes_toclient,
+            start: EveTimestamp(s.start),
+            end: EveTimestamp(f.end),
+            age: f.end.saturating_sub(s.start).as_secs(),
+            state,
+            reason: f.reason.as_str(),
+            alerted: f.alerted,
+            action: if f.dropped {
+                Some("drop")
+            } else if f.passed {
+                Some("pass")
+            } else {
+                None
+            },
+        },
+    }
+}
+
 /// Counters written in a `stats` event.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct StatsCounters {
@@ -669,6 +768,34 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use verdict_engine::{AlertInfo, FlowSummary, RuleAction, Verdict};
+
+    #[test]
+    fn flow_event_shape() {
+        let p = summary();
+        let f = EndedFlow {
+            flow_id: 5,
+            proto: 6,
+            summary: p.flow,
+            end: p.flow.start + Duration::from_secs(3),
+            tcp: TcpState::Closed,
+            established: true,
+            alerted: true,
+            dropped: true,
+            passed: false,
+            reason: verdict_engine::FlowEnd::Timeout,
+        };
+        let v = serde_json::to_value(flow_event(&f)).unwrap();
+        assert_eq!(v["event_type"], "flow");
+        assert_eq!(v["src_ip"], "198.18.0.1");
+        assert_eq!(v["dest_port"], 80);
+        assert_eq!(v["proto"], "TCP");
+        assert_eq!(v["flow"]["state"], "closed");
+        assert_eq!(v["flow"]["age"], 3);
+        assert_eq!(v["flow"]["reason"], "timeout");
+        assert_eq!(v["flow"]["alerted"], true);
+        assert_eq!(v["flow"]["action"], "drop");
+        assert_eq!(v["flow"]["pkts_toserver"], 3);
+    }
 
     #[test]
     fn timestamp_format() {

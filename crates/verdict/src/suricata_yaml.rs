@@ -263,6 +263,18 @@ impl SuricataConfig {
         }
     }
 
+    /// Whether EVE `flow` events are written (true without an EVE output in the config).
+    pub fn flow_log(&self) -> bool {
+        let Some(types) = self.eve_types() else {
+            return true;
+        };
+        types.iter().any(|t| match t {
+            Yaml::String(s) => s == "flow",
+            Yaml::Hash(h) => h.contains_key(&Yaml::String("flow".into())),
+            _ => false,
+        })
+    }
+
     /// Top-level sections present in the config that Verdict does not apply.
     pub fn ignored_sections(&self) -> Vec<String> {
         let Yaml::Hash(h) = &self.root else {
@@ -302,6 +314,7 @@ mod tests {
             })
         );
         assert!(c.alert_log());
+        assert!(c.flow_log());
         assert_eq!(c.ignored_sections(), vec!["app-layer".to_string()]);
         assert_eq!(c.action_order(), None);
         let c = SuricataConfig::parse("action-order:\n  - drop\n  - pass\n").unwrap();
