@@ -262,15 +262,18 @@ fn run(a: RunArgs) -> Result<()> {
     let gw_tests = parse_tests(&a.gateway_tests, gw_default)?;
     let host_tests = parse_tests(&a.host_tests, host_default)?;
     let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if a.sender_cpu >= nproc || a.contender_cpu >= nproc {
-        bail!(
-            "CPUs {} and {} do not both exist ({nproc} online)",
-            a.sender_cpu,
-            a.contender_cpu
-        );
+    let mut a = a;
+    for cpu in [&mut a.sender_cpu, &mut a.contender_cpu] {
+        if *cpu >= nproc {
+            eprintln!("warning: CPU {cpu} does not exist ({nproc} online): using CPU 0");
+            *cpu = 0;
+        }
     }
     if a.sender_cpu == a.contender_cpu {
-        eprintln!("warning: sender and contender share CPU {}", a.sender_cpu);
+        eprintln!(
+            "warning: sender and contender share CPU {}: figures are not comparable with a two-CPU run",
+            a.sender_cpu
+        );
     }
     let settings = Settings {
         secs,
