@@ -381,7 +381,7 @@ pub struct EngineStats {
     pub invalid: u64,
     /// Alerts raised.
     pub alerts: u64,
-    /// Packets dropped.
+    /// Packets dropped (wire packets; a packet whose tunnelled content is dropped counts once).
     pub dropped: u64,
     /// Packets accepted without detection because their flow was passed.
     pub passed: u64,
@@ -673,8 +673,8 @@ impl<I: Inspector> Engine<I> {
             outer_summary = r.summary;
             outer_handle = r.handle;
         }
-        if verdict.is_drop() && !root.verdict.is_drop() {
-            // Dropped because of an inner packet: count the wire packet once.
+        if verdict.is_drop() {
+            // Counted per wire packet, whichever layer decided.
             self.stats.dropped += 1;
         }
         self.cause = root.cause;
@@ -844,7 +844,6 @@ impl<I: Inspector> Layers<'_, I> {
             cause: None,
         };
         if fd.dropped {
-            self.stats.dropped += 1;
             res.verdict = Verdict::Drop;
             res.reason = Some(DropReason::FlowDrop);
             res.first_drop = first_drop(fd, tracked.to_server);
@@ -935,7 +934,6 @@ impl<I: Inspector> Layers<'_, I> {
         };
         if verdict.is_drop() {
             fd.dropped |= out.flow;
-            self.stats.dropped += 1;
             res.first_drop = first_drop(fd, tracked.to_server);
         }
         res.verdict = verdict;

@@ -351,6 +351,7 @@ fn tunnelled_packets_are_inspected_and_drop_the_wire_packet() {
     assert_eq!(inner.packet.src, "198.18.0.1".parse::<IpAddr>().unwrap());
     assert_eq!(inner.tunnel.src, "198.18.9.1".parse::<IpAddr>().unwrap());
     assert_eq!(d.alerts_of(inner).len(), 1);
+    assert_eq!(e.stats().dropped, 1, "one wire packet dropped");
     // Without track-parent-flow the outer flow lives on; an innocent inner flow passes.
     let d = e.inspect(t(1), &ipip(&udp_packet(1001, 53, b"ok", false)), m);
     assert_eq!(d.verdict, Verdict::Accept);
@@ -394,7 +395,11 @@ fn ended_flows_are_reported_when_asked() {
     let mut e = Engine::new(needle(RuleAction::Drop), cfg);
     let m = PacketMeta::default();
     e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
-    e.inspect(Duration::from_secs(10), &udp_packet(1001, 53, b"ok", false), m);
+    e.inspect(
+        Duration::from_secs(10),
+        &udp_packet(1001, 53, b"ok", false),
+        m,
+    );
     let mut got = Vec::new();
     e.take_ended_flows(|f| got.push(*f));
     assert!(got.is_empty());

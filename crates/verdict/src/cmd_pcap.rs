@@ -334,7 +334,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         },
         detect: eve::DetectStats { alert: st.alerts },
         ips: eve::IpsStats {
-            accepted: st.packets - st.dropped,
+            accepted: st.packets.saturating_sub(st.dropped),
             blocked: st.dropped,
         },
     };
