@@ -18,7 +18,9 @@ const LINKS: [LinkType; 8] = [
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the link type; the rest is the packet.
-    let Some((&sel, pkt)) = data.split_first() else { return };
+    let Some((&sel, pkt)) = data.split_first() else {
+        return;
+    };
     let link = LINKS[sel as usize % LINKS.len()];
     if let Ok(p) = decode(link, pkt) {
         let range = pkt.as_ptr_range();
