@@ -15,12 +15,27 @@ fn verdict(args: &[&str]) -> Output {
         .expect("run verdict")
 }
 
-fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("verdict-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("verdict-cli-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
@@ -29,7 +44,8 @@ fn example_config_checks_and_runs_check() {
     assert!(out.status.success());
     let example = String::from_utf8(out.stdout).unwrap();
     assert!(example.contains("queues = "));
-    let path = scratch("example.toml", &example);
+    let dir = Scratch::new("example");
+    let path = dir.file("example.toml", &example);
     let check = verdict(&["config", "check", path.to_str().unwrap()]);
     assert!(
         check.status.success(),
@@ -64,7 +80,8 @@ fn default_rules_print_and_load() {
 
 #[test]
 fn bad_config_names_file_line_and_fix() {
-    let path = scratch("bad.toml", "queues = 0\n\n[outputs]\nlogdir = \"/tmp\"\n");
+    let dir = Scratch::new("badcfg");
+    let path = dir.file("bad.toml", "queues = 0\n\n[outputs]\nlogdir = \"/tmp\"\n");
     let out = verdict(&["run", "-c", path.to_str().unwrap(), "--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -75,7 +92,8 @@ fn bad_config_names_file_line_and_fix() {
 
 #[test]
 fn bad_rules_stop_the_start_with_positions() {
-    let rules = scratch(
+    let dir = Scratch::new("badrules");
+    let rules = dir.file(
         "bad.rules",
         "alert tcp any any -> any 80 (msg:\"ok\"; sid:1;)\nalert tcp any any -> any 80 (msg:\"x\" sid:2;)\n",
     );
