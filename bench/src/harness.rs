@@ -164,6 +164,9 @@ pub struct Metrics {
     pub cpu_secs: Option<f64>,
     /// Contender CPU nanoseconds per judged packet.
     pub cpu_ns_per_pkt: Option<f64>,
+    /// The user-space part of it (the contender's own code; the rest is the kernel's work
+    /// in its system calls: receive, verdict, reinjection and onward delivery).
+    pub user_ns_per_pkt: Option<f64>,
     /// Ping-pong round trip, median, µs.
     pub p50_us: Option<f64>,
     /// 99th percentile, µs.
@@ -871,10 +874,13 @@ fn run_test(
             m.user_dropped = Some(udrop);
             let judged = queued.saturating_sub(udrop);
             m.judged = Some(judged);
-            let cpu = cpu1 - cpu0.unwrap_or(cpu1);
+            let (c0, u0) = cpu0.unwrap_or(cpu1);
+            let cpu = cpu1.0 - c0;
+            let user = cpu1.1 - u0;
             m.cpu_secs = Some(cpu);
             if judged > 0 {
                 m.cpu_ns_per_pkt = Some(cpu * 1e9 / judged as f64);
+                m.user_ns_per_pkt = Some(user * 1e9 / judged as f64);
             }
         }
     }

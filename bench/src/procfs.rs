@@ -5,18 +5,19 @@ use anyhow::{bail, Context, Result};
 
 /// CPU time (user + system) of a whole process -- all its threads, which the kernel sums in
 /// `/proc/<pid>/stat` -- in seconds.
-pub fn process_cpu_secs(pid: u32) -> Result<f64> {
+/// Returns (user + system, user).
+pub fn process_cpu_secs(pid: u32) -> Result<(f64, f64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("reading /proc/{pid}/stat (did the process die?)"))?;
-    let ticks = parse_stat_ticks(&text)?;
+    let (utime, stime) = parse_stat_ticks(&text)?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = if hz > 0 { hz as f64 } else { 100.0 };
-    Ok(ticks as f64 / hz)
+    Ok(((utime + stime) as f64 / hz, utime as f64 / hz))
 }
 
-/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in clock ticks.
-pub fn parse_stat_ticks(text: &str) -> Result<u64> {
+/// utime and stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in clock ticks.
+pub fn parse_stat_ticks(text: &str) -> Result<(u64, u64)> {
     // The command name (field 2) is in parentheses and may hold spaces or parentheses:
     // fields are counted after the last ')'.
     let rest = text
@@ -30,7 +31,7 @@ pub fn parse_stat_ticks(text: &str) -> Result<u64> {
     }
     let utime: u64 = f[11].parse().context("utime")?;
     let stime: u64 = f[12].parse().context("stime")?;
-    Ok(utime + stime)
+    Ok((utime, stime))
 }
 
 /// UDP counters of one namespace (`/proc/net/snmp`, the `Udp:` lines).
@@ -83,7 +84,7 @@ mod tests {
     fn stat_ticks_after_odd_comm() {
         let line = "1234 (a b) c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 \
                     99 1000 10 18446744073709551615";
-        assert_eq!(parse_stat_ticks(line).unwrap(), 325);
+        assert_eq!(parse_stat_ticks(line).unwrap(), (250, 75));
         assert!(parse_stat_ticks("1 (x) S 1 2").is_err());
         assert!(parse_stat_ticks("no paren").is_err());
     }

@@ -346,7 +346,7 @@ pub fn markdown(r: &Results) -> String {
                 );
             }
         } else {
-            let _ = writeln!(md, "| contender | delivered pkt/s | loss | CPU ns/pkt | pkt/s vs C b1 | pkt/s vs ceiling | CPU vs C b1 |");
+            let _ = writeln!(md, "| contender | delivered pkt/s | loss | CPU ns/pkt (user) | pkt/s vs C b1 | pkt/s vs ceiling | CPU vs C b1 |");
             let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             for x_ in rows {
                 let m = &x_.row.metrics;
@@ -365,7 +365,7 @@ pub fn markdown(r: &Results) -> String {
                     label(&x_.row.contender),
                     thousands(m.pps),
                     m.loss.map_or("–".into(), |l| format!("{:.1}%", l * 100.0)),
-                    f(m.cpu_ns_per_pkt, 0),
+                    cpu_cell(m),
                     x(x_.vs_c_batch1.pps),
                     x(x_.vs_ceiling.pps),
                     x(x_.vs_c_batch1.cpu_ns_per_pkt),
@@ -397,6 +397,13 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(md, "| {} | {} | {} |", t.target, t.measured, met);
     }
     md
+}
+
+fn cpu_cell(m: &Metrics) -> String {
+    match (m.cpu_ns_per_pkt, m.user_ns_per_pkt) {
+        (Some(c), Some(u)) => format!("{c:.0} ({u:.0})"),
+        (c, _) => f(c, 0),
+    }
 }
 
 fn one_line(s: &str) -> String {
