@@ -796,6 +796,47 @@ mod tests {
     }
 
     #[test]
+    fn mutated_configs_never_panic() {
+        // Hostile input: truncations and byte flips of the example config must give a config
+        // or an error with a position, never a panic. Deterministic xorshift, no dependency.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base = EXAMPLE.as_bytes();
+        for _ in 0..3000 {
+            let mut b = base.to_vec();
+            match next() % 3 {
+                0 => b.truncate((next() as usize) % base.len()),
+                1 => {
+                    for _ in 0..1 + next() % 4 {
+                        let i = (next() as usize) % b.len();
+                        b[i] = b"=[]\"0-x#\n{}.,:9"[(next() % 15) as usize];
+                    }
+                }
+                _ => {
+                    let i = (next() as usize) % b.len();
+                    let j = (next() as usize) % b.len();
+                    let chunk = b[i.min(j)..i.max(j)].to_vec();
+                    let at = (next() as usize) % b.len();
+                    b.splice(at..at, chunk);
+                }
+            }
+            let text = String::from_utf8_lossy(&b);
+            if let Err(ConfigError::Syntax { line, column, .. }) = parse(&text) {
+                assert!(line >= 1 && column >= 1);
+                assert!(
+                    line <= text.lines().count() + 1,
+                    "line {line} out of the text"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn missing_file_says_so() {
         let e = Config::load(Path::new("/nonexistent/verdict.toml")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/verdict.toml"));
