@@ -16,7 +16,7 @@
 //!   0 and no rule is left.
 //! - `two_queues_share_the_flows_and_both_judge`: `queues = "0-1"`: both queue threads
 //!   receive flows (`--queue-balance`), benign requests pass, every malicious one is blocked.
-//! - `decided_flow_is_bypassed_in_the_kernel`: past `[flow_bypass] bytes` a connection is
+//! - `decided_flow_is_bypassed_in_the_kernel_v4/_v6`: past `[flow_bypass] bytes` a connection is
 //!   handed to the kernel (connmark); a later payload a drop rule matches goes through on it,
 //!   while a new connection is still inspected.
 //! - `kill_9_fail_open_bypasses_and_next_start_cleans_up` / `kill_9_fail_closed_blocks`: with
@@ -483,10 +483,24 @@ fn kill_9_fail_closed_blocks() {
 }
 
 #[test]
-fn decided_flow_is_bypassed_in_the_kernel() {
+fn decided_flow_is_bypassed_in_the_kernel_v4() {
+    decided_flow_bypassed(false);
+}
+
+#[test]
+fn decided_flow_is_bypassed_in_the_kernel_v6() {
+    decided_flow_bypassed(true);
+}
+
+fn decided_flow_bypassed(v6: bool) {
     if !verdict_testbed::require_root() {
         return;
     }
+    let dst: IpAddr = if v6 {
+        topology::SERVER_V6.into()
+    } else {
+        topology::SERVER_V4.into()
+    };
     let net = Routed::new().unwrap();
     let _server = Server::start(&net.server);
     let dir = TempDir::new();
@@ -501,7 +515,7 @@ fn decided_flow_is_bypassed_in_the_kernel() {
     let answered = net
         .client
         .run_in(|| {
-            let mut c = TcpStream::connect((topology::SERVER_V4, PORT)).unwrap();
+            let mut c = TcpStream::connect((dst, PORT)).unwrap();
             c.set_read_timeout(Some(ANSWER)).unwrap();
             let mut buf = [0u8; 64];
             let mut answered = 0;
@@ -524,16 +538,15 @@ fn decided_flow_is_bypassed_in_the_kernel() {
         })
         .unwrap();
     // Other connections are still inspected.
-    let evil_new = request(
-        &net.client,
-        topology::SERVER_V4.into(),
-        "EVIL new flow",
-        BLOCKED,
-    );
-    let counters = net
-        .gateway
-        .iptables(&["-L", "VERDICT-FORWARD", "-v", "-x", "-n"])
-        .unwrap();
+    let evil_new = request(&net.client, dst, "EVIL new flow", BLOCKED);
+    let counters = if v6 {
+        net.gateway
+            .ip6tables(&["-L", "VERDICT-FORWARD", "-v", "-x", "-n"])
+    } else {
+        net.gateway
+            .iptables(&["-L", "VERDICT-FORWARD", "-v", "-x", "-n"])
+    }
+    .unwrap();
     let out = stop(child, libc::SIGTERM);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
