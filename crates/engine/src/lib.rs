@@ -266,6 +266,11 @@ pub struct PacketSummary {
     pub vlan_count: u8,
     /// The packet's flow, counters including this packet.
     pub flow: FlowSummary,
+    /// Where this packet's transport payload sits in the buffer given to
+    /// [`Engine::inspect`] (for payload logging): `buffer[payload.0..payload.0 + payload.1]`.
+    pub payload: (usize, usize),
+    /// Where this packet's IP header starts in that buffer (inner packets start inside it).
+    pub ip_offset: usize,
 }
 
 /// Flow facts at the time of a packet.
@@ -629,7 +634,7 @@ impl<I: Inspector> Engine<I> {
             stats: &mut self.stats,
             ended: &mut self.ended,
         };
-        let root = layers.inspect_packet(now, &pkt, &mut self.alerts);
+        let root = layers.inspect_packet(now, bytes, &pkt, &mut self.alerts);
         let mut verdict = root.verdict;
         let mut mark = root.mark;
         let mut outer = pkt;
@@ -649,7 +654,7 @@ impl<I: Inspector> Engine<I> {
                 inner.link.push_outer_vlan(v);
             }
             let start = self.inner_alerts.len();
-            let r = layers.inspect_packet(now, &inner, &mut self.inner_alerts);
+            let r = layers.inspect_packet(now, bytes, &inner, &mut self.inner_alerts);
             if r.verdict.is_drop() && !verdict.is_drop() {
                 verdict = r.verdict;
             }
@@ -751,6 +756,7 @@ impl<I: Inspector> Layers<'_, I> {
     fn inspect_packet(
         &mut self,
         now: Duration,
+        base: &[u8],
         pkt: &verdict_decode::Packet<'_>,
         alerts: &mut Vec<Alert>,
     ) -> LayerResult {
@@ -821,6 +827,8 @@ impl<I: Inspector> Layers<'_, I> {
             to_server: tracked.to_server,
             vlan: pkt.link.vlan,
             vlan_count: pkt.link.vlan_count,
+            payload: (offset_in(base, pkt.payload), pkt.payload.len()),
+            ip_offset: offset_in(base, pkt.ip.header),
             flow: FlowSummary {
                 pkts_toserver: flow.to_server.pkts,
                 pkts_toclient: flow.to_client.pkts,
@@ -943,6 +951,17 @@ impl<I: Inspector> Layers<'_, I> {
         res.mark = out.mark;
         res.cause = out.cause;
         res
+    }
+}
+
+/// The offset of `part` inside `base` (0 if it is not inside, e.g. an empty slice).
+fn offset_in(base: &[u8], part: &[u8]) -> usize {
+    let b = base.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    if p >= b && p + part.len() <= b + base.len() {
+        p - b
+    } else {
+        0
     }
 }
 

@@ -294,8 +294,11 @@ fn summary_and_flow_counters() {
     let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());
     let m = PacketMeta::default();
     e.inspect(t(0), &udp_packet(1000, 53, b"q", false), m);
-    let d = e.inspect(t(5), &udp_packet(53, 1000, b"answer", true), m);
+    let wire = udp_packet(53, 1000, b"answer", true);
+    let d = e.inspect(t(5), &wire, m);
     let p = d.packet.unwrap();
+    assert_eq!(&wire[p.payload.0..p.payload.0 + p.payload.1], b"answer");
+    assert_eq!(p.ip_offset, 0);
     assert_eq!((p.src_port, p.dst_port, p.proto), (53, 1000, 17));
     assert_eq!(p.l4, L4Summary::Udp { len: 14 });
     assert_eq!(p.flow.pkts_toserver, 1);

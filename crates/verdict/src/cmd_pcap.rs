@@ -103,6 +103,11 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         alerts: cfg.alert_log(),
         drops: cfg.drop_log(),
         flows: cfg.flow_log(),
+        payload: eve::PayloadOptions {
+            payload: cfg.alert_option("payload"),
+            payload_printable: cfg.alert_option("payload-printable"),
+            packet: cfg.alert_option("packet"),
+        },
     };
     let summary = inspect_capture(&args.read, engine, writer, outputs)?;
     eprintln!(
@@ -219,6 +224,8 @@ pub struct Outputs {
     pub drops: Option<DropLog>,
     /// Flow events (one per ended flow).
     pub flows: bool,
+    /// Payload fields in alerts.
+    pub payload: eve::PayloadOptions,
 }
 
 /// What a run did.
@@ -282,6 +289,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             for a in d.alerts {
                 let mut ev = eve::alert_event(&ctx, &p, a);
                 ev.verdict = verdict;
+                ev.add_payload(data, &p, false, &outputs.payload);
                 writer.write_event(&ev)?;
             }
         }
@@ -298,6 +306,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 for a in d.alerts_of(inner) {
                     let mut ev = eve::inner_alert_event(&ctx, inner, a);
                     ev.verdict = verdict;
+                    ev.add_payload(data, &inner.packet, true, &outputs.payload);
                     writer.write_event(&ev)?;
                 }
             }
@@ -534,6 +543,7 @@ mod tests {
                 alerts: true,
                 drops,
                 flows: true,
+                payload: eve::PayloadOptions::default(),
             },
         )
         .unwrap();

@@ -347,6 +347,93 @@ pub struct AlertEvent<'a> {
     /// The packet's final verdict (IPS mode), set by the caller.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<EveVerdict>,
+    /// Transport payload, base64 (`alert.payload: yes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// Transport payload with non-printable bytes as `.` (`alert.payload-printable: yes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_printable: Option<String>,
+    /// 0: the payload is the packet's own (not a reassembled stream).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u8>,
+    /// The packet, base64 (`alert.packet: yes`): the whole frame for wire packets, from
+    /// the IP header for packets found in tunnels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet: Option<String>,
+}
+
+/// Which packet bytes alert events carry (Suricata's `eve-log.types.alert` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayloadOptions {
+    /// `payload: yes`.
+    pub payload: bool,
+    /// `payload-printable: yes`.
+    pub payload_printable: bool,
+    /// `packet: yes`.
+    pub packet: bool,
+}
+
+impl AlertEvent<'_> {
+    /// Adds the payload/packet fields the options ask for. `wire` is the buffer given to the
+    /// engine; `inner` says the event is about a packet found inside it.
+    pub fn add_payload(&mut self, wire: &[u8], p: &PacketSummary, inner: bool, o: &PayloadOptions) {
+        let (off, len) = p.payload;
+        let payload = wire.get(off..off.saturating_add(len)).unwrap_or(&[]);
+        if o.payload || o.payload_printable {
+            self.stream = Some(0);
+        }
+        if o.payload {
+            self.payload = Some(base64(payload));
+        }
+        if o.payload_printable {
+            self.payload_printable = Some(printable(payload));
+        }
+        if o.packet {
+            let bytes = if inner {
+                wire.get(p.ip_offset..).unwrap_or(&[])
+            } else {
+                wire
+            };
+            self.packet = Some(base64(bytes));
+        }
+    }
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (c.get(1).copied().unwrap_or(0) as u32) << 8
+            | c.get(2).copied().unwrap_or(0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// Bytes as Suricata's printable payload: printable ASCII, CR and LF kept, others as `.`.
+pub fn printable(data: &[u8]) -> String {
+    data.iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
 }
 
 /// Suricata's `verdict` object: what finally happened to the packet in IPS mode.
@@ -393,6 +480,10 @@ pub fn alert_event<'a>(
         },
         flow: EveFlow::of(p),
         verdict: None,
+        payload: None,
+        payload_printable: None,
+        stream: None,
+        packet: None,
     }
 }
 
@@ -552,6 +643,10 @@ pub fn inner_alert_event<'a>(
         },
         flow: EveFlow::of(&inner.packet),
         verdict: None,
+        payload: None,
+        payload_printable: None,
+        stream: None,
+        packet: None,
     }
 }
 
@@ -798,6 +893,49 @@ mod tests {
     }
 
     #[test]
+    fn payload_encodings() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(printable(b"GET /\r\n\x00\xff"), "GET /\r\n..");
+        let mut p = summary();
+        let wire = b"HEADERSpayload".to_vec();
+        p.payload = (7, 7);
+        p.ip_offset = 3;
+        let alert = Alert {
+            action: RuleAction::Alert,
+            info: Arc::new(AlertInfo::default()),
+        };
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: None,
+            ips: false,
+        };
+        let mut ev = alert_event(&ctx, &p, &alert);
+        let o = PayloadOptions {
+            payload: true,
+            payload_printable: true,
+            packet: true,
+        };
+        ev.add_payload(&wire, &p, false, &o);
+        let v = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["payload"], base64(b"payload"));
+        assert_eq!(v["payload_printable"], "payload");
+        assert_eq!(v["stream"], 0);
+        assert_eq!(v["packet"], base64(&wire));
+        ev.add_payload(&wire, &p, true, &o);
+        assert_eq!(ev.packet.as_deref(), Some(base64(b"DERSpayload").as_str()));
+        // Out-of-range offsets give an empty payload, not a panic.
+        let mut far = p;
+        far.payload = (100, 5);
+        ev.add_payload(&wire, &far, false, &o);
+        assert_eq!(ev.payload.as_deref(), Some(""));
+    }
+
+    #[test]
     fn timestamp_format() {
         assert_eq!(
             EveTimestamp(Duration::from_micros(0)).format(),
@@ -832,6 +970,8 @@ mod tests {
             to_server: true,
             vlan: [0; 2],
             vlan_count: 0,
+            payload: (0, 0),
+            ip_offset: 0,
             flow: FlowSummary {
                 pkts_toserver: 3,
                 pkts_toclient: 2,

@@ -263,6 +263,24 @@ impl SuricataConfig {
         }
     }
 
+    /// The options of the EVE `alert` type (`payload`, `payload-printable`, `packet`), as
+    /// `(name, enabled)` for the caller to map.
+    pub fn alert_option(&self, name: &str) -> bool {
+        let Some(types) = self.eve_types() else {
+            return false;
+        };
+        types.iter().any(|t| match t {
+            Yaml::Hash(h) => match h.get(&Yaml::String("alert".into())) {
+                Some(Yaml::Hash(a)) => a
+                    .get(&Yaml::String(name.into()))
+                    .and_then(as_bool)
+                    .unwrap_or(false),
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+
     /// Whether EVE `flow` events are written (true without an EVE output in the config).
     pub fn flow_log(&self) -> bool {
         let Some(types) = self.eve_types() else {
@@ -315,6 +333,12 @@ mod tests {
         );
         assert!(c.alert_log());
         assert!(c.flow_log());
+        assert!(!c.alert_option("payload"));
+        let c2 = SuricataConfig::parse(
+            "outputs:\n  - eve-log:\n      types:\n        - alert:\n            payload: yes\n            packet: no\n",
+        )
+        .unwrap();
+        assert!(c2.alert_option("payload") && !c2.alert_option("packet"));
         assert_eq!(c.ignored_sections(), vec!["app-layer".to_string()]);
         assert_eq!(c.action_order(), None);
         let c = SuricataConfig::parse("action-order:\n  - drop\n  - pass\n").unwrap();
