@@ -21,11 +21,24 @@
 //!   and later packets are accepted without detection.
 //! - Without IPS mode, drop/reject rules only alert (EVE action `allowed`), like Suricata IDS.
 //!
+//! # Tunnels
+//! Packets carried in IP-in-IP, GRE (and ERSPAN), VXLAN and Geneve are decapsulated (up to
+//! [`MAX_TUNNEL_DEPTH`] levels) and inspected as packets of their own, each with its own
+//! flow ([`Decision::inner`]); the carrier packet is dropped when any of them is. The
+//! carrier of IP-in-IP/GRE has no payload of its own for rules, as in Suricata.
+//!
+//! # Not done (yet)
+//! IP defragmentation and TCP stream reassembly: fragments and segments are inspected one by
+//! one (fragments are flagged; non-first ones carry no ports), so content split across
+//! fragments or segments is not seen, unlike Suricata's defaults.
+//!
 //! # Allocation
 //! The hot path reuses buffers owned by the engine: alerts are written into an internal
 //! `Vec` that is cleared, not freed, between packets; [`Decision`] borrows it. Alert details
 //! live behind an `Arc` built once when rules are compiled, so an alert costs a reference
-//! count increment.
+//! count increment. The flow table allocates only when it grows (bounded by
+//! [`FlowConfig::max_flows`]); ended-flow records are kept only when
+//! [`EngineConfig::flow_events`] asks for them.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
