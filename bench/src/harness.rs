@@ -556,6 +556,10 @@ pub fn run_contender(
         )?),
         _ => None,
     };
+    if profile.is_some() {
+        // perf needs a moment to attach to every thread before the traffic starts.
+        sleep(Duration::from_secs(1))?;
+    }
     let mut rows: Vec<Row> = Vec::new();
     for &t in tests {
         check_stop()?;
