@@ -226,10 +226,14 @@ impl PacketInspector for EngineInspector {
             verdict == Verdict::Accept && (d.flow_passed || past_depth),
             &d.packet,
         ) {
+            // ctnetlink finds only confirmed connections: a queued first packet (a SYN) still
+            // holds its unconfirmed entry, so wait until the flow has seen both directions.
+            let ct_ready =
+                self.ct.is_none() || (p.flow.pkts_toserver > 0 && p.flow.pkts_toclient > 0);
             if self.bypassed.len() >= BYPASSED_MEMORY {
                 self.bypassed.clear();
             }
-            if self.bypassed.insert(p.flow_id) {
+            if ct_ready && self.bypassed.insert(p.flow_id) {
                 bypass_flow = true;
                 if let Some(ct) = &mut self.ct {
                     let t = Tuple {

@@ -19,6 +19,10 @@
 //! - `decided_flow_is_bypassed_in_the_kernel_v4/_v6`: past `[flow_bypass] bytes` a connection is
 //!   handed to the kernel (connmark); a later payload a drop rule matches goes through on it,
 //!   while a new connection is still inspected.
+//! - `pass_rule_bypasses_the_flow_in_the_kernel`: an IP-only `pass` rule (a trusted server
+//!   address) passes a flow, and the kernel stops queueing it (connmark rule counter) once
+//!   the handshake is done; a payload a drop rule matches goes through on it, while a flow to
+//!   another address is still inspected.
 //! - `kill_9_fail_open_bypasses_and_next_start_cleans_up` / `kill_9_fail_closed_blocks`: with
 //!   the daemon killed hard, fail-open traffic flows (`--queue-bypass`) and fail-closed traffic
 //!   does not; the next start replaces the leftover rules and stops cleanly.
@@ -77,11 +81,15 @@ struct Server {
 
 impl Server {
     fn start(ns: &Netns) -> Server {
+        Self::start_on(ns, PORT)
+    }
+
+    fn start_on(ns: &Netns, port: u16) -> Server {
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicU32::new(0));
         let (s, r) = (Arc::clone(&stop), Arc::clone(&requests));
         ns.spawn_thread(move || {
-            let l = TcpListener::bind(("::", PORT)).expect("bind server");
+            let l = TcpListener::bind(("::", port)).expect("bind server");
             l.set_nonblocking(true).unwrap();
             while !s.load(Ordering::Relaxed) {
                 match l.accept() {
@@ -630,4 +638,78 @@ fn two_queues_share_the_flows_and_both_judge() {
     }
     let dropped: u64 = queues.iter().map(|q| q["dropped"].as_u64().unwrap()).sum();
     assert!(dropped >= 4, "{stats}");
+}
+
+#[test]
+fn pass_rule_bypasses_the_flow_in_the_kernel() {
+    if !verdict_testbed::require_root() {
+        return;
+    }
+    let net = Routed::new().unwrap();
+    let _server = Server::start(&net.server);
+    // A second server address, trusted by an IP-only pass rule (addresses only: in Suricata
+    // the action of such a rule applies to the whole flow).
+    let trusted = std::net::Ipv4Addr::new(198, 18, 2, 50);
+    net.server
+        .add_addr(topology::IFNAME, &format!("{trusted}/24"))
+        .unwrap();
+    let dir = TempDir::new();
+    let cfg = write_config(&dir.0, true);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "queues = 0",
+        "queues = 0\nfirewall_backend = \"iptables-nft\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(
+        dir.0.join("test.rules"),
+        format!(
+            "pass tcp any any -> {trusted} any (msg:\"TEST trusted host\"; sid:1000010;)\n{RULES}"
+        ),
+    )
+    .unwrap();
+    let child = start_verdict(&net.gateway, &cfg);
+    let answered = net
+        .client
+        .run_in(|| {
+            let mut c = TcpStream::connect((trusted, PORT)).unwrap();
+            c.set_read_timeout(Some(ANSWER)).unwrap();
+            let mut buf = [0u8; 64];
+            (0..20)
+                .filter(|i| {
+                    let msg = if i % 5 == 4 { "EVIL" } else { "hello" };
+                    let ok = c.write_all(msg.as_bytes()).is_ok()
+                        && matches!(c.read(&mut buf), Ok(n) if n > 0);
+                    std::thread::sleep(Duration::from_millis(20));
+                    ok
+                })
+                .count()
+        })
+        .unwrap();
+    // The other address is still inspected.
+    let evil_other = request(&net.client, topology::SERVER_V4.into(), "EVIL", BLOCKED);
+    let counters = net
+        .gateway
+        .iptables(&["-L", "VERDICT-FORWARD", "-v", "-x", "-n"])
+        .unwrap();
+    let out = stop(child, libc::SIGTERM);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        answered, 20,
+        "the passed flow was not let through:\n{stderr}"
+    );
+    assert_eq!(
+        evil_other, None,
+        "a flow without a pass rule was not inspected"
+    );
+    let bypassed: u64 = counters
+        .lines()
+        .find(|l| l.contains("connmark"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no connmark rule:\n{counters}"));
+    assert!(
+        bypassed >= 15,
+        "the kernel kept queueing the passed flow:\n{counters}"
+    );
 }
