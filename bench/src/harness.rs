@@ -651,21 +651,18 @@ impl Profile {
     fn finish(mut self) -> Result<()> {
         signal(self.child.id(), libc::SIGINT);
         let _ = self.child.wait();
-        let out = std::process::Command::new("perf")
-            .args([
-                "report",
-                "--stdio",
-                "--no-children",
-                "--sort",
-                "dso,sym",
-                "-g",
-                "none",
-                "-i",
-            ])
-            .arg(&self.data)
-            .output()
-            .context("running perf report")?;
-        std::fs::write(&self.report, &out.stdout)?;
+        // Two views: time by binary (kernel / the contender / libc), then by symbol.
+        let mut text = Vec::new();
+        for sort in ["dso", "dso,sym"] {
+            let out = std::process::Command::new("perf")
+                .args(["report", "--stdio", "--no-children", "--sort", sort])
+                .args(["-g", "none", "-i"])
+                .arg(&self.data)
+                .output()
+                .context("running perf report")?;
+            text.extend_from_slice(&out.stdout);
+        }
+        std::fs::write(&self.report, text)?;
         eprintln!("  profile: {}", self.report.display());
         Ok(())
     }
