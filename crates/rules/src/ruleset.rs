@@ -324,9 +324,48 @@ impl Report {
 /// index in the set-wide pattern numbering (for per-packet dedup).
 #[derive(Debug)]
 struct Prefilter {
-    ac: AhoCorasick,
+    scanner: Scanner,
     ids: Vec<Vec<u32>>,
     base: u32,
+}
+
+/// The automaton behind a prefilter. A concrete DFA is walked byte by byte in a loop the
+/// compiler can inline (the `AhoCorasick` wrapper dispatches every step dynamically);
+/// groups too large for a DFA use the crate's own choice.
+#[derive(Debug)]
+enum Scanner {
+    Dfa(aho_corasick::dfa::DFA),
+    Other(AhoCorasick),
+}
+
+impl Scanner {
+    /// Calls `f` with the pattern id of every match (overlapping, possibly repeated).
+    fn scan(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+        use aho_corasick::automaton::Automaton;
+        use aho_corasick::Anchored;
+        match self {
+            Scanner::Dfa(dfa) => {
+                let Ok(mut sid) = dfa.start_state(Anchored::No) else { return };
+                for &b in hay {
+                    sid = dfa.next_state(Anchored::No, sid, b);
+                    if dfa.is_special(sid) {
+                        if dfa.is_match(sid) {
+                            for i in 0..dfa.match_len(sid) {
+                                f(dfa.match_pattern(sid, i).as_usize());
+                            }
+                        } else if dfa.is_dead(sid) {
+                            return;
+                        }
+                    }
+                }
+            }
+            Scanner::Other(ac) => {
+                for m in ac.find_overlapping_iter(hay) {
+                    f(m.pattern().as_usize());
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -376,20 +415,25 @@ impl GroupBuilder {
             let mut entries: Vec<(Vec<u8>, Vec<u32>)> = map.into_iter().collect();
             entries.sort();
             let (pats, ids): (Vec<Vec<u8>>, Vec<Vec<u32>>) = entries.into_iter().unzip();
-            match AhoCorasickBuilder::new()
-                .ascii_case_insensitive(nocase)
-                .match_kind(MatchKind::Standard)
-                // A full DFA scans fastest; its memory grows with the patterns, so very large
-                // groups let the crate pick a compact NFA instead.
-                .kind(
-                    (pats.len() <= DFA_MAX_PATTERNS).then_some(aho_corasick::AhoCorasickKind::DFA),
-                )
-                .build(&pats)
-            {
-                Ok(ac) => {
+            let scanner = if pats.len() <= DFA_MAX_PATTERNS {
+                aho_corasick::dfa::DFA::builder()
+                    .ascii_case_insensitive(nocase)
+                    .match_kind(MatchKind::Standard)
+                    .build(&pats)
+                    .map(Scanner::Dfa)
+            } else {
+                // A full DFA's memory grows with the patterns: let the crate pick.
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(nocase)
+                    .match_kind(MatchKind::Standard)
+                    .build(&pats)
+                    .map(Scanner::Other)
+            };
+            match scanner {
+                Ok(scanner) => {
                     let base = *next;
                     *next += ids.len() as u32;
-                    Some(Prefilter { ac, ids, base })
+                    Some(Prefilter { scanner, ids, base })
                 }
                 // Too big for the automaton: fall back to checking these rules always.
                 Err(_) => {
@@ -940,10 +984,9 @@ fn collect(g: &Group, pkt: &PacketInput<'_>, state: &mut DetectState) {
         return;
     }
     for pf in g.ci.iter() {
-        for m in pf.ac.find_overlapping_iter(payload) {
-            let pid = m.pattern().as_usize();
+        pf.scanner.scan(payload, |pid| {
             let Some(slot) = pattern_stamp.get_mut(pf.base as usize + pid) else {
-                continue;
+                return;
             };
             if *slot != *stamp {
                 *slot = *stamp;
@@ -951,7 +994,7 @@ fn collect(g: &Group, pkt: &PacketInput<'_>, state: &mut DetectState) {
                     add(i);
                 }
             }
-        }
+        });
     }
 }
 
