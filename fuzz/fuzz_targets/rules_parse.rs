@@ -29,9 +29,21 @@ fuzz_target!(|data: &[u8]| {
             frag_offset: 0,
             header: &[],
         },
-        l4: L4Input::Tcp { src_port: 1234, dst_port: 80, flags: 0x18, seq: 1, ack: 1, window: 100 },
+        l4: L4Input::Tcp {
+            src_port: 1234,
+            dst_port: 80,
+            flags: 0x18,
+            seq: 1,
+            ack: 1,
+            window: 100,
+        },
         payload: data,
-        flow: FlowInput { tracked: true, to_server: true, established: true, from_stream: false },
+        flow: FlowInput {
+            tracked: true,
+            to_server: true,
+            established: true,
+            from_stream: false,
+        },
     };
     let mut fv = FlowVars::new();
     let mut st = DetectState::new();

@@ -684,9 +684,11 @@ impl FlowintCmd {
             }
             "isset" => FlowintCmd::IsSet { name, set: true },
             "notset" | "isnotset" => FlowintCmd::IsSet { name, set: false },
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown flowint operator `{other}` (=, +, -, ==, !=, <, <=, >, >=, isset, notset)"
-            )),
+            ))
+            }
         })
     }
 

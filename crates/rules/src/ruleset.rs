@@ -345,7 +345,9 @@ impl Scanner {
         use aho_corasick::Anchored;
         match self {
             Scanner::Dfa(dfa) => {
-                let Ok(mut sid) = dfa.start_state(Anchored::No) else { return };
+                let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+                    return;
+                };
                 for &b in hay {
                     sid = dfa.next_state(Anchored::No, sid, b);
                     if dfa.is_special(sid) {
