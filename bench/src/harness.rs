@@ -140,7 +140,7 @@ impl Settings {
 /// Measured figures of one test (absent figures do not apply or could not be read).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Metrics {
-    /// Offered rate (packets/s), None at saturation.
+    /// Offered rate (packets/s): the fixed rate, or what the sender reached at saturation.
     pub offered_pps: Option<f64>,
     /// Packets (or TCP bytes) the sender sent.
     pub sent: Option<u64>,
@@ -761,6 +761,9 @@ fn run_test(
             m.sent = Some(rep.sent);
             m.delivered = Some(delivered);
             m.pps = Some(delivered as f64 / rep.secs.max(1e-9));
+            // At saturation, what the sender managed to offer (its CPU also carries the
+            // kernel's forwarding and enqueue work, so this depends on the contender too).
+            m.offered_pps = Some(rep.sent as f64 / rep.secs.max(1e-9));
             m.loss = Some(if rep.sent == 0 {
                 0.0
             } else {

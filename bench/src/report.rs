@@ -346,14 +346,17 @@ pub fn markdown(r: &Results) -> String {
                 );
             }
         } else {
-            let _ = writeln!(md, "| contender | delivered pkt/s | loss | CPU ns/pkt (user) | pkt/s vs C b1 | pkt/s vs ceiling | CPU vs C b1 |");
-            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            let _ = writeln!(md, "| contender | offered pkt/s | delivered pkt/s | loss | CPU ns/pkt (user) | pkt/s vs C b1 | pkt/s vs ceiling | CPU vs C b1 |");
+            let _ = writeln!(
+                md,
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            );
             for x_ in rows {
                 let m = &x_.row.metrics;
                 if let Some(e) = &m.error {
                     let _ = writeln!(
                         md,
-                        "| {} | error: {} | | | | | |",
+                        "| {} | error: {} | | | | | | |",
                         label(&x_.row.contender),
                         one_line(e)
                     );
@@ -361,8 +364,9 @@ pub fn markdown(r: &Results) -> String {
                 }
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
                     label(&x_.row.contender),
+                    thousands(m.offered_pps),
                     thousands(m.pps),
                     m.loss.map_or("–".into(), |l| format!("{:.1}%", l * 100.0)),
                     cpu_cell(m),
