@@ -47,7 +47,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verdict_decode::{DecodeError, LinkType, TunnelKind, L4};
-use verdict_flow::{FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable, Removal};
+use verdict_flow::{
+    DefragConfig, Defragmenter, FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable, Removal,
+};
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
 
 mod rules_inspector;
@@ -332,6 +334,9 @@ pub struct Decision<'e> {
     pub inner: &'e [InnerPacket],
     /// The inner packets' alerts (see [`Decision::alerts_of`]).
     pub inner_alerts: &'e [Alert],
+    /// The datagram reassembled from fragments, when an inner packet has `pkt_src`
+    /// [`PKT_SRC_DEFRAG`] (its `payload` offsets index this buffer, not the wire bytes).
+    pub reassembled: &'e [u8],
 }
 
 /// Per-packet metadata from the driver.
@@ -351,7 +356,7 @@ impl Default for PacketMeta {
 }
 
 /// Engine settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Inline/IPS mode: drop and reject rules drop.
     pub ips: bool,
@@ -364,6 +369,21 @@ pub struct EngineConfig {
     pub tunnels: TunnelConfig,
     /// Keep a record of every flow that ends, for [`Engine::take_ended_flows`].
     pub flow_events: bool,
+    /// IPv4 reassembly: `None` turns it off (fragments are then only inspected one by one).
+    pub defrag: Option<DefragConfig>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            ips: false,
+            drop_invalid: false,
+            flow: FlowConfig::default(),
+            tunnels: TunnelConfig::default(),
+            flow_events: false,
+            defrag: Some(DefragConfig::default()),
+        }
+    }
 }
 
 /// Which tunnels are decapsulated and how their flows relate (Suricata's `decoder.*`).
@@ -533,6 +553,8 @@ pub struct Engine<I: Inspector> {
     inner: Vec<InnerPacket>,
     inner_alerts: Vec<Alert>,
     ended: Vec<EndedFlow>,
+    defrag: Option<Defragmenter>,
+    reassembled: Vec<u8>,
     stats: EngineStats,
 }
 
@@ -548,6 +570,8 @@ impl<I: Inspector> Engine<I> {
             inner: Vec::new(),
             inner_alerts: Vec::new(),
             ended: Vec::new(),
+            defrag: cfg.defrag.map(Defragmenter::new),
+            reassembled: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -580,6 +604,9 @@ impl<I: Inspector> Engine<I> {
     /// Times out idle flows at `now`; returns how many were removed. With
     /// [`EngineConfig::flow_events`], each is reported by [`Engine::take_ended_flows`].
     pub fn expire(&mut self, now: Duration) -> usize {
+        if let Some(d) = self.defrag.as_mut() {
+            d.expire(now);
+        }
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
         self.flows.expire(now, |f, why| {
             if on {
@@ -637,6 +664,7 @@ impl<I: Inspector> Engine<I> {
                     cause: None,
                     inner: &[],
                     inner_alerts: &[],
+                    reassembled: &[],
                 };
             }
         };
@@ -691,6 +719,40 @@ impl<I: Inspector> Engine<I> {
             outer_summary = r.summary;
             outer_handle = r.handle;
         }
+        // IPv4 reassembly: the datagram a fragment completes is inspected as a packet of
+        // its own (Suricata's `defrag` pseudo packet); the completing fragment carries its
+        // verdict.
+        if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment) {
+            let off = offset_in(bytes, pkt.ip.header);
+            let ip_bytes = bytes.get(off..off + pkt.ip.total_len).unwrap_or(&[]);
+            if pkt.ip.version == verdict_decode::IpVersion::V4
+                && defrag.push(now, ip_bytes, &mut self.reassembled)
+            {
+                if let Ok(whole) = verdict_decode::decode_ip(&self.reassembled) {
+                    let start = self.inner_alerts.len();
+                    let r = layers.inspect_packet(
+                        now,
+                        &self.reassembled,
+                        &whole,
+                        &mut self.inner_alerts,
+                    );
+                    if r.verdict.is_drop() && !verdict.is_drop() {
+                        verdict = r.verdict;
+                    }
+                    mark = mark.or(r.mark);
+                    self.inner.push(InnerPacket {
+                        packet: r.summary,
+                        pkt_src: PKT_SRC_DEFRAG,
+                        depth: 1,
+                        tunnel: root.summary,
+                        alerts: start..self.inner_alerts.len(),
+                        drop_reason: r.reason,
+                        first_drop_in_direction: r.first_drop,
+                        cause: r.cause,
+                    });
+                }
+            }
+        }
         if verdict.is_drop() {
             // Counted per wire packet, whichever layer decided.
             self.stats.dropped += 1;
@@ -708,9 +770,13 @@ impl<I: Inspector> Engine<I> {
             cause: self.cause.as_ref(),
             inner: &self.inner,
             inner_alerts: &self.inner_alerts,
+            reassembled: &self.reassembled,
         }
     }
 }
+
+/// `pkt_src` of a datagram reassembled from fragments.
+pub const PKT_SRC_DEFRAG: &str = "defrag";
 
 /// How deep tunnels are followed.
 pub const MAX_TUNNEL_DEPTH: usize = 3;

@@ -424,3 +424,51 @@ fn ended_flows_are_reported_when_asked() {
     e.take_ended_flows(|_| n += 1);
     assert_eq!(n, 0);
 }
+
+#[test]
+fn fragments_are_reassembled_and_inspected_whole() {
+    // A UDP datagram carrying "evil" split so that no fragment holds the whole word.
+    let whole = udp_packet(1000, 53, b"xxxxxxxxxxxxxxevil", false);
+    let payload = &whole[20..]; // 8-byte UDP header + 18 bytes
+    let frag = |off8: u16, more: bool, part: &[u8]| {
+        let total = 20 + part.len();
+        let fo = off8 | if more { 0x2000 } else { 0 };
+        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 7];
+        v.extend_from_slice(&fo.to_be_bytes());
+        v.extend_from_slice(&[64, 17, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2]);
+        v.extend_from_slice(part);
+        v
+    };
+    let cfg = EngineConfig {
+        ips: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &frag(0, true, &payload[..24]), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert!(d.inner.is_empty());
+    let d = e.inspect(t(1), &frag(3, false, &payload[24..]), m);
+    assert_eq!(
+        d.verdict,
+        Verdict::Drop,
+        "the completing fragment carries the verdict"
+    );
+    assert_eq!(d.inner.len(), 1);
+    let inner = &d.inner[0];
+    assert_eq!(inner.pkt_src, PKT_SRC_DEFRAG);
+    assert_eq!(inner.packet.dst_port, 53);
+    assert_eq!(d.alerts_of(inner).len(), 1);
+    let (o, l) = inner.packet.payload;
+    assert_eq!(&d.reassembled[o..o + l], b"xxxxxxxxxxxxxxevil");
+    // With reassembly off the word is never seen.
+    let cfg = EngineConfig {
+        ips: true,
+        defrag: None,
+        ..Default::default()
+    };
+    let mut e = Engine::new(needle(RuleAction::Drop), cfg);
+    e.inspect(t(0), &frag(0, true, &payload[..24]), m);
+    let d = e.inspect(t(1), &frag(3, false, &payload[24..]), m);
+    assert_eq!(d.verdict, Verdict::Accept);
+}

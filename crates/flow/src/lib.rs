@@ -23,6 +23,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod defrag;
+pub use defrag::{DefragConfig, DefragStats, Defragmenter};
+
 pub use verdict_decode::{FlowKey, FlowKeyDir};
 
 /// TCP flag bits used by the tracker.

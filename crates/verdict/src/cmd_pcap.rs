@@ -90,6 +90,18 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(false),
             others: true,
         },
+        defrag: Some(verdict_flow::DefragConfig {
+            timeout: cfg.seconds("defrag.timeout").map_or(
+                verdict_flow::DefragConfig::default().timeout,
+                Duration::from_secs,
+            ),
+            max_trackers: cfg
+                .seconds("defrag.trackers")
+                .map_or(verdict_flow::DefragConfig::default().max_trackers, |n| {
+                    n as usize
+                }),
+            ..Default::default()
+        }),
     };
     let engine = Engine::new(inspector, engine_cfg);
 
@@ -306,7 +318,11 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 for a in d.alerts_of(inner) {
                     let mut ev = eve::inner_alert_event(&ctx, inner, a);
                     ev.verdict = verdict;
-                    ev.add_payload(data, &inner.packet, true, &outputs.payload);
+                    if inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG {
+                        ev.add_payload(d.reassembled, &inner.packet, false, &outputs.payload);
+                    } else {
+                        ev.add_payload(data, &inner.packet, true, &outputs.payload);
+                    }
                     writer.write_event(&ev)?;
                 }
             }

@@ -193,9 +193,11 @@ impl<'a> EveHeader<'a> {
     pub fn inner(event_type: &'static str, ctx: &EventContext<'a>, inner: &'a InnerPacket) -> Self {
         let t = &inner.tunnel;
         let ported = matches!(t.proto, 6 | 17 | 132);
+        // A reassembled datagram is not a tunnel: no `tunnel` object, as in Suricata.
+        let defrag = inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG;
         EveHeader {
             pkt_src: inner.pkt_src,
-            tunnel: Some(EveTunnel {
+            tunnel: (!defrag).then_some(EveTunnel {
                 src_ip: EveAddr(t.src),
                 dest_ip: EveAddr(t.dst),
                 src_port: ported.then_some(t.src_port),
@@ -1025,6 +1027,7 @@ mod tests {
             cause: None,
             inner: &[],
             inner_alerts: &[],
+            reassembled: &[],
         };
         w.write_event(&drop_event(&ctx, &d, &p, true).unwrap())
             .unwrap();

@@ -23,6 +23,7 @@ const SUPPORTED: &[&str] = &[
     "flow",
     "action-order",
     "decoder",
+    "defrag",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).

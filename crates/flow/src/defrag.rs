@@ -1,0 +1,349 @@
+//! IPv4 reassembly: collects fragments of a datagram and hands back the whole datagram once
+//! every byte arrived.
+//!
+//! Sans-IO like the flow table: `now` is passed in, fragments are fed as byte slices, and the
+//! reassembled datagram is written into a caller-owned buffer (reused between datagrams).
+//! Memory is bounded: at most [`DefragConfig::max_trackers`] datagrams in progress and
+//! [`DefragConfig::max_bytes`] buffered bytes; past either, the oldest datagram is dropped
+//! and counted. Overlaps follow the "first" policy: bytes already received win over later
+//! copies (Suricata's default is "bsd", which differs only for crafted overlaps).
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// Reassembly limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefragConfig {
+    /// Datagrams in progress at once.
+    pub max_trackers: usize,
+    /// Bytes buffered over all datagrams.
+    pub max_bytes: usize,
+    /// A datagram not completed within this time is dropped.
+    pub timeout: Duration,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            max_trackers: 4096,
+            max_bytes: 16 << 20,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DefragStats {
+    /// Fragments fed.
+    pub fragments: u64,
+    /// Datagrams reassembled.
+    pub reassembled: u64,
+    /// Datagrams dropped unfinished (timeout or memory limits).
+    pub dropped: u64,
+    /// Fragments that overlapped bytes already received.
+    pub overlaps: u64,
+    /// Fragments rejected as invalid (past 65535 bytes, bad lengths).
+    pub invalid: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    id: u16,
+}
+
+#[derive(Debug)]
+struct Tracker {
+    first_seen: Duration,
+    /// The first fragment's IP header (with options), once seen.
+    header: Vec<u8>,
+    /// Payload bytes, indexed by fragment offset.
+    data: Vec<u8>,
+    /// Received byte ranges, sorted and merged.
+    have: Vec<(usize, usize)>,
+    /// Payload length, known once the last fragment (MF clear) arrived.
+    total: Option<usize>,
+}
+
+/// The IPv4 defragmenter.
+#[derive(Debug)]
+pub struct Defragmenter {
+    cfg: DefragConfig,
+    trackers: HashMap<Key, Tracker>,
+    bytes: usize,
+    stats: DefragStats,
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(s) => u16::from_be_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+impl Defragmenter {
+    /// A defragmenter with these limits.
+    pub fn new(cfg: DefragConfig) -> Self {
+        Defragmenter {
+            cfg,
+            trackers: HashMap::new(),
+            bytes: 0,
+            stats: DefragStats::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> DefragStats {
+        self.stats
+    }
+
+    /// Datagrams in progress.
+    pub fn in_progress(&self) -> usize {
+        self.trackers.len()
+    }
+
+    /// Feeds one IPv4 fragment (`packet` starts at its IP header and is `total_len` long).
+    /// Returns true when this fragment completed a datagram, which is then written into
+    /// `out` (cleared first) as one unfragmented IPv4 packet. Non-fragments and malformed
+    /// input return false.
+    pub fn push(&mut self, now: Duration, packet: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(&vihl) = packet.first() else {
+            return false;
+        };
+        let hlen = ((vihl & 0x0f) as usize) * 4;
+        if vihl >> 4 != 4 || hlen < 20 || packet.len() < hlen {
+            return false;
+        }
+        let total = (be16(packet, 2) as usize).min(packet.len());
+        if total < hlen {
+            return false;
+        }
+        let fo = be16(packet, 6);
+        let more = fo & 0x2000 != 0;
+        let offset = ((fo & 0x1fff) as usize) * 8;
+        if !more && offset == 0 {
+            return false;
+        }
+        self.stats.fragments += 1;
+        let payload = &packet[hlen..total];
+        let end = offset + payload.len();
+        if end > 65_535 - hlen || (more && payload.len() % 8 != 0) {
+            self.stats.invalid += 1;
+            return false;
+        }
+        let key = Key {
+            src: Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]),
+            dst: Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]),
+            proto: packet[9],
+            id: be16(packet, 4),
+        };
+        self.expire(now);
+        if !self.trackers.contains_key(&key) {
+            while self.trackers.len() >= self.cfg.max_trackers.max(1) {
+                self.drop_oldest();
+            }
+        }
+        let t = self.trackers.entry(key).or_insert_with(|| Tracker {
+            first_seen: now,
+            header: Vec::new(),
+            data: Vec::new(),
+            have: Vec::new(),
+            total: None,
+        });
+        if offset == 0 && t.header.is_empty() {
+            t.header.extend_from_slice(&packet[..hlen]);
+        }
+        if !more {
+            match t.total {
+                Some(x) if x != end => {
+                    self.stats.invalid += 1;
+                }
+                _ => t.total = Some(end),
+            }
+        }
+        if t.data.len() < end {
+            self.bytes += end - t.data.len();
+            t.data.resize(end, 0);
+        }
+        // First policy: copy only into the gaps.
+        let mut pos = offset;
+        let mut overlapped = false;
+        for &(a, b) in t.have.iter() {
+            if b <= pos || a >= end {
+                continue;
+            }
+            if a > pos {
+                t.data[pos..a].copy_from_slice(&payload[pos - offset..a - offset]);
+            }
+            overlapped = true;
+            pos = pos.max(b);
+            if pos >= end {
+                break;
+            }
+        }
+        if pos < end {
+            t.data[pos..end].copy_from_slice(&payload[pos - offset..]);
+        }
+        if overlapped {
+            self.stats.overlaps += 1;
+        }
+        t.have.push((offset, end));
+        t.have.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(t.have.len());
+        for &(a, b) in &t.have {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        t.have = merged;
+        let complete = match t.total {
+            Some(total) => !t.header.is_empty() && t.have.first() == Some(&(0, total)),
+            None => false,
+        };
+        if self.bytes > self.cfg.max_bytes {
+            self.drop_oldest();
+            return false;
+        }
+        if !complete {
+            return false;
+        }
+        let t = self.trackers.remove(&key).expect("tracker just used");
+        self.bytes -= t.data.len();
+        let total = t.total.unwrap_or(0);
+        out.clear();
+        out.extend_from_slice(&t.header);
+        out.extend_from_slice(&t.data[..total]);
+        let len = (out.len() as u16).to_be_bytes();
+        out[2] = len[0];
+        out[3] = len[1];
+        // Clear MF and the offset, keep DF and the reserved bit.
+        out[6] &= 0xc0;
+        out[7] = 0;
+        self.stats.reassembled += 1;
+        true
+    }
+
+    /// Drops datagrams older than the timeout.
+    pub fn expire(&mut self, now: Duration) {
+        let timeout = self.cfg.timeout;
+        let before = self.trackers.len();
+        let mut freed = 0;
+        self.trackers.retain(|_, t| {
+            let keep = now.saturating_sub(t.first_seen) <= timeout;
+            if !keep {
+                freed += t.data.len();
+            }
+            keep
+        });
+        self.bytes -= freed;
+        self.stats.dropped += (before - self.trackers.len()) as u64;
+    }
+
+    fn drop_oldest(&mut self) {
+        let oldest = self
+            .trackers
+            .iter()
+            .min_by_key(|(_, t)| t.first_seen)
+            .map(|(k, _)| *k);
+        if let Some(k) = oldest {
+            if let Some(t) = self.trackers.remove(&k) {
+                self.bytes -= t.data.len();
+                self.stats.dropped += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(id: u16, offset8: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+        let total = 20 + payload.len();
+        let fo = offset8 | if more { 0x2000 } else { 0 };
+        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8];
+        v.extend_from_slice(&id.to_be_bytes());
+        v.extend_from_slice(&fo.to_be_bytes());
+        v.extend_from_slice(&[64, 17, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn in_order_and_out_of_order() {
+        let mut d = Defragmenter::new(DefragConfig::default());
+        let mut out = Vec::new();
+        let s = Duration::from_secs;
+        assert!(!d.push(s(0), &frag(1, 0, true, b"AAAAAAAA"), &mut out));
+        assert!(d.push(s(0), &frag(1, 1, false, b"BBB"), &mut out));
+        assert_eq!(&out[20..], b"AAAAAAAABBB");
+        assert_eq!(be16(&out, 2), 31);
+        assert_eq!(be16(&out, 6), 0);
+        // Last fragment first, then the first.
+        assert!(!d.push(s(1), &frag(2, 1, false, b"CC"), &mut out));
+        assert!(d.push(s(1), &frag(2, 0, true, b"DDDDDDDD"), &mut out));
+        assert_eq!(&out[20..], b"DDDDDDDDCC");
+        assert_eq!(d.stats().reassembled, 2);
+        assert_eq!(d.in_progress(), 0);
+    }
+
+    #[test]
+    fn overlap_first_wins_and_limits() {
+        let mut d = Defragmenter::new(DefragConfig::default());
+        let mut out = Vec::new();
+        let s = Duration::from_secs;
+        d.push(s(0), &frag(3, 0, true, b"11111111"), &mut out);
+        d.push(s(0), &frag(3, 0, true, b"22222222"), &mut out);
+        assert!(d.push(s(0), &frag(3, 1, false, b"3"), &mut out));
+        assert_eq!(&out[20..], b"111111113");
+        assert_eq!(d.stats().overlaps, 1);
+        // Non-fragments and garbage are ignored.
+        let whole = frag(4, 0, false, b"x");
+        assert!(!d.push(s(0), &whole, &mut out));
+        assert!(!d.push(s(0), &[0x45, 0], &mut out));
+        assert!(!d.push(s(0), &[], &mut out));
+        // Past 65535 bytes is invalid.
+        assert!(!d.push(s(0), &frag(5, 8191, false, b"zzzzzzzzzz"), &mut out));
+        assert_eq!(d.stats().invalid, 1);
+        // Timeout drops unfinished datagrams.
+        d.push(s(0), &frag(6, 0, true, b"55555555"), &mut out);
+        d.expire(s(61));
+        assert_eq!(d.in_progress(), 0);
+        // Tracker limit drops the oldest.
+        let mut d = Defragmenter::new(DefragConfig {
+            max_trackers: 2,
+            ..Default::default()
+        });
+        for id in 0..5 {
+            d.push(s(id as u64), &frag(id, 0, true, b"xxxxxxxx"), &mut out);
+        }
+        assert_eq!(d.in_progress(), 2);
+        assert_eq!(d.stats().dropped, 3);
+    }
+
+    #[test]
+    fn hostile_fragments_never_panic() {
+        let mut d = Defragmenter::new(DefragConfig {
+            max_bytes: 4096,
+            ..Default::default()
+        });
+        let mut out = Vec::new();
+        let mut seed = 7u64;
+        for i in 0..20_000u64 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let off = (seed >> 33) as u16 % 64;
+            let more = seed & 1 == 1;
+            let len = ((seed >> 20) % 24) as usize;
+            let p = frag((seed >> 50) as u16 % 4, off, more, &vec![b'a'; len]);
+            d.push(Duration::from_millis(i), &p, &mut out);
+            assert!(d.bytes <= 4096 + 65_535);
+        }
+    }
+}
