@@ -27,10 +27,14 @@
 //! flow ([`Decision::inner`]); the carrier packet is dropped when any of them is. The
 //! carrier of IP-in-IP/GRE has no payload of its own for rules, as in Suricata.
 //!
+//! # Fragments
+//! IPv4 fragments are inspected one by one (flagged; non-first ones carry no ports) and fed
+//! to a bounded [`Defragmenter`]; the datagram a fragment completes is inspected as a packet
+//! of its own (`pkt_src` [`PKT_SRC_DEFRAG`]) and the completing fragment carries its verdict.
+//!
 //! # Not done (yet)
-//! IP defragmentation and TCP stream reassembly: fragments and segments are inspected one by
-//! one (fragments are flagged; non-first ones carry no ports), so content split across
-//! fragments or segments is not seen, unlike Suricata's defaults.
+//! IPv6 reassembly and TCP stream reassembly: IPv6 fragments and TCP segments are inspected
+//! one by one, so content split across them is not seen, unlike Suricata's defaults.
 //!
 //! # Allocation
 //! The hot path reuses buffers owned by the engine: alerts are written into an internal
