@@ -69,12 +69,13 @@ pub enum RuleProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// A rule file could not be read.
-    #[error("cannot read rule file {path}: {source} (check the path and its permissions)")]
+    // The I/O error is part of the message (not a `source`), so that both `to_string()` and
+    // anyhow's `{:#}` chains print it exactly once.
+    #[error("cannot read rule file {path}: {error} (check the path and its permissions)")]
     Read {
         /// The file.
         path: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }

@@ -81,9 +81,9 @@ pub use vars::{IpSet, PortSet, Vars};
 
 /// Reads and parses a rule file. Positions name the file by `path` as given.
 pub fn parse_file(path: &std::path::Path) -> Result<ParsedRules, RulesError> {
-    let bytes = std::fs::read(path).map_err(|source| RulesError::Read {
+    let bytes = std::fs::read(path).map_err(|error| RulesError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(parse_str(&text, &path.display().to_string()))

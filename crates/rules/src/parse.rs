@@ -50,6 +50,11 @@ impl Action {
         }
     }
 
+    /// The action named as in rules and suricata.yaml's `action-order` (`pass`, `drop`, ...).
+    pub fn from_name(s: &str) -> Option<Action> {
+        Self::parse(s.trim())
+    }
+
     fn parse(s: &str) -> Option<Action> {
         Some(match s {
             "pass" => Action::Pass,

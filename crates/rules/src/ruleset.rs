@@ -334,7 +334,7 @@ struct Prefilter {
 /// groups too large for a DFA use the crate's own choice.
 #[derive(Debug)]
 enum Scanner {
-    Dfa(aho_corasick::dfa::DFA),
+    Dfa(Box<aho_corasick::dfa::DFA>),
     Other(AhoCorasick),
 }
 
@@ -422,7 +422,7 @@ impl GroupBuilder {
                     .ascii_case_insensitive(nocase)
                     .match_kind(MatchKind::Standard)
                     .build(&pats)
-                    .map(Scanner::Dfa)
+                    .map(|d| Scanner::Dfa(Box::new(d)))
             } else {
                 // A full DFA's memory grows with the patterns: let the crate pick.
                 AhoCorasickBuilder::new()

@@ -1,8 +1,9 @@
 //! `verdict rules`: work with rule files.
 //!
-//! `verdict rules check FILE... [--json] [--set VAR=VALUE] [--verbose]` loads the files the
-//! way `verdict pcap` and `verdict run` do and reports, per rule and in total, what loaded,
-//! what was skipped as unsupported (with the keyword) and what is invalid (with the place).
+//! `verdict rules check FILE... [--json] [-c suricata.yaml] [--set VAR=VALUE] [--verbose]`
+//! loads the files the way `verdict pcap` and `verdict run` do and reports, per rule and in
+//! total, what loaded, what was skipped as unsupported (with the keyword) and what is invalid
+//! (with the place).
 //!
 //! Exit status: 0 when every file was read and at least one rule loaded; 1 when no rule is
 //! usable (nothing loaded); 2 when a file cannot be read (or another real error).
@@ -39,6 +40,10 @@ struct CheckArgs {
     /// `vars.address-groups.NAME=...` and `vars.port-groups.NAME=...`.
     #[arg(long = "set", value_name = "VAR=VALUE")]
     set: Vec<String>,
+    /// Read rule variables (`vars.address-groups`, `vars.port-groups`) from this
+    /// suricata.yaml; `--set` overrides them.
+    #[arg(short = 'c', long = "config", value_name = "SURICATA_YAML")]
+    config: Option<PathBuf>,
     /// Also list every loaded rule.
     #[arg(long, short)]
     verbose: bool,
@@ -56,6 +61,15 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
 
 fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut vars = Vars::suricata_defaults();
+    if let Some(path) = &a.config {
+        let cfg = crate::suricata_yaml::SuricataConfig::load(path)?;
+        for (k, v) in cfg.address_groups() {
+            vars.set_address(&k, &v);
+        }
+        for (k, v) in cfg.port_groups() {
+            vars.set_port(&k, &v);
+        }
+    }
     for s in &a.set {
         let (k, v) = s
             .split_once('=')
