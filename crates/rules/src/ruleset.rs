@@ -1017,9 +1017,12 @@ fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {
 
 fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
     let ports = p.l4.ports();
+    // A packet without ports (ICMP, a truncated transport header) only matches rules whose
+    // ports are `any`.
+    let any_ports = r.src_ports.is_all() && r.dst_ports.is_all();
     let fwd = r.src.contains(p.ip.src)
         && r.dst.contains(p.ip.dst)
-        && ports.map_or(true, |(s, d)| {
+        && ports.map_or(any_ports, |(s, d)| {
             r.src_ports.contains(s) && r.dst_ports.contains(d)
         });
     if fwd {
@@ -1028,7 +1031,7 @@ fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
     r.bidir
         && r.src.contains(p.ip.dst)
         && r.dst.contains(p.ip.src)
-        && ports.map_or(true, |(s, d)| {
+        && ports.map_or(any_ports, |(s, d)| {
             r.src_ports.contains(d) && r.dst_ports.contains(s)
         })
 }

@@ -971,3 +971,17 @@ alert tcp any any -> any any (content:"copy"; flowint:other,=,hits; sid:6;)"#,
     assert_eq!(fv.flowint("hits"), Some(0));
     assert_eq!(go(b"check", &mut fv), vec![3]);
 }
+
+#[test]
+fn port_rules_need_ports() {
+    let s = set("alert ip any any -> any 80 (sid:1;)\nalert tcp any any -> any any (sid:2;)\nalert ip any any -> any any (sid:3;)");
+    let mut p = tcp(b"x");
+    p.l4 = L4Input::Other; // TCP whose header could not be decoded
+    let sids: Vec<u32> = run(&s, &p).iter().map(|m| m.rule.sid).collect();
+    assert_eq!(sids, vec![2, 3]);
+    let sids: Vec<u32> = run(&s, &icmp(8, 0, 1, 1))
+        .iter()
+        .map(|m| m.rule.sid)
+        .collect();
+    assert_eq!(sids, vec![3]);
+}
