@@ -330,6 +330,168 @@ pub(crate) enum PacketCheck {
     StreamEvent(String),
     /// `vlan.id:COND[,LAYER]`.
     VlanId(UintCond, VlanLayer),
+    /// `tcp.mss:COND`: the TCP MSS option (from `PacketExtra::l4_header`).
+    TcpMss(UintCond),
+    /// `ipv4-csum`, `tcpv4-csum`, ...: `valid` (true) or `invalid` (false).
+    Checksum(CsumKind, bool),
+}
+
+/// Which checksum a `*-csum` keyword checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CsumKind {
+    Ipv4,
+    Tcpv4,
+    Tcpv6,
+    Udpv4,
+    Udpv6,
+    Icmpv4,
+    Icmpv6,
+}
+
+impl CsumKind {
+    pub(crate) fn from_keyword(k: &str) -> Option<CsumKind> {
+        Some(match k {
+            "ipv4-csum" => CsumKind::Ipv4,
+            "tcpv4-csum" => CsumKind::Tcpv4,
+            "tcpv6-csum" => CsumKind::Tcpv6,
+            "udpv4-csum" => CsumKind::Udpv4,
+            "udpv6-csum" => CsumKind::Udpv6,
+            "icmpv4-csum" => CsumKind::Icmpv4,
+            "icmpv6-csum" => CsumKind::Icmpv6,
+            _ => return None,
+        })
+    }
+
+    /// Whether the packet's checksum is valid; None when the packet is not of this kind or
+    /// the bytes needed are not available.
+    fn valid(self, p: &PacketInput<'_>, x: &PacketExtra<'_>) -> Option<bool> {
+        let v4 = p.ip.src.is_ipv4();
+        let l4 = || -> Option<u16> {
+            if x.l4_header.is_empty() {
+                return None;
+            }
+            let len = x.l4_header.len() + p.payload.len();
+            let segment = fold(ones_sum_pair(x.l4_header, p.payload));
+            Some(fold_all(&[segment, pseudo(p, len)]))
+        };
+        match self {
+            CsumKind::Ipv4 => {
+                if !v4 || p.ip.header.len() < 20 {
+                    return None;
+                }
+                Some(fold(ones_sum(p.ip.header, 0)) == 0xffff)
+            }
+            CsumKind::Tcpv4 | CsumKind::Tcpv6 => {
+                if !matches!(p.l4, L4Input::Tcp { .. }) || v4 != (self == CsumKind::Tcpv4) {
+                    return None;
+                }
+                Some(l4()? == 0xffff)
+            }
+            CsumKind::Udpv4 | CsumKind::Udpv6 => {
+                if !matches!(p.l4, L4Input::Udp { .. }) || v4 != (self == CsumKind::Udpv4) {
+                    return None;
+                }
+                // IPv4 UDP checksum 0: not computed by the sender, accepted.
+                if v4 && x.l4_header.get(6..8) == Some(&[0, 0]) {
+                    return Some(true);
+                }
+                Some(l4()? == 0xffff)
+            }
+            CsumKind::Icmpv4 => {
+                if !matches!(p.l4, L4Input::Icmp { v6: false, .. }) || x.l4_header.is_empty() {
+                    return None;
+                }
+                Some(fold(ones_sum_pair(x.l4_header, p.payload)) == 0xffff)
+            }
+            CsumKind::Icmpv6 => {
+                if !matches!(p.l4, L4Input::Icmp { v6: true, .. }) {
+                    return None;
+                }
+                Some(l4()? == 0xffff)
+            }
+        }
+    }
+}
+
+/// One's complement sum of 16-bit big-endian words (odd trailing byte padded with zero).
+fn ones_sum(b: &[u8], init: u64) -> u64 {
+    let mut sum = init;
+    let mut chunks = b.chunks_exact(2);
+    for c in &mut chunks {
+        sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    sum
+}
+
+/// Sum of two consecutive buffers as one byte stream.
+fn ones_sum_pair(a: &[u8], b: &[u8]) -> u64 {
+    if a.len() % 2 == 0 {
+        ones_sum(b, ones_sum(a, 0))
+    } else {
+        // The odd byte of `a` pairs with the first byte of `b`.
+        let (last, head) = (a[a.len() - 1], b.first().copied().unwrap_or(0));
+        let s = ones_sum(&a[..a.len() - 1], 0) + u64::from(u16::from_be_bytes([last, head]));
+        ones_sum(b.get(1..).unwrap_or(&[]), s)
+    }
+}
+
+fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn fold_all(parts: &[u16]) -> u16 {
+    fold(parts.iter().map(|&p| u64::from(p)).sum())
+}
+
+/// The TCP/UDP/ICMPv6 pseudo-header sum.
+fn pseudo(p: &PacketInput<'_>, len: usize) -> u16 {
+    let mut sum = 0u64;
+    match (p.ip.src, p.ip.dst) {
+        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
+            sum = ones_sum(&s.octets(), sum);
+            sum = ones_sum(&d.octets(), sum);
+            sum += u64::from(p.ip.proto);
+            sum += len as u64 & 0xffff;
+        }
+        (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
+            sum = ones_sum(&s.octets(), sum);
+            sum = ones_sum(&d.octets(), sum);
+            sum += (len as u64 >> 16) + (len as u64 & 0xffff);
+            sum += u64::from(p.ip.proto);
+        }
+        _ => {}
+    }
+    fold(sum)
+}
+
+/// The TCP MSS option of a TCP header with options.
+fn tcp_mss(h: &[u8]) -> Option<u16> {
+    let doff = usize::from(*h.get(12)? >> 4) * 4;
+    let opts = h.get(20..doff.min(h.len()))?;
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return None,
+            1 => i += 1,
+            kind => {
+                let len = usize::from(*opts.get(i + 1)?);
+                if len < 2 {
+                    return None;
+                }
+                if kind == 2 && len == 4 {
+                    return Some(u16::from_be_bytes([*opts.get(i + 2)?, *opts.get(i + 3)?]));
+                }
+                i += len;
+            }
+        }
+    }
+    None
 }
 
 /// Which VLAN layer `vlan.id` looks at.
@@ -439,12 +601,19 @@ impl PacketCheck {
                 return x.stream_events.iter().any(|e| event_name(e) == n)
             }
             PacketCheck::VlanId(c, layer) => return layer.matches(*c, x.vlan_ids),
+            PacketCheck::TcpMss(c) => {
+                return matches!(p.l4, L4Input::Tcp { .. })
+                    && tcp_mss(x.l4_header).is_some_and(|m| c.matches(u64::from(m)))
+            }
+            PacketCheck::Checksum(kind, want) => return kind.valid(p, x) == Some(*want),
             _ => {}
         }
         match *self {
-            PacketCheck::DecodeEvent(_) | PacketCheck::StreamEvent(_) | PacketCheck::VlanId(..) => {
-                false
-            }
+            PacketCheck::DecodeEvent(_)
+            | PacketCheck::StreamEvent(_)
+            | PacketCheck::VlanId(..)
+            | PacketCheck::TcpMss(_)
+            | PacketCheck::Checksum(..) => false,
             PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),
             PacketCheck::Ttl(c) => c.matches(u64::from(p.ip.ttl)),
             PacketCheck::Tos { value, negated } => (p.ip.tos == value) != negated,

@@ -243,7 +243,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "datarep"
                 | "iprep"
                 | "geoip"
-                | "tcp.mss"
                 | "tcp.flags"
                 | "icmpv6.mtu"
                 | "ipv6.hlim"
@@ -275,7 +274,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "ssh_proto"
                 | "ssh_software"
                 | "template2"
-                | "tcpmss"
                 | "l3_proto"
                 | "ip.dst"
                 | "ip.src"
@@ -683,6 +681,18 @@ pub(crate) fn compile_rule(
                         negated: neg,
                     }),
                     None => cx.invalid("expected [!]N with N 0..65535"),
+                }
+            }
+            "tcp.mss" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::TcpMss(c)),
+                None => cx.invalid("expected N, <N, >N, N-M, !N (0..65535)"),
+            },
+            k if crate::matchers::CsumKind::from_keyword(k).is_some() => {
+                let kind = crate::matchers::CsumKind::from_keyword(k);
+                match (kind, val.trim()) {
+                    (Some(kind), "valid") => checks.push(PacketCheck::Checksum(kind, true)),
+                    (Some(kind), "invalid") => checks.push(PacketCheck::Checksum(kind, false)),
+                    _ => cx.invalid("expected valid or invalid"),
                 }
             }
             "vlan.id" => {

@@ -985,3 +985,70 @@ fn port_rules_need_ports() {
         .collect();
     assert_eq!(sids, vec![3]);
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn checksums_and_tcp_mss() {
+    // A SYN with MSS 1460 and payload "hello", checksums computed by scapy.
+    let iph = hex("450000350001000040060558c0a80203d155e169");
+    let mut th = hex("9bbb00500000000100000000700220000eca0000020405b401030307");
+    let payload = b"hello";
+    let mut p = tcp(payload);
+    p.ip.src = ip("192.168.2.3");
+    p.ip.dst = ip("209.85.225.105");
+    p.ip.header = &iph;
+    p.l4 = L4Input::Tcp {
+        src_port: 39867,
+        dst_port: 80,
+        flags: 0x02,
+        seq: 1,
+        ack: 0,
+        window: 8192,
+    };
+    let s = set(r#"alert tcp any any -> any any (ipv4-csum:valid; sid:1;)
+alert tcp any any -> any any (tcpv4-csum:valid; sid:2;)
+alert tcp any any -> any any (tcpv4-csum:invalid; sid:3;)
+alert tcp any any -> any any (tcp.mss:<536; sid:4;)
+alert tcp any any -> any any (tcp.mss:1460; sid:5;)
+alert tcp any any -> any any (udpv4-csum:valid; sid:6;)"#);
+    let x = verdict_rules::PacketExtra {
+        l4_header: &th,
+        ..Default::default()
+    };
+    assert_eq!(run_ext(&s, &p, &x), vec![1, 2, 5]);
+    th[16] ^= 0xff; // break the TCP checksum
+    let x = verdict_rules::PacketExtra {
+        l4_header: &th,
+        ..Default::default()
+    };
+    assert_eq!(run_ext(&s, &p, &x), vec![1, 3, 5]);
+    // Without the transport header nothing can be said about it.
+    assert_eq!(run_ext(&s, &p, &Default::default()), vec![1]);
+
+    // UDP over IPv6, payload "abc".
+    let uh = hex("03e80035000bdbe3");
+    let mut u = udp(b"abc");
+    u.ip.src = ip("2001:db8::1");
+    u.ip.dst = ip("2001:db8::2");
+    u.l4 = L4Input::Udp {
+        src_port: 1000,
+        dst_port: 53,
+    };
+    let s = set("alert udp any any -> any any (udpv6-csum:valid; sid:1;)\nalert udp any any -> any any (udpv6-csum:invalid; sid:2;)");
+    let x = verdict_rules::PacketExtra {
+        l4_header: &uh,
+        ..Default::default()
+    };
+    assert_eq!(run_ext(&s, &u, &x), vec![1]);
+    let u2 = PacketInput {
+        payload: b"abd",
+        ..u.clone()
+    };
+    assert_eq!(run_ext(&s, &u2, &x), vec![2]);
+}
