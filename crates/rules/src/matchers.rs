@@ -654,6 +654,11 @@ pub(crate) struct FlowCheck {
 }
 
 impl FlowCheck {
+    /// `only_stream` (true) / `no_stream` (false), if given.
+    pub(crate) fn stream(&self) -> Option<bool> {
+        self.stream
+    }
+
     pub(crate) fn parse(v: &str) -> Result<FlowCheck, String> {
         let mut f = FlowCheck::default();
         for part in v.split(',').map(str::trim) {

@@ -49,6 +49,13 @@ pub struct RuleMeta {
     /// that do not look at the packet beyond addresses (no payload, header, `flow` or flowbits
     /// checks). Suricata applies `drop`/`pass` of such rules to the whole flow.
     pub ip_only: bool,
+    /// The rule inspects the transport payload (content, pcre, byte_*, isdataat on the
+    /// payload buffer). In IPS mode Suricata inspects TCP payload as stream data, so a
+    /// matching `drop` of such a TCP rule drops the flow.
+    pub inspects_payload: bool,
+    /// `flow:no_stream` (the rule only looks at single packets) or `flow:only_stream`
+    /// (`Some(true)`), as written.
+    pub stream: Option<bool>,
     /// Where the rule was defined.
     pub position: Position,
     /// The rule text.
@@ -395,6 +402,8 @@ pub(crate) fn compile_rule(
         noalert: false,
         alert_on_pass: false,
         ip_only: false,
+        inspects_payload: false,
+        stream: None,
         position: p.position.clone(),
         text: p.text.clone(),
     };
@@ -807,6 +816,8 @@ pub(crate) fn compile_rule(
     let sets =
         flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
     let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
+    meta.inspects_payload = !payload.is_empty();
+    meta.stream = flow.as_ref().and_then(|f| f.stream());
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
         && payload.is_empty()

@@ -1052,3 +1052,14 @@ alert tcp any any -> any any (udpv4-csum:valid; sid:6;)"#);
     };
     assert_eq!(run_ext(&s, &u2, &x), vec![2]);
 }
+
+#[test]
+fn meta_describes_inspection() {
+    let s = set(r#"drop tcp any any -> any 80 (content:"x"; sid:1;)
+drop tcp any any -> any 80 (flow:no_stream; content:"x"; sid:2;)
+drop tcp any any -> any 80 (dsize:>10; sid:3;)"#);
+    let m = |sid| s.metas().find(|m| m.sid == sid).unwrap().clone();
+    assert!(m(1).inspects_payload && m(1).stream.is_none());
+    assert!(m(2).inspects_payload && m(2).stream == Some(false));
+    assert!(!m(3).inspects_payload);
+}
