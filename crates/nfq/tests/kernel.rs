@@ -47,21 +47,7 @@ fn accept_ipv4_and_ipv6() {
     for fam in FAMILIES {
         let rx = udp_socket(&net.b, fam.b);
         let port = rx.local_addr().unwrap().port().to_string();
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "3",
-            ],
-        );
+        fam.queue_rule(&net.b, "INPUT", "udp", &port, "3");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = seen.clone();
         let reader = Reader::spawn(
@@ -123,21 +109,7 @@ fn drop_ipv4_and_ipv6() {
     for fam in FAMILIES {
         let rx = udp_socket(&net.b, fam.b);
         let port = rx.local_addr().unwrap().port().to_string();
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "0",
-            ],
-        );
+        fam.queue_rule(&net.b, "INPUT", "udp", &port, "0");
         let reader = Reader::spawn(
             &net.b,
             ReaderSetup::queue(0, QueueConfig::default()),
@@ -282,21 +254,7 @@ fn conntrack_flag_and_connmark_or_a_clear_refusal() {
     }
     let rx = udp_socket(&net.b, fam.b);
     let port = rx.local_addr().unwrap().port().to_string();
-    fam.fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &port,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "1",
-        ],
-    );
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "1");
     fam.fw(
         &net.b,
         &[
@@ -343,21 +301,7 @@ fn rewritten_udp_payload_arrives() {
     for fam in FAMILIES {
         let rx = udp_socket(&net.b, fam.b);
         let port = rx.local_addr().unwrap().port().to_string();
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "2",
-            ],
-        );
+        fam.queue_rule(&net.b, "INPUT", "udp", &port, "2");
         let reader = Reader::spawn(
             &net.b,
             ReaderSetup::queue(2, QueueConfig::default()),
@@ -411,21 +355,7 @@ fn repeat_verdict_reruns_the_hook() {
                 "ACCEPT",
             ],
         );
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "4",
-            ],
-        );
+        fam.queue_rule(&net.b, "INPUT", "udp", &port, "4");
         let seen = Arc::new(Mutex::new(0usize));
         let seen2 = seen.clone();
         let reader = Reader::spawn(
@@ -470,21 +400,7 @@ fn batch_verdicts_with_individual_drops_first() {
     for fam in FAMILIES {
         let rx = udp_socket(&net.b, fam.b);
         let port = rx.local_addr().unwrap().port().to_string();
-        fam.fw(
-            &net.b,
-            &[
-                "-A",
-                "INPUT",
-                "-p",
-                "udp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "5",
-            ],
-        );
+        fam.queue_rule(&net.b, "INPUT", "udp", &port, "5");
         let sends = Arc::new(Mutex::new(Vec::new()));
         let sends2 = sends.clone();
         let mut batcher = VerdictBatcher::new(5);
@@ -556,21 +472,7 @@ fn raw_batch_verdict_covers_ids_up_to_max() {
     let fam = FAMILIES[0];
     let rx = udp_socket(&net.b, fam.b);
     let port = rx.local_addr().unwrap().port().to_string();
-    fam.fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &port,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "6",
-        ],
-    );
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "6");
     let mut ids = Vec::new();
     let reader = Reader::spawn(
         &net.b,
@@ -614,21 +516,7 @@ fn gso_packets_are_queued_whole() {
             .unwrap();
         let to = listener.local_addr().unwrap();
         let port = to.port().to_string();
-        fam.fw(
-            &net.a,
-            &[
-                "-A",
-                "OUTPUT",
-                "-p",
-                "tcp",
-                "--dport",
-                &port,
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "0",
-            ],
-        );
+        fam.queue_rule(&net.a, "OUTPUT", "tcp", &port, "0");
         let biggest = Arc::new(Mutex::new((0usize, false)));
         let biggest2 = biggest.clone();
         let cfg = QueueConfig {
@@ -684,21 +572,7 @@ fn uid_and_gid_of_local_packets() {
         return;
     };
     for fam in FAMILIES {
-        fam.fw(
-            &net.a,
-            &[
-                "-A",
-                "OUTPUT",
-                "-p",
-                "udp",
-                "--dport",
-                "9",
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "8",
-            ],
-        );
+        fam.queue_rule(&net.a, "OUTPUT", "udp", "9", "8");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = seen.clone();
         let cfg = QueueConfig {
@@ -759,21 +633,7 @@ fn fail_open_keeps_traffic_flowing_when_the_queue_is_full() {
             let rx = udp_socket(&net.b, fam.b);
             let port = rx.local_addr().unwrap().port().to_string();
             let queue = if fail_open { "10" } else { "11" };
-            fam.fw(
-                &net.b,
-                &[
-                    "-A",
-                    "INPUT",
-                    "-p",
-                    "udp",
-                    "--dport",
-                    &port,
-                    "-j",
-                    "NFQUEUE",
-                    "--queue-num",
-                    queue,
-                ],
-            );
+            fam.queue_rule(&net.b, "INPUT", "udp", &port, queue);
             let cfg = QueueConfig {
                 max_len: Some(MAXLEN),
                 flags: if fail_open {
@@ -899,21 +759,7 @@ fn flood_tiny_buffer(
 ) {
     let rx = udp_socket(&net.b, fam.b);
     let port = rx.local_addr().unwrap().port().to_string();
-    fam.fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &port,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "30",
-        ],
-    );
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "30");
     let cfg = QueueConfig {
         max_len: Some(65536),
         ..QueueConfig::default()
@@ -977,36 +823,8 @@ fn several_queues_on_one_socket() {
     let rx6 = udp_socket(&net.b, FAMILIES[1].b);
     let p4 = rx4.local_addr().unwrap().port().to_string();
     let p6 = rx6.local_addr().unwrap().port().to_string();
-    FAMILIES[0].fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &p4,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "40",
-        ],
-    );
-    FAMILIES[1].fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &p6,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "41",
-        ],
-    );
+    FAMILIES[0].queue_rule(&net.b, "INPUT", "udp", &p4, "40");
+    FAMILIES[1].queue_rule(&net.b, "INPUT", "udp", &p6, "41");
     let queues = Arc::new(Mutex::new(HashSet::new()));
     let queues2 = queues.clone();
     let setup = ReaderSetup {
@@ -1155,21 +973,7 @@ fn bursts_per_syscall_and_packets_kept_across_configuration() {
     let fam = FAMILIES[0];
     let rx = udp_socket(&net.b, fam.b);
     let port = rx.local_addr().unwrap().port().to_string();
-    fam.fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &port,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "70",
-        ],
-    );
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "70");
     let (tx_ready, rx_ready) = std::sync::mpsc::channel();
     let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
     let reader = net
@@ -1265,21 +1069,7 @@ fn nonblocking_socket_fits_a_poll_loop() {
     let fam = FAMILIES[1];
     let rx = udp_socket(&net.b, fam.b);
     let port = rx.local_addr().unwrap().port().to_string();
-    fam.fw(
-        &net.b,
-        &[
-            "-A",
-            "INPUT",
-            "-p",
-            "udp",
-            "--dport",
-            &port,
-            "-j",
-            "NFQUEUE",
-            "--queue-num",
-            "80",
-        ],
-    );
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "80");
     let (tx_ready, rx_ready) = std::sync::mpsc::channel();
     let reader = net
         .b

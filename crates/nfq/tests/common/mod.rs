@@ -52,6 +52,26 @@ impl Family {
         r.unwrap_or_else(|e| panic!("{}: {e}", self.name()));
     }
 
+    /// Appends `-A <chain> -p <proto> --dport <port> -j NFQUEUE --queue-num <queue>` in `ns`
+    /// (the filter table).
+    pub fn queue_rule(&self, ns: &Netns, chain: &str, proto: &str, port: &str, queue: &str) {
+        self.fw(
+            ns,
+            &[
+                "-A",
+                chain,
+                "-p",
+                proto,
+                "--dport",
+                port,
+                "-j",
+                "NFQUEUE",
+                "--queue-num",
+                queue,
+            ],
+        );
+    }
+
     pub fn hw_protocol(&self) -> u16 {
         if self.v6 {
             0x86dd
