@@ -33,8 +33,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::{verdict_rules_present, TempDir};
 use verdict_testbed::topology::{self, Routed};
 use verdict_testbed::{ChildGuard, Netns};
 
@@ -43,35 +46,11 @@ const PORT: u16 = 8080;
 const ANSWER: Duration = Duration::from_secs(5);
 /// How long without an answer before a request counts as blocked.
 const BLOCKED: Duration = Duration::from_secs(2);
-const BIN: &str = env!("CARGO_BIN_EXE_verdict");
 
 const RULES: &str = "\
 drop tcp any any -> any 8080 (msg:\"TEST evil request\"; flow:established,to_server; content:\"EVIL\"; classtype:web-application-attack; sid:1000001; rev:2;)
 alert tcp any any -> any 8080 (msg:\"TEST hello seen\"; flow:established,to_server; content:\"hello\"; sid:1000002; rev:1;)
 ";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "verdict-e2e-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A TCP server in the server namespace: answers every request with `ok <bytes>\n`.
 struct Server {
@@ -160,43 +139,7 @@ fn write_config(dir: &Path, fail_open: bool) -> PathBuf {
 /// Starts `verdict run -c cfg` in the gateway and waits until its queue is bound and its
 /// rules are in place.
 fn start_verdict(gw: &Netns, cfg: &Path) -> ChildGuard {
-    let mut child = gw
-        .spawn(&[BIN, "run", "-c", cfg.to_str().unwrap()])
-        .expect("spawn verdict");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        assert!(
-            !child.has_exited(),
-            "verdict exited during start: {:?}",
-            child
-                .finish(libc::SIGKILL)
-                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        );
-        let bound = gw
-            .read_file("/proc/net/netfilter/nfnetlink_queue")
-            .map(|s| !s.trim().is_empty())
-            .unwrap_or(false);
-        if bound && verdict_rules_present(gw) {
-            return child;
-        }
-        assert!(Instant::now() < deadline, "verdict did not start in 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Whether any Verdict rule is installed in `ns`, whatever the backend (iptables-nft,
-/// iptables-legacy, native nft where the kernel has the nft queue expression).
-fn verdict_rules_present(ns: &Netns) -> bool {
-    let out = |argv: &[&str]| ns.run(argv).unwrap_or_default();
-    [
-        "iptables-nft",
-        "ip6tables-nft",
-        "iptables-legacy",
-        "ip6tables-legacy",
-    ]
-    .iter()
-    .any(|tool| out(&[tool, "-S"]).contains("VERDICT"))
-        || out(&["nft", "list", "tables"]).contains("verdict")
+    common::start_verdict(gw, cfg, verdict_rules_present)
 }
 
 fn stop(child: ChildGuard, signal: i32) -> Output {
@@ -216,7 +159,7 @@ fn gateway_blocks(v6: bool) {
     }
     let net = Routed::new().unwrap();
     let server = Server::start(&net.server);
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, true);
     let (dst, src): (IpAddr, IpAddr) = if v6 {
         (topology::SERVER_V6.into(), topology::CLIENT_V6.into())
@@ -323,7 +266,7 @@ fn sighup_swaps_rules_without_losing_packets() {
     }
     let net = Routed::new().unwrap();
     let _server = Server::start(&net.server);
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, true);
     // Start without the drop rule.
     std::fs::write(dir.0.join("test.rules"), RULES.lines().nth(1).unwrap()).unwrap();
@@ -409,7 +352,7 @@ fn sigterm_under_traffic_stalls_nothing() {
     for fail_open in [true, false] {
         let net = Routed::new().unwrap();
         let _server = Server::start(&net.server);
-        let dir = TempDir::new();
+        let dir = TempDir::new("e2e");
         let cfg = write_config(&dir.0, fail_open);
         let child = start_verdict(&net.gateway, &cfg);
         let client = &net.client;
@@ -436,7 +379,7 @@ fn kill_9(fail_open: bool) {
     }
     let net = Routed::new().unwrap();
     let _server = Server::start(&net.server);
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, fail_open);
     let dst: IpAddr = topology::SERVER_V4.into();
     let child = start_verdict(&net.gateway, &cfg);
@@ -511,7 +454,7 @@ fn decided_flow_bypassed(v6: bool) {
     };
     let net = Routed::new().unwrap();
     let _server = Server::start(&net.server);
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, true);
     // Bypass flows after 4000 bytes without an alert; iptables so the rule counters show it.
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
@@ -589,7 +532,7 @@ fn two_queues_share_the_flows_and_both_judge() {
     }
     let net = Routed::new().unwrap();
     let _server = Server::start(&net.server);
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, true);
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
@@ -653,7 +596,7 @@ fn pass_rule_bypasses_the_flow_in_the_kernel() {
     net.server
         .add_addr(topology::IFNAME, &format!("{trusted}/24"))
         .unwrap();
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e");
     let cfg = write_config(&dir.0, true);
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
         "queues = 0",

@@ -12,14 +12,16 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::TempDir;
 use verdict_testbed::topology::{self, TwoHosts};
 use verdict_testbed::{ChildGuard, Netns};
 
-const BIN: &str = env!("CARGO_BIN_EXE_verdict");
 const PORT: u16 = 8080;
 const METRICS: &str = "127.0.0.1:9477";
 
@@ -27,28 +29,6 @@ const RULES: &str = "\
 drop tcp any any -> any 8080 (msg:\"TEST inbound evil\"; flow:established,to_server; content:\"EVIL\"; sid:2000001; rev:1;)
 drop tcp any 8080 -> any any (msg:\"TEST outbound leak\"; flow:established,to_client; content:\"LEAK\"; sid:2000002; rev:1;)
 ";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "verdict-e2e-host-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn config(dir: &Path, extra: &str) -> PathBuf {
     std::fs::write(dir.join("test.rules"), RULES).unwrap();
@@ -64,29 +44,10 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
+/// Starts `verdict run -c cfg` in `ns` and waits until its queue is bound and `/metrics`
+/// answers.
 fn start(ns: &Netns, cfg: &Path) -> ChildGuard {
-    let mut child = ns
-        .spawn(&[BIN, "run", "-c", cfg.to_str().unwrap()])
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        assert!(
-            !child.has_exited(),
-            "verdict exited: {:?}",
-            child
-                .finish(libc::SIGKILL)
-                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        );
-        let bound = ns
-            .read_file("/proc/net/netfilter/nfnetlink_queue")
-            .map(|s| !s.trim().is_empty())
-            .unwrap_or(false);
-        if bound && metrics(ns).is_some() {
-            return child;
-        }
-        assert!(Instant::now() < deadline, "verdict did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::start_verdict(ns, cfg, |ns| metrics(ns).is_some())
 }
 
 /// GET /metrics inside `ns`.
@@ -175,7 +136,7 @@ fn host_inspects_input_and_output() {
     let net = TwoHosts::new().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     echo_server(&net.b, Arc::clone(&stop));
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e-host");
     let child = start(&net.b, &config(&dir.0, ""));
     for dst in [
         SocketAddr::from((topology::TWO_HOSTS_B_V4, PORT)),
@@ -214,17 +175,7 @@ fn host_inspects_input_and_output() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = |argv: &[&str]| net.b.run(argv).unwrap_or_default();
-    let rules = [
-        "iptables-nft",
-        "ip6tables-nft",
-        "iptables-legacy",
-        "ip6tables-legacy",
-    ]
-    .iter()
-    .map(|t| out(&[t, "-S"]))
-    .collect::<String>()
-        + &out(&["nft", "list", "tables"]);
+    let rules = common::firewall_listing(&net.b);
     assert!(
         !rules.contains("VERDICT") && !rules.contains("verdict"),
         "rules left behind:\n{rules}"
@@ -236,7 +187,7 @@ fn flood(fail_open: bool) {
         return;
     }
     let net = TwoHosts::new().unwrap();
-    let dir = TempDir::new();
+    let dir = TempDir::new("e2e-host");
     let extra = format!(
         "fail_open = {fail_open}\nqueue_maxlen = 1\n[capture]\nprotocols = [\"udp\"]\nports = [9999]\nipv6 = false"
     );
