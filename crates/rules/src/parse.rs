@@ -191,6 +191,7 @@ pub struct ParsedRules {
 /// `# alert ...`); a line ending in `\` continues on the next line. Never panics.
 pub fn parse_str(text: &str, origin: &str) -> ParsedRules {
     let file: Arc<str> = Arc::from(origin);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = ParsedRules::default();
     let mut logical = LogicalRule::default();
     for (idx, raw_line) in text.split('\n').enumerate() {
@@ -805,6 +806,14 @@ mod tests {
 
         let r = parse_str("alert tcp any any -> any any", "e.rules");
         assert_eq!(r.errors[0].found, "end of rule");
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf() {
+        let r = parse_str("\u{feff}alert ip any any -> any any (sid:1;)\r\n\r\nalert ip any any -> any any (sid:2;)\r\n", "b");
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.rules[1].position.line, 3);
     }
 
     #[test]
