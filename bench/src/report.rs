@@ -220,6 +220,23 @@ pub fn targets(rows: &[RatedRow]) -> Vec<TargetCheck> {
         1.0,
         false,
     ));
+    // The same, for the user-space part only (the contender's own code, without the
+    // kernel's receive/verdict/reinjection work that every contender pays alike).
+    let user = |id: &str| metric(rows, t, id).and_then(|m| m.user_ns_per_pkt);
+    out.push(check(
+        "(user space only) Verdict I/O accept-all vs the C per-packet loop",
+        user(io),
+        user("c-b1"),
+        1.0,
+        false,
+    ));
+    out.push(check(
+        "(user space only) Verdict I/O accept-all vs the C batch-32 loop",
+        user(io),
+        user("c-b32"),
+        1.0,
+        false,
+    ));
     out.push(pps_check(
         "verdict run, all ET Open rules >= 0.5x Verdict's accept-all (I/O example, batch 32)",
         "verdict-etall",
@@ -531,7 +548,7 @@ mod tests {
         assert_eq!(t[0].met, Some(true)); // 2.0x >= 1.5x
         assert_eq!(t[1].met, Some(true)); // 200 >= 150
         assert_eq!(t[2].met, Some(true));
-        assert_eq!(t[4].met, None); // no ET run
+        assert_eq!(t[6].met, None); // no ET run
     }
 
     #[test]
