@@ -249,6 +249,37 @@ pub fn targets(rows: &[RatedRow]) -> Vec<TargetCheck> {
         "verdict-norules",
         0.5,
     ));
+    // TCP adapts its rate to the path, so its goodput compares capacities even where the
+    // UDP sender is the limit.
+    let mbps = |id: &str| metric(rows, "tcp", id).and_then(|m| m.mbps);
+    for (target, a, b, want) in [
+        (
+            "Verdict I/O accept-all >= 1.5x the C per-packet loop (TCP Mbit/s)",
+            io,
+            "c-b1",
+            1.5,
+        ),
+        (
+            "Verdict I/O accept-all >= the C batch-32 loop (TCP Mbit/s)",
+            io,
+            "c-b32",
+            1.0,
+        ),
+        (
+            "verdict run, all ET Open rules >= 0.5x Verdict's accept-all (TCP Mbit/s)",
+            "verdict-etall",
+            io,
+            0.5,
+        ),
+        (
+            "verdict run, all ET Open rules >= 0.5x verdict run with no rules (TCP Mbit/s)",
+            "verdict-etall",
+            "verdict-norules",
+            0.5,
+        ),
+    ] {
+        out.push(check(target, mbps(a), mbps(b), want, true));
+    }
     for id in ["verdict-norules", "verdict-et1000", "verdict-etall", io] {
         let p99 = metric(rows, "latency", id).and_then(|m| m.p99_us);
         out.push(TargetCheck {
