@@ -46,6 +46,8 @@ struct Panel {
     unit: &'static str,
     test: &'static str,
     value: fn(&crate::harness::Metrics) -> Option<f64>,
+    /// A part of the value drawn darker over the start of the bar (user-space CPU).
+    part: Option<fn(&crate::harness::Metrics) -> Option<f64>>,
 }
 
 fn color(id: &str) -> RGBColor {
@@ -70,18 +72,28 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
             unit: "packets/s",
             test: "udp64-sat",
             value: |m| m.pps,
+            part: None,
         },
         Panel {
-            title: "Contender CPU time per packet, same test (lower is better)",
+            title: "Contender CPU time per packet, same test; dark: user space (lower is better)",
             unit: "ns per packet",
             test: "udp64-sat",
             value: |m| m.cpu_ns_per_pkt,
+            part: Some(|m| m.user_ns_per_pkt),
+        },
+        Panel {
+            title: "TCP bulk transfer goodput (higher is better)",
+            unit: "Mbit/s",
+            test: "tcp",
+            value: |m| m.mbps,
+            part: None,
         },
         Panel {
             title: "p99 ping-pong round trip at half the saturating rate (lower is better)",
             unit: "microseconds",
             test: "latency",
             value: |m| m.p99_us,
+            part: None,
         },
     ];
     let ids: Vec<(String, String)> = r
@@ -90,7 +102,7 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
         .map(|c| (c.id.clone(), c.label.clone()))
         .collect();
     let n = ids.len().max(1);
-    let height = 120 + 3 * (60 + 26 * n as u32);
+    let height = 120 + panels.len() as u32 * (60 + 26 * n as u32);
     let root = BitMapBackend::new(path, (1200, height)).into_drawing_area();
     let e = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the chart: {e:?}");
     root.fill(&WHITE).map_err(e)?;
@@ -106,7 +118,11 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
         )
         .map_err(e)?;
     }
-    for (area, panel) in body.split_evenly((3, 1)).iter().zip(panels.iter()) {
+    for (area, panel) in body
+        .split_evenly((panels.len(), 1))
+        .iter()
+        .zip(panels.iter())
+    {
         let values: Vec<Option<f64>> = ids
             .iter()
             .map(|(id, _)| {
@@ -118,6 +134,20 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
                             && &x.row.contender == id
                     })
                     .and_then(|x| (panel.value)(&x.row.metrics))
+            })
+            .collect();
+        let parts: Vec<Option<f64>> = ids
+            .iter()
+            .map(|(id, _)| {
+                let part = panel.part?;
+                r.rows
+                    .iter()
+                    .find(|x| {
+                        x.row.topology == crate::harness::Topology::Gateway
+                            && x.row.test == panel.test
+                            && &x.row.contender == id
+                    })
+                    .and_then(|x| part(&x.row.metrics))
             })
             .collect();
         let max = values.iter().flatten().copied().fold(0.0f64, f64::max);
@@ -172,6 +202,23 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
                         (v, SegmentValue::Exact(row + 1)),
                     ],
                     c.filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                Some(bar)
+            }))
+            .map_err(e)?;
+        chart
+            .draw_series(parts.iter().enumerate().filter_map(|(i, v)| {
+                let v = (*v)?;
+                let RGBColor(r, g, b) = color(&ids[i].0);
+                let dark = RGBColor(r / 2, g / 2, b / 2);
+                let row = (n - 1 - i) as i32;
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(row)),
+                        (v, SegmentValue::Exact(row + 1)),
+                    ],
+                    dark.filled(),
                 );
                 bar.set_margin(4, 4, 0, 0);
                 Some(bar)
