@@ -525,12 +525,16 @@ pub fn run_contender(
                 });
             }
             let bound = world.queue_status().is_some();
+            // Verdict's rules: iptables (NFQUEUE target) or native nft (queue statement).
             let rules_in = !prep.own_rules
                 || world
                     .queue_ns()
                     .run(&["iptables-save"])
-                    .map(|t| t.contains("NFQUEUE"))
-                    .unwrap_or(false);
+                    .is_ok_and(|t| t.contains("NFQUEUE"))
+                || world
+                    .queue_ns()
+                    .run(&["nft", "list", "ruleset"])
+                    .is_ok_and(|t| t.contains(" queue "));
             if bound && rules_in {
                 break;
             }
@@ -549,11 +553,15 @@ pub fn run_contender(
         proc = Some(p);
     }
     let profile = match (&paths.perf_dir, &proc) {
-        (Some(dir), Some(p)) => Some(Profile::start(
-            dir,
-            &format!("{}-{}", c.id, topology.name()),
-            p.pid(),
-        )?),
+        (Some(dir), Some(p)) => {
+            match Profile::start(dir, &format!("{}-{}", c.id, topology.name()), p.pid()) {
+                Ok(profile) => Some(profile),
+                Err(e) => {
+                    eprintln!("  no profile: {e:#}");
+                    None
+                }
+            }
+        }
         _ => None,
     };
     if profile.is_some() {
