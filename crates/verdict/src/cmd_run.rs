@@ -546,7 +546,7 @@ fn snapshots(counters: &[(u16, Arc<QueueCounters>)]) -> Vec<stats::QueueSnapshot
 /// Snapshots of every queue, with kernel counters read earlier.
 fn snapshots_with(
     counters: &[(u16, Arc<QueueCounters>)],
-    kernel: &[stats::ProcQueue],
+    kernel: &[verdict_nfq::proc::QueueStatus],
 ) -> Vec<stats::QueueSnapshot> {
     counters
         .iter()

@@ -75,18 +75,18 @@ pub fn render(
             let _ = writeln!(out, "{name}{{queue=\"{}\"}} {}", s.queue, get(s));
         }
     }
-    let kernel: [(&str, &str, &str, Getter<crate::stats::ProcQueue>); 3] = [
+    let kernel: [(&str, &str, &str, Getter<verdict_nfq::proc::QueueStatus>); 3] = [
         (
             "verdict_kernel_queue_overruns_total",
             "counter",
             "Packets the kernel dropped or bypassed because the queue was full.",
-            |k| k.queue_dropped,
+            |k| u64::from(k.queue_dropped),
         ),
         (
             "verdict_kernel_user_dropped_total",
             "counter",
             "Packets the kernel failed to deliver to Verdict's socket.",
-            |k| k.user_dropped,
+            |k| u64::from(k.user_dropped),
         ),
         (
             "verdict_kernel_queue_length",
@@ -283,7 +283,7 @@ mod tests {
         c.record_latency(Duration::from_micros(30), 4);
         c.record_latency(Duration::from_micros(20_000), 1);
         let mut s = c.snapshot(1);
-        s.kernel = crate::stats::parse_proc_queues("1 9 3 2 65535 11 4 50 1")
+        s.kernel = verdict_nfq::proc::parse_queue_status("1 9 3 2 65535 11 4 50 1")
             .first()
             .copied();
         s

@@ -9,11 +9,13 @@
 //!
 //! The kernel's view (`/proc/net/netfilter/nfnetlink_queue`) holds what Verdict cannot count
 //! itself: packets dropped or bypassed because the queue was full (`queue_dropped`) and packets
-//! the kernel failed to deliver to the socket (`user_dropped`). [`parse_proc_queues`] reads it
-//! without panicking on any input.
+//! the kernel failed to deliver to the socket (`user_dropped`). Its parser lives with the rest of
+//! the NFQUEUE layer, in [`verdict_nfq::proc`] (fuzzed there); [`read_proc_queues`] reads it.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use verdict_nfq::proc::QueueStatus;
 
 /// Upper bounds (microseconds) of the verdict-latency histogram buckets; a last bucket is +Inf.
 pub const LATENCY_BUCKETS_US: [u64; 10] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -115,7 +117,7 @@ pub struct QueueSnapshot {
     /// Largest recorded latency, microseconds.
     pub latency_max_us: u64,
     /// The kernel's counters for this queue, when it could read them.
-    pub kernel: Option<ProcQueue>,
+    pub kernel: Option<QueueStatus>,
 }
 
 impl QueueSnapshot {
@@ -160,101 +162,17 @@ impl QueueSnapshot {
     }
 }
 
-/// One line of `/proc/net/netfilter/nfnetlink_queue`: the kernel's view of a bound queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcQueue {
-    /// Queue number.
-    pub queue: u16,
-    /// Netlink port id of the socket bound to it.
-    pub portid: u32,
-    /// Packets waiting in the queue right now.
-    pub queue_total: u32,
-    /// Copy mode (0 none, 1 meta, 2 packet).
-    pub copy_mode: u8,
-    /// Copy range in bytes.
-    pub copy_range: u32,
-    /// Packets dropped (or bypassed with `--fail-open`/`--queue-bypass`) because the queue
-    /// was full: the queue overruns.
-    pub queue_dropped: u64,
-    /// Packets the kernel failed to send to the socket (netlink buffer full).
-    pub user_dropped: u64,
-    /// The last packet id handed out.
-    pub id_sequence: u32,
-}
-
-/// The path of the kernel's per-queue counters.
-pub const PROC_QUEUES: &str = "/proc/net/netfilter/nfnetlink_queue";
-
-/// Parses the contents of [`PROC_QUEUES`]. Lines that do not have the expected numeric fields
-/// are skipped, so a format change costs the kernel counters, never a panic.
-pub fn parse_proc_queues(text: &str) -> Vec<ProcQueue> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let mut next = || f.next()?.parse::<u64>().ok();
-            Some(ProcQueue {
-                queue: u16::try_from(next()?).ok()?,
-                portid: u32::try_from(next()?).ok()?,
-                queue_total: u32::try_from(next()?).ok()?,
-                copy_mode: u8::try_from(next()?).ok()?,
-                copy_range: u32::try_from(next()?).ok()?,
-                queue_dropped: next()?,
-                user_dropped: next()?,
-                id_sequence: u32::try_from(next()?).ok()?,
-            })
-        })
-        .collect()
-}
-
-/// Reads the kernel's per-queue counters; an unreadable file (module not loaded, no
-/// permission) gives an empty list.
-pub fn read_proc_queues() -> Vec<ProcQueue> {
-    std::fs::read_to_string(PROC_QUEUES)
-        .map(|t| parse_proc_queues(&t))
-        .unwrap_or_default()
+/// Reads the kernel's per-queue counters (`/proc/net/netfilter/nfnetlink_queue`, parsed by
+/// [`verdict_nfq::proc`]); an unreadable file (module not loaded, no permission) gives an empty
+/// list: the stats then go without the kernel's part.
+pub fn read_proc_queues() -> Vec<QueueStatus> {
+    verdict_nfq::proc::read_queue_status().unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_kernel_lines() {
-        // As printed by the kernel: "%5u %6u %5u %1u %5u %5u %5u %8u %2d".
-        let text = "    0  12345     3 2 65535     7     2      100  1\n\
-                    65535 4294967295 0 2 0 18446744073709551615 0 4294967295 1\n";
-        let q = parse_proc_queues(text);
-        assert_eq!(q.len(), 2);
-        assert_eq!(
-            q[0],
-            ProcQueue {
-                queue: 0,
-                portid: 12345,
-                queue_total: 3,
-                copy_mode: 2,
-                copy_range: 65535,
-                queue_dropped: 7,
-                user_dropped: 2,
-                id_sequence: 100,
-            }
-        );
-        assert_eq!(q[1].queue, 65535);
-        assert_eq!(q[1].queue_dropped, u64::MAX);
-    }
-
-    #[test]
-    fn garbage_is_skipped() {
-        for t in [
-            "",
-            "\n\n",
-            "a b c",
-            "1 2 3",
-            "70000 1 1 1 1 1 1 1 1",
-            "-1 0 0 0 0 0 0 0 1",
-        ] {
-            assert!(parse_proc_queues(t).is_empty(), "{t:?}");
-        }
-    }
+    use verdict_nfq::proc::parse_queue_status;
 
     #[test]
     fn latency_histogram() {
@@ -279,7 +197,9 @@ mod tests {
         c.received.fetch_add(10, Relaxed);
         c.dropped.fetch_add(1, Relaxed);
         let mut s = c.snapshot(2);
-        s.kernel = parse_proc_queues("2 1 0 2 65535 5 0 10 1").first().copied();
+        s.kernel = parse_queue_status("2 1 0 2 65535 5 0 10 1")
+            .first()
+            .copied();
         let v = s.to_eve();
         assert_eq!(v["queue"], 2);
         assert_eq!(v["received"], 10);
