@@ -11,17 +11,20 @@
 //!
 //! [`encode_set_mark`] is the sans-IO encoder (tested byte by byte); [`CtMarker`] is the
 //! socket: fire-and-forget sends, with the kernel's error replies drained without blocking
-//! and counted.
+//! and counted. The replies are read with verdict-nfq's netlink codec (`reply_errors`),
+//! whose no-panic promise on any bytes is fuzzed (`nfq_packet`), not with a parser of our own.
 
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use verdict_nfq::codec::netlink::NLMSG_ERROR;
+use verdict_nfq::codec::{NetlinkMessages, NlError};
 
 const NETLINK_NETFILTER: libc::c_int = 12;
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
 const NLM_F_REQUEST: u16 = 1;
 const NLA_F_NESTED: u16 = 1 << 15;
-const NLMSG_ERROR: u16 = 2;
 
 const CTA_TUPLE_ORIG: u16 = 1;
 const CTA_MARK: u16 = 8;
@@ -200,26 +203,31 @@ impl CtMarker {
             if n <= 0 {
                 return;
             }
-            let mut rest = &buf[..n as usize];
-            while rest.len() >= 20 {
-                let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                let ty = u16::from_ne_bytes([rest[4], rest[5]]);
-                let errno = i32::from_ne_bytes([rest[16], rest[17], rest[18], rest[19]]);
-                if ty == NLMSG_ERROR && errno != 0 {
-                    self.errors += 1;
-                    tracing::debug!(
-                        "ctnetlink refused a bypass mark ({}; {} so far): the connection may be gone",
-                        std::io::Error::from_raw_os_error(-errno),
-                        self.errors
-                    );
-                }
-                if len < 16 || len > rest.len() {
-                    break;
-                }
-                rest = &rest[(len + 3) & !3..];
+            let Some(datagram) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) else {
+                return;
+            };
+            for errno in reply_errors(datagram) {
+                self.errors += 1;
+                tracing::debug!(
+                    "ctnetlink refused a bypass mark ({}; {} so far): the connection may be gone",
+                    std::io::Error::from_raw_os_error(errno),
+                    self.errors
+                );
             }
         }
     }
+}
+
+/// The errors (positive errno values) among the ctnetlink replies in one received datagram;
+/// acknowledgements and other messages are skipped, and a malformed message ends the datagram.
+/// No bytes make it panic.
+fn reply_errors(datagram: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    NetlinkMessages::new(datagram)
+        .map_while(Result::ok)
+        .filter(|m| m.msg_type() == NLMSG_ERROR)
+        .filter_map(|m| NlError::parse(&m).ok())
+        .map(|e| e.code())
+        .filter(|&code| code != 0)
 }
 
 #[cfg(test)]
@@ -288,5 +296,41 @@ mod tests {
         t.proto = 6;
         t.dst = Ipv4Addr::LOCALHOST.into();
         assert!(encode_set_mark(&t, 1, 1, &mut Vec::new()).is_none());
+    }
+
+    /// An `NLMSG_ERROR` message of `len` declared bytes carrying `errno` (the kernel's
+    /// negative value), padded with zeros to `len`.
+    fn error_msg(len: u32, errno: i32) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&len.to_ne_bytes());
+        m.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]); // flags, seq, pid
+        m.extend_from_slice(&errno.to_ne_bytes());
+        m.resize(len as usize, 0);
+        m
+    }
+
+    #[test]
+    fn reply_errors_counts_errors_and_survives_hostile_replies() {
+        // An error (ENOENT) with the echoed request header, an ack, then a last message whose
+        // length is not a multiple of 4 and ends the datagram exactly, carrying an errno that
+        // cannot be negated. The hand-written parser this replaced sliced past the end on the
+        // unaligned tail and overflowed negating i32::MIN.
+        let mut d = error_msg(36, -libc::ENOENT);
+        d.extend(error_msg(36, 0));
+        d.extend(error_msg(21, i32::MIN));
+        assert_eq!(
+            reply_errors(&d).collect::<Vec<_>>(),
+            [libc::ENOENT, i32::MAX]
+        );
+        // A length that lies ends the datagram; what came before still counts.
+        let mut d = error_msg(20, -libc::EPERM);
+        d.extend_from_slice(&1000u32.to_ne_bytes());
+        d.extend_from_slice(&[0; 16]);
+        assert_eq!(reply_errors(&d).collect::<Vec<_>>(), [libc::EPERM]);
+        for n in 0..d.len() {
+            let _ = reply_errors(&d[..n]).count();
+        }
+        assert_eq!(reply_errors(&[]).count(), 0);
     }
 }
