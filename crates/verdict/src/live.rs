@@ -119,7 +119,7 @@ impl QueueIo for NfqQueue {
     }
 
     fn packet(&self, index: usize) -> Option<RxPacket<'_>> {
-        let datagram = self.bufs.datagrams().nth(index)?;
+        let datagram = self.bufs.datagram(index)?;
         let p = PacketMsg::parse_bytes(datagram).ok()?;
         Some(RxPacket {
             id: p.id(),
