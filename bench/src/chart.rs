@@ -22,9 +22,13 @@ const FONT_PATHS: &[&str] = &[
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
 
-/// Registers a font for text; returns whether one was found.
+/// Registers a font for text; returns whether one was found. `VERDICT_BENCH_FONT=none`
+/// draws without text (as on a machine without fonts).
 pub fn load_font() -> bool {
     let from_env = std::env::var_os("VERDICT_BENCH_FONT").map(std::path::PathBuf::from);
+    if from_env.as_deref() == Some(Path::new("none")) {
+        return false;
+    }
     let candidates = from_env
         .into_iter()
         .chain(FONT_PATHS.iter().map(std::path::PathBuf::from));
@@ -66,7 +70,30 @@ fn color(id: &str) -> RGBColor {
 
 /// Draws the chart to `path` (PNG). `text`: whether a font was registered.
 pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
-    let panels = [
+    let root = BitMapBackend::new(path, size(r)).into_drawing_area();
+    render(r, root, text)
+}
+
+/// Draws the chart into an RGB buffer of `size(r)` pixels (for tests).
+#[cfg(test)]
+fn draw_into(r: &Results, buf: &mut [u8], text: bool) -> Result<()> {
+    let root = BitMapBackend::with_buffer(buf, size(r)).into_drawing_area();
+    render(r, root, text)
+}
+
+const PANELS: usize = 4;
+
+fn size(r: &Results) -> (u32, u32) {
+    let n = r.contenders.len().max(1) as u32;
+    (1200, 120 + PANELS as u32 * (60 + 26 * n))
+}
+
+fn render<DB: DrawingBackend>(
+    r: &Results,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    text: bool,
+) -> Result<()> {
+    let panels: [Panel; PANELS] = [
         Panel {
             title: "Delivered packets/s, 64-byte UDP flood at saturation (higher is better)",
             unit: "packets/s",
@@ -102,9 +129,7 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
         .map(|c| (c.id.clone(), c.label.clone()))
         .collect();
     let n = ids.len().max(1);
-    let height = 120 + panels.len() as u32 * (60 + 26 * n as u32);
-    let root = BitMapBackend::new(path, (1200, height)).into_drawing_area();
-    let e = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the chart: {e:?}");
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing the chart: {e:?}");
     root.fill(&WHITE).map_err(e)?;
     let (head, body) = root.split_vertically(60);
     if text {
@@ -177,20 +202,32 @@ pub fn draw(r: &Results, path: &Path, text: bool) -> Result<()> {
             _ => String::new(),
         };
         let fmt_x = |v: &f64| human(*v);
-        let mut mesh = chart.configure_mesh();
-        mesh.disable_y_mesh()
-            .y_label_formatter(&fmt_y)
-            .x_label_formatter(&fmt_x);
         if text {
-            mesh.x_desc(panel.unit)
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_label_formatter(&fmt_y)
+                .x_label_formatter(&fmt_x)
+                .x_desc(panel.unit)
                 .x_labels(8)
                 .light_line_style(WHITE)
                 .y_labels(n)
-                .label_style(("sans-serif", 13));
+                .label_style(("sans-serif", 13))
+                .draw()
+                .map_err(e)?;
         } else {
-            mesh.x_labels(0).y_labels(0);
+            // No font: no axes or labels at all (plotters measures label text even for
+            // an empty axis), only a base line and the bars.
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    [
+                        (0.0, SegmentValue::Exact(0)),
+                        (0.0, SegmentValue::Exact(n as i32)),
+                    ],
+                    BLACK,
+                )))
+                .map_err(e)?;
         }
-        mesh.draw().map_err(e)?;
         chart
             .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
                 let v = (*v)?;
@@ -266,5 +303,82 @@ mod tests {
         assert_eq!(human(45_600.0), "46k");
         assert_eq!(human(1_500.0), "1.5k");
         assert_eq!(human(812.4), "812");
+    }
+}
+
+#[cfg(test)]
+mod draw_tests {
+    use super::draw;
+    use crate::harness::{ContenderStatus, Metrics, Row, Settings, Topology};
+    use crate::report::{rate, Machine, Results};
+
+    fn results() -> Results {
+        let ids = ["no-queue", "c-b1"];
+        let rows = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Row {
+                topology: Topology::Gateway,
+                test: "udp64-sat".into(),
+                contender: (*id).into(),
+                metrics: Metrics {
+                    pps: Some(1000.0 * (i + 1) as f64),
+                    ..Metrics::default()
+                },
+            })
+            .collect();
+        Results {
+            date: "2026-01-01T00:00:00Z".into(),
+            command: "test".into(),
+            machine: Machine {
+                nproc: 2,
+                kernel: "k".into(),
+                cpu: "c".into(),
+            },
+            quick: true,
+            settings: Settings {
+                secs: 1.0,
+                fixed_rate: 1,
+                sender_cpu: 0,
+                contender_cpu: 1,
+                realtime: false,
+                gateway_tests: vec![],
+                host_tests: vec![],
+            },
+            contenders: ids
+                .iter()
+                .map(|id| ContenderStatus {
+                    id: (*id).into(),
+                    label: (*id).into(),
+                    status: "ok".into(),
+                    reason: None,
+                    note: None,
+                })
+                .collect(),
+            rows: rate(rows),
+            targets: vec![],
+        }
+    }
+
+    /// Without a font the chart still has its bars (coloured pixels); with one, text too.
+    #[test]
+    fn bars_without_text() {
+        let r = results();
+        let (w, h) = super::size(&r);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        super::draw_into(&r, &mut buf, false).unwrap();
+        let coloured = buf
+            .chunks(3)
+            .filter(|p| {
+                let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+                (r - g).abs() > 40 || (g - b).abs() > 40
+            })
+            .count();
+        assert!(coloured > 1000, "only {coloured} coloured pixels");
+        let path = std::env::temp_dir().join(format!("vb-chart-{}.png", std::process::id()));
+        draw(&r, &path, false).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(bytes.starts_with(b"\x89PNG"));
     }
 }
