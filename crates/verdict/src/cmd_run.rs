@@ -4,11 +4,11 @@
 //! next one fails:
 //! 1. read and check the configuration and compile the rules (nothing touched yet: a bad file
 //!    is reported with its line and the daemon does not start half-configured);
-//! 2. open `eve.json`, install the signal handlers;
+//! 2. open `eve.json`, install the signal handlers, bind the metrics address;
 //! 3. bind every queue *before* installing the firewall rules, so a packet queued by a new
 //!    rule always has a reader (fail-closed would otherwise drop it);
 //! 4. install the firewall rules (replacing leftovers of a crashed run);
-//! 5. start the metrics listener, drop capabilities, start one thread per queue.
+//! 5. drop capabilities, start the metrics listener and one thread per queue.
 //!
 //! Stopping (SIGTERM/SIGINT) runs the same steps backwards: remove the firewall rules first
 //! (nothing new is queued), let every queue thread judge what is still queued (drain), write
@@ -165,14 +165,25 @@ pub fn queue_plan(cfg: &Config) -> anyhow::Result<QueuePlan> {
 
 /// Opens (appending) `eve.json` in `dir`, creating the directory.
 pub fn open_eve(dir: &Path) -> anyhow::Result<SharedEve> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the log directory {} (choose a writable one with --log-dir or \
+                 [outputs] log_dir)",
+            dir.display()
+        )
+    })?;
     let path = dir.join("eve.json");
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
-        .with_context(|| format!("cannot open {} for writing", path.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open {} for writing (choose a writable directory with --log-dir or \
+                 [outputs] log_dir)",
+                path.display()
+            )
+        })?;
     Ok(Arc::new(Mutex::new(EveWriter::new(BufWriter::new(file)))))
 }
 
@@ -222,6 +233,19 @@ impl Daemon {
             drain: AtomicBool::new(false),
             rules: RuleSlot::new(Arc::new(loaded.rules)),
         });
+
+        // Metrics: bind before touching the kernel (an address in use fails the start with
+        // nothing to undo) and while privileged (a port below 1024); served only after the
+        // capability drop, so the listener thread never holds more than the rest.
+        let metrics_listener = match cfg.outputs.metrics_address {
+            Some(addr) => Some(MetricsServer::bind(addr).with_context(|| {
+                format!(
+                    "cannot listen for metrics on {addr} (set another [outputs] \
+                             metrics_address, or stop what listens there)"
+                )
+            })?),
+            None => None,
+        };
 
         // 3. Bind every queue before any rule sends packets to it.
         let mut sockets = Vec::new();
@@ -291,16 +315,6 @@ impl Daemon {
             .collect();
         let reloads = Arc::new(AtomicU64::new(0));
         let reload_errors = Arc::new(AtomicU64::new(0));
-
-        // 5. Metrics: bind now (a port below 1024 needs privileges), serve after the
-        // capability drop so the listener thread never holds more than the rest.
-        let metrics_listener = match cfg.outputs.metrics_address {
-            Some(addr) => Some(
-                MetricsServer::bind(addr)
-                    .with_context(|| format!("cannot listen for metrics on {addr}"))?,
-            ),
-            None => None,
-        };
 
         // Capabilities: everything set up needs no more than NET_ADMIN (+ NET_RAW for
         // iptables-legacy) from here on. Threads spawned below inherit the reduced sets.
@@ -460,7 +474,7 @@ impl Daemon {
         drop(self.metrics.take());
         let total: u64 = snapshots(&self.counters).iter().map(|s| s.received).sum();
         tracing::info!("stopped after {total} packet(s)");
-        removed.context("firewall rules not removed")?;
+        removed.context("firewall rules not removed; run `verdict firewall remove`")?;
         if let Some(q) = failure {
             bail!(
                 "queue {q} stopped unexpectedly ({}); Verdict stopped too",
