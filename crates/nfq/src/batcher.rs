@@ -122,7 +122,9 @@ impl VerdictBatcher {
         // Base for the wrapping order: half the id space before the first decision, so any
         // burst of fewer than 2^31 packets sorts correctly.
         let base = first.id.wrapping_sub(1 << 31);
-        self.decided.sort_by_key(|d| d.id.wrapping_sub(base));
+        // Unstable: no scratch allocation (the ids of a queue are unique: same order).
+        self.decided
+            .sort_unstable_by_key(|d| d.id.wrapping_sub(base));
 
         let plain =
             |d: &Decided| d.verdict == Verdict::Accept && d.mark.is_none() && d.conn_mark.is_none();
@@ -137,16 +139,14 @@ impl VerdictBatcher {
             .filter(|d| plain(d) && below_limit(d.id))
             .map(|d| d.id)
             .max_by_key(|id| id.wrapping_sub(base));
-        let batched: Vec<bool> = self
-            .decided
-            .iter()
-            .map(|d| plain(d) && below_limit(d.id))
-            .collect();
-        let batch_count = batched.iter().filter(|b| **b).count();
+        // Recomputed where needed rather than collected: flush runs once per burst on the
+        // packet path and allocates nothing once `decided` and `out` have grown.
+        let in_batch = |d: &Decided| plain(d) && below_limit(d.id);
+        let batch_count = self.decided.iter().filter(|d| in_batch(d)).count();
         let use_batch = batch_count >= 2;
 
-        for (d, in_batch) in self.decided.iter().zip(&batched) {
-            if use_batch && *in_batch {
+        for d in &self.decided {
+            if use_batch && in_batch(d) {
                 continue;
             }
             let mut msg = VerdictMsg::new(self.queue, d.id, d.verdict);
