@@ -16,6 +16,7 @@ root=$(pwd)
 export VERDICT_SHARED="${VERDICT_SHARED:-$(cd "$root/.." && pwd)/shared}"
 
 cargo fmt --all -- --check
+bin="${CARGO_TARGET_DIR:-target}/release/verdict"
 cargo build --workspace --release --all-targets
 
 if cargo nextest --version >/dev/null 2>&1; then
@@ -27,7 +28,7 @@ fi
 # The kernel lab: the seed's bug on a real (QEMU) kernel; the control must fault, 20 rounds
 # under Verdict's own rules must not (lab/README.md).
 if [ -f "$VERDICT_SHARED/lab/bzImage-6.1.192-nfq-bug" ]; then
-  VERDICT_BIN=target/release/verdict lab/run.sh 20 1 | grep -E "^LAB-(VERDICT|RESULT|DOCTOR|INSTALL|REMOVE)|^rounds="
+  VERDICT_BIN="$bin" lab/run.sh 20 1 | grep -E "^LAB-(VERDICT|RESULT|DOCTOR|INSTALL|REMOVE)|^rounds="
 elif [ -n "${CI:-}" ]; then
   echo "lab: $VERDICT_SHARED/lab not found; set VERDICT_SHARED to the shared data directory" >&2
   exit 1
@@ -39,7 +40,7 @@ fi
 sv="$VERDICT_SHARED/data/suricata-verify/tests"
 if [ -d "$sv" ]; then
   floor=$(cat .ci/sv-floor 2>/dev/null || echo 0)
-  out=$(python3 "$VERDICT_SHARED/tools/sv_eval.py" target/release/verdict "$sv" --json target/sv-results.json -j 2)
+  out=$(python3 "$VERDICT_SHARED/tools/sv_eval.py" "$bin" "$sv" --json "${CARGO_TARGET_DIR:-target}/sv-results.json" -j 2)
   echo "$out"
   passed=$(echo "$out" | sed -n 's/^suricata-verify: \([0-9]*\) passed.*/\1/p')
   if [ -z "$passed" ] || [ "$passed" -lt "$floor" ]; then
