@@ -2,10 +2,11 @@
 //! configuration and rule errors name the file and line and stop the start; `--check` and
 //! `verdict config example` agree with the parser.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_verdict");
+use common::{TempDir, BIN};
 
 fn verdict(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -15,36 +16,13 @@ fn verdict(args: &[&str]) -> Output {
         .expect("run verdict")
 }
 
-/// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("verdict-cli-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn example_config_checks_and_runs_check() {
     let out = verdict(&["config", "example"]);
     assert!(out.status.success());
     let example = String::from_utf8(out.stdout).unwrap();
     assert!(example.contains("queues = "));
-    let dir = Scratch::new("example");
+    let dir = TempDir::new("cli-example");
     let path = dir.file("example.toml", &example);
     let check = verdict(&["config", "check", path.to_str().unwrap()]);
     assert!(
@@ -80,7 +58,7 @@ fn default_rules_print_and_load() {
 
 #[test]
 fn bad_config_names_file_line_and_fix() {
-    let dir = Scratch::new("badcfg");
+    let dir = TempDir::new("cli-badcfg");
     let path = dir.file("bad.toml", "queues = 0\n\n[outputs]\nlogdir = \"/tmp\"\n");
     let out = verdict(&["run", "-c", path.to_str().unwrap(), "--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -92,7 +70,7 @@ fn bad_config_names_file_line_and_fix() {
 
 #[test]
 fn bad_rules_stop_the_start_with_positions() {
-    let dir = Scratch::new("badrules");
+    let dir = TempDir::new("cli-badrules");
     let rules = dir.file(
         "bad.rules",
         "alert tcp any any -> any 80 (msg:\"ok\"; sid:1;)\nalert tcp any any -> any 80 (msg:\"x\" sid:2;)\n",
