@@ -12,6 +12,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
+use crate::harness::Topology;
 use crate::report::Results;
 
 const FONT_PATHS: &[&str] = &[
@@ -46,6 +47,7 @@ pub fn load_font() -> bool {
 }
 
 struct Panel {
+    topo: Topology,
     title: &'static str,
     unit: &'static str,
     test: &'static str,
@@ -81,20 +83,11 @@ fn draw_into(r: &Results, buf: &mut [u8], text: bool) -> Result<()> {
     render(r, root, text)
 }
 
-const PANELS: usize = 4;
-
-fn size(r: &Results) -> (u32, u32) {
-    let n = r.contenders.len().max(1) as u32;
-    (1200, 120 + PANELS as u32 * (60 + 26 * n))
-}
-
-fn render<DB: DrawingBackend>(
-    r: &Results,
-    root: DrawingArea<DB, plotters::coord::Shift>,
-    text: bool,
-) -> Result<()> {
-    let panels: [Panel; PANELS] = [
+/// The panels, gateway figures; with a one-CPU run, its packets/s first.
+fn panels(r: &Results) -> Vec<Panel> {
+    let mut all = vec![
         Panel {
+            topo: Topology::Gateway,
             title: "Delivered packets/s, 64-byte UDP flood at saturation (higher is better)",
             unit: "packets/s",
             test: "udp64-sat",
@@ -102,6 +95,7 @@ fn render<DB: DrawingBackend>(
             part: None,
         },
         Panel {
+            topo: Topology::Gateway,
             title: "Contender CPU time per packet, same test; dark: user space (lower is better)",
             unit: "ns per packet",
             test: "udp64-sat",
@@ -109,6 +103,7 @@ fn render<DB: DrawingBackend>(
             part: Some(|m| m.user_ns_per_pkt),
         },
         Panel {
+            topo: Topology::Gateway,
             title: "TCP bulk transfer goodput (higher is better)",
             unit: "Mbit/s",
             test: "tcp",
@@ -116,6 +111,7 @@ fn render<DB: DrawingBackend>(
             part: None,
         },
         Panel {
+            topo: Topology::Gateway,
             title: "p99 ping-pong round trip at half the saturating rate (lower is better)",
             unit: "microseconds",
             test: "latency",
@@ -123,6 +119,36 @@ fn render<DB: DrawingBackend>(
             part: None,
         },
     ];
+    if r.rows
+        .iter()
+        .any(|x| x.row.topology == Topology::GatewayOneCpu)
+    {
+        all.insert(
+            0,
+            Panel {
+                topo: Topology::GatewayOneCpu,
+                title: "Delivered packets/s, 64-byte flood, contender sharing the sender's CPU (higher is better)",
+                unit: "packets/s",
+                test: "udp64-sat",
+                value: |m| m.pps,
+                part: None,
+            },
+        );
+    }
+    all
+}
+
+fn size(r: &Results) -> (u32, u32) {
+    let n = r.contenders.len().max(1) as u32;
+    (1200, 120 + panels(r).len() as u32 * (60 + 26 * n))
+}
+
+fn render<DB: DrawingBackend>(
+    r: &Results,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    text: bool,
+) -> Result<()> {
+    let panels = panels(r);
     let ids: Vec<(String, String)> = r
         .contenders
         .iter()
@@ -154,7 +180,7 @@ fn render<DB: DrawingBackend>(
                 r.rows
                     .iter()
                     .find(|x| {
-                        x.row.topology == crate::harness::Topology::Gateway
+                        x.row.topology == panel.topo
                             && x.row.test == panel.test
                             && &x.row.contender == id
                     })
@@ -168,7 +194,7 @@ fn render<DB: DrawingBackend>(
                 r.rows
                     .iter()
                     .find(|x| {
-                        x.row.topology == crate::harness::Topology::Gateway
+                        x.row.topology == panel.topo
                             && x.row.test == panel.test
                             && &x.row.contender == id
                     })
@@ -344,6 +370,7 @@ mod draw_tests {
                 realtime: false,
                 gateway_tests: vec![],
                 host_tests: vec![],
+                one_cpu_tests: vec![],
             },
             contenders: ids
                 .iter()

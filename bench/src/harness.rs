@@ -46,20 +46,27 @@ pub const TCP_PORT: u16 = 9002;
 
 /// Where the contender sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum Topology {
     /// On the gateway's FORWARD chain.
+    #[serde(rename = "gateway")]
     Gateway,
     /// On the receiver's INPUT (and OUTPUT) chains.
+    #[serde(rename = "host")]
     Host,
+    /// As `Gateway`, but the contender shares the sender's CPU (no real-time priority): the
+    /// contender's cost then shows in packets/s, where on two CPUs the sender is often the
+    /// limit.
+    #[serde(rename = "gateway-1cpu")]
+    GatewayOneCpu,
 }
 
 impl Topology {
-    /// Lower-case name.
+    /// Name in reports.
     pub fn name(self) -> &'static str {
         match self {
             Topology::Gateway => "gateway",
             Topology::Host => "host",
+            Topology::GatewayOneCpu => "gateway-1cpu",
         }
     }
 }
@@ -126,6 +133,8 @@ pub struct Settings {
     pub gateway_tests: Vec<String>,
     /// Tests on the host topology.
     pub host_tests: Vec<String>,
+    /// Tests on the gateway with one shared CPU.
+    pub one_cpu_tests: Vec<String>,
 }
 
 impl Settings {
@@ -422,7 +431,7 @@ impl World {
     /// The namespace where the contender runs.
     fn queue_ns(&self) -> &Netns {
         match self.topology {
-            Topology::Gateway => &self.net.gateway,
+            Topology::Gateway | Topology::GatewayOneCpu => &self.net.gateway,
             Topology::Host => &self.net.server,
         }
     }
@@ -444,7 +453,7 @@ impl World {
     fn install_queue_rules(&self) -> Result<()> {
         let q = contenders::QUEUE.to_string();
         match self.topology {
-            Topology::Gateway => {
+            Topology::Gateway | Topology::GatewayOneCpu => {
                 self.net.gateway.iptables(&[
                     "-A",
                     "FORWARD",
@@ -499,6 +508,19 @@ pub fn run_contender(
     s: &Settings,
     paths: &Paths,
 ) -> Result<ContenderRun> {
+    let one_cpu;
+    let s = if topology == Topology::GatewayOneCpu {
+        // Everything on the sender's CPU, time-shared: SCHED_FIFO would let a saturating
+        // sender starve the contender outright.
+        one_cpu = Settings {
+            contender_cpu: s.sender_cpu,
+            realtime: false,
+            ..s.clone()
+        };
+        &one_cpu
+    } else {
+        s
+    };
     let world = World::build(topology, s, paths, &paths.self_exe)?;
     let mut proc = None;
     if c.kind != Kind::NoQueue {
@@ -586,7 +608,7 @@ pub fn run_contender(
             }
         };
         eprintln!(
-            "  {:<8} {:<16} {:<12} {}",
+            "  {:<12} {:<16} {:<12} {}",
             topology.name(),
             c.id,
             t.id(),

@@ -41,7 +41,7 @@ struct Cli {
 enum Cmd {
     /// Run the harness (needs root): every contender on the same traffic, then write
     /// results.json, results.md and results.png.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Flood a UDP address with sendmmsg (used by the harness inside a namespace).
     Send {
         /// Destination address.
@@ -120,6 +120,10 @@ struct RunArgs {
     /// Tests on the host topology; `none` for no host run.
     #[arg(long, value_delimiter = ',')]
     host_tests: Vec<String>,
+    /// Tests on the gateway with the contender sharing the sender's CPU (its cost then shows
+    /// in packets/s); `none` to skip.
+    #[arg(long, value_delimiter = ',')]
+    one_cpu_tests: Vec<String>,
     /// Output directory.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -151,7 +155,7 @@ struct RunArgs {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Run(a) => run(a),
+        Cmd::Run(a) => run(*a),
         Cmd::Send {
             dst,
             size,
@@ -261,6 +265,12 @@ fn run(a: RunArgs) -> Result<()> {
     };
     let gw_tests = parse_tests(&a.gateway_tests, gw_default)?;
     let host_tests = parse_tests(&a.host_tests, host_default)?;
+    let one_cpu_default: &[&str] = if a.quick {
+        &["udp64-sat"]
+    } else {
+        &["udp64-sat", "udp1400-sat"]
+    };
+    let one_cpu_tests = parse_tests(&a.one_cpu_tests, one_cpu_default)?;
     let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut a = a;
     for cpu in [&mut a.sender_cpu, &mut a.contender_cpu] {
@@ -283,6 +293,7 @@ fn run(a: RunArgs) -> Result<()> {
         realtime: a.realtime,
         gateway_tests: gw_tests.iter().map(|t| t.id()).collect(),
         host_tests: host_tests.iter().map(|t| t.id()).collect(),
+        one_cpu_tests: one_cpu_tests.iter().map(|t| t.id()).collect(),
     };
     let chosen: Vec<&Contender> = contenders::ALL
         .iter()
@@ -317,6 +328,7 @@ fn run(a: RunArgs) -> Result<()> {
         for (topo, tests) in [
             (Topology::Gateway, &gw_tests),
             (Topology::Host, &host_tests),
+            (Topology::GatewayOneCpu, &one_cpu_tests),
         ] {
             if tests.is_empty() {
                 continue;
