@@ -1,11 +1,11 @@
 //! Fuzzes the rule parser and compiler: any bytes, taken as rule-file text, must parse and
 //! compile to a report without panicking, and compiled rules must survive detection on a
-//! packet made from the same bytes.
+//! packet made from the same bytes (with and without `PacketExtra`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use verdict_rules::{
-    DetectState, FlowInput, FlowVars, IpInput, L4Input, PacketInput, RuleSet, Vars,
+    DetectState, FlowInput, FlowVars, IpInput, L4Input, PacketExtra, PacketInput, RuleSet, Vars,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -49,4 +49,20 @@ fuzz_target!(|data: &[u8]| {
     let mut st = DetectState::new();
     let mut out = Vec::new();
     set.detect(0, &pkt, Some(&mut fv), &mut st, &mut out);
+    // Again with the optional facts: the first bytes as a transport header, VLANs, events.
+    let extra = PacketExtra {
+        l4_header: &data[..data.len().min(40)],
+        vlan_ids: &[100, 200],
+        decode_events: &["ipv6.frag_overlap"],
+        stream_events: &["rst_invalid_ack"],
+    };
+    out.clear();
+    set.detect_ext(
+        1_000_000_000,
+        &pkt,
+        &extra,
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
 });
