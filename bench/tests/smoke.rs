@@ -39,6 +39,8 @@ fn tiny_run_produces_sane_results() {
             "udp64-sat,latency",
             "--host-tests",
             "udp64-sat",
+            "--one-cpu-tests",
+            "none",
             "--secs",
             "0.5",
             "--out",
