@@ -1017,9 +1017,11 @@ fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {
 
 fn header_matches(r: &Rule, p: &PacketInput<'_>) -> bool {
     let ports = p.l4.ports();
-    // A packet without ports (ICMP, a truncated transport header) only matches rules whose
-    // ports are `any`.
-    let any_ports = r.src_ports.is_all() && r.dst_ports.is_all();
+    // Like Suricata, ports are only checked on protocols that have them: a rule's ports do
+    // not constrain ICMP or GRE packets. A TCP/UDP packet whose ports could not be decoded
+    // only matches rules whose ports are `any`. (SCTP ports are not in `PacketInput`: not
+    // checked.)
+    let any_ports = !matches!(p.ip.proto, 6 | 17) || (r.src_ports.is_all() && r.dst_ports.is_all());
     let fwd = r.src.contains(p.ip.src)
         && r.dst.contains(p.ip.dst)
         && ports.map_or(any_ports, |(s, d)| {
