@@ -973,7 +973,7 @@ alert tcp any any -> any any (content:"copy"; flowint:other,=,hits; sid:6;)"#,
 }
 
 #[test]
-fn port_rules_need_ports() {
+fn ports_are_checked_on_tcp_and_udp_only() {
     let s = set("alert ip any any -> any 80 (sid:1;)\nalert tcp any any -> any any (sid:2;)\nalert ip any any -> any any (sid:3;)");
     let mut p = tcp(b"x");
     p.l4 = L4Input::Other; // TCP whose header could not be decoded
@@ -983,7 +983,9 @@ fn port_rules_need_ports() {
         .iter()
         .map(|m| m.rule.sid)
         .collect();
-    assert_eq!(sids, vec![3]);
+    // Ports do not constrain protocols without ports (Suricata checks them for TCP, UDP and
+    // SCTP only).
+    assert_eq!(sids, vec![1, 3]);
 }
 
 fn hex(s: &str) -> Vec<u8> {
