@@ -136,6 +136,36 @@ fn write_config(dir: &Path, fail_open: bool) -> PathBuf {
     path
 }
 
+/// A routed client/gateway/server network, the TCP server running, and a scratch directory
+/// with `verdict.toml` (queue 0, gateway topology) and the test rules. Fields drop in order:
+/// the server stops before its namespace goes.
+struct Gateway {
+    server: Server,
+    dir: TempDir,
+    cfg: PathBuf,
+    net: Routed,
+}
+
+impl Gateway {
+    fn new(fail_open: bool) -> Gateway {
+        let net = Routed::new().unwrap();
+        let server = Server::start(&net.server);
+        let dir = TempDir::new("e2e");
+        let cfg = write_config(&dir.0, fail_open);
+        Gateway {
+            server,
+            dir,
+            cfg,
+            net,
+        }
+    }
+}
+
+/// [`Gateway::new`], or `None` (skip, or a failure under `CI`) without root.
+fn gateway(fail_open: bool) -> Option<Gateway> {
+    verdict_testbed::require_root().then(|| Gateway::new(fail_open))
+}
+
 /// Starts `verdict run -c cfg` in the gateway and waits until its queue is bound and its
 /// rules are in place.
 fn start_verdict(gw: &Netns, cfg: &Path) -> ChildGuard {
@@ -154,19 +184,16 @@ fn eve_events(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 fn gateway_blocks(v6: bool) {
-    if !verdict_testbed::require_root() {
+    let Some(gw) = gateway(true) else {
         return;
-    }
-    let net = Routed::new().unwrap();
-    let server = Server::start(&net.server);
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, true);
+    };
+    let (net, server, dir, cfg) = (&gw.net, &gw.server, &gw.dir, &gw.cfg);
     let (dst, src): (IpAddr, IpAddr) = if v6 {
         (topology::SERVER_V6.into(), topology::CLIENT_V6.into())
     } else {
         (topology::SERVER_V4.into(), topology::CLIENT_V4.into())
     };
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     let t = ANSWER;
 
     let first = request(&net.client, dst, "GET /hello HTTP/1.0\r\n\r\n", t);
@@ -261,16 +288,13 @@ fn gateway_blocks_malicious_request_v6() {
 
 #[test]
 fn sighup_swaps_rules_without_losing_packets() {
-    if !verdict_testbed::require_root() {
+    let Some(gw) = gateway(true) else {
         return;
-    }
-    let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, true);
+    };
+    let (net, dir, cfg) = (&gw.net, &gw.dir, &gw.cfg);
     // Start without the drop rule.
     std::fs::write(dir.0.join("test.rules"), RULES.lines().nth(1).unwrap()).unwrap();
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     let dst: IpAddr = topology::SERVER_V4.into();
     let t = ANSWER;
 
@@ -350,11 +374,9 @@ fn sigterm_under_traffic_stalls_nothing() {
         return;
     }
     for fail_open in [true, false] {
-        let net = Routed::new().unwrap();
-        let _server = Server::start(&net.server);
-        let dir = TempDir::new("e2e");
-        let cfg = write_config(&dir.0, fail_open);
-        let child = start_verdict(&net.gateway, &cfg);
+        let gw = Gateway::new(fail_open);
+        let (net, cfg) = (&gw.net, &gw.cfg);
+        let child = start_verdict(&net.gateway, cfg);
         let client = &net.client;
         let ((lost, answered), out) = std::thread::scope(|s| {
             let h = s.spawn(|| ping_loop(client, 100));
@@ -374,15 +396,12 @@ fn sigterm_under_traffic_stalls_nothing() {
 }
 
 fn kill_9(fail_open: bool) {
-    if !verdict_testbed::require_root() {
+    let Some(gw) = gateway(fail_open) else {
         return;
-    }
-    let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, fail_open);
+    };
+    let (net, cfg) = (&gw.net, &gw.cfg);
     let dst: IpAddr = topology::SERVER_V4.into();
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     assert!(request(&net.client, dst, "before", ANSWER).is_some());
     let _ = stop(child, libc::SIGKILL);
     assert!(
@@ -407,7 +426,7 @@ fn kill_9(fail_open: bool) {
         );
     }
     // The next start replaces the leftovers, works, and stops cleanly.
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     assert!(request(&net.client, dst, "after restart", ANSWER).is_some());
     assert_eq!(
         request(&net.client, dst, "EVIL after restart", BLOCKED),
@@ -452,17 +471,15 @@ fn decided_flow_bypassed(v6: bool) {
     } else {
         topology::SERVER_V4.into()
     };
-    let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, true);
+    let gw = Gateway::new(true);
+    let (net, dir, cfg) = (&gw.net, &gw.dir, &gw.cfg);
     // Bypass flows after 4000 bytes without an alert; iptables so the rule counters show it.
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+    let text = std::fs::read_to_string(cfg).unwrap().replace(
         "queues = 0",
         "queues = 0\nfirewall_backend = \"iptables-nft\"",
     ) + "[flow_bypass]\nbytes = 4000\n";
-    std::fs::write(&cfg, text).unwrap();
-    let child = start_verdict(&net.gateway, &cfg);
+    std::fs::write(cfg, text).unwrap();
+    let child = start_verdict(&net.gateway, cfg);
     let answered = net
         .client
         .run_in(|| {
@@ -527,17 +544,14 @@ fn decided_flow_bypassed(v6: bool) {
 
 #[test]
 fn two_queues_share_the_flows_and_both_judge() {
-    if !verdict_testbed::require_root() {
+    let Some(gw) = gateway(true) else {
         return;
-    }
-    let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, true);
-    let text = std::fs::read_to_string(&cfg)
+    };
+    let (net, dir, cfg) = (&gw.net, &gw.dir, &gw.cfg);
+    let text = std::fs::read_to_string(cfg)
         .unwrap()
         .replace("queues = 0", "queues = \"0-1\"");
-    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(cfg, text).unwrap();
     // --queue-balance hashes the addresses (not the ports): give the server 12 addresses so
     // the connections spread over both queues (all on one queue: probability 2^-11).
     let dsts: Vec<IpAddr> = (10..22)
@@ -548,7 +562,7 @@ fn two_queues_share_the_flows_and_both_judge() {
             .add_addr(topology::IFNAME, &format!("{d}/24"))
             .unwrap();
     }
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     for (i, dst) in dsts.iter().enumerate() {
         assert!(
             request(&net.client, *dst, &format!("fine {i}"), ANSWER).is_some(),
@@ -588,21 +602,19 @@ fn pass_rule_bypasses_the_flow_in_the_kernel() {
     if !verdict_testbed::require_root() {
         return;
     }
-    let net = Routed::new().unwrap();
-    let _server = Server::start(&net.server);
+    let gw = Gateway::new(true);
+    let (net, dir, cfg) = (&gw.net, &gw.dir, &gw.cfg);
     // A second server address, trusted by an IP-only pass rule (addresses only: in Suricata
     // the action of such a rule applies to the whole flow).
     let trusted = std::net::Ipv4Addr::new(198, 18, 2, 50);
     net.server
         .add_addr(topology::IFNAME, &format!("{trusted}/24"))
         .unwrap();
-    let dir = TempDir::new("e2e");
-    let cfg = write_config(&dir.0, true);
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+    let text = std::fs::read_to_string(cfg).unwrap().replace(
         "queues = 0",
         "queues = 0\nfirewall_backend = \"iptables-nft\"",
     );
-    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(cfg, text).unwrap();
     std::fs::write(
         dir.0.join("test.rules"),
         format!(
@@ -610,7 +622,7 @@ fn pass_rule_bypasses_the_flow_in_the_kernel() {
         ),
     )
     .unwrap();
-    let child = start_verdict(&net.gateway, &cfg);
+    let child = start_verdict(&net.gateway, cfg);
     let answered = net
         .client
         .run_in(|| {
