@@ -36,7 +36,8 @@
 //!   verdicts, GSO, uid/gid, fail-open, `--queue-bypass`, ENOBUFS floods, several queues,
 //!   and each error;
 //! - `fuzz/fuzz_targets/nfq_packet.rs`: `cargo +nightly fuzz run nfq_packet` (seed corpus in
-//!   `fuzz/corpus/nfq_packet`, also replayed by the unit tests).
+//!   `fuzz/corpus/nfq_packet`, also replayed by the unit tests); `nfq_proc` does the same for
+//!   the [`proc`] parser of `/proc/net/netfilter/nfnetlink_queue`.
 //!
 //! # Example
 //! ```no_run
