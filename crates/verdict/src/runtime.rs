@@ -299,8 +299,14 @@ fn flush<Q: QueueIo>(
     if pending.is_empty() {
         return;
     }
-    if let Err(e) = io.send_verdicts(pending, oldest_undecided) {
-        // The packets stay queued; the kernel applies the queue's policy when the socket
+    // A failed send (the kernel could not take the message: memory pressure) is tried once
+    // more at once: unanswered packets would wait in the kernel queue past the latency bound,
+    // and a later batch accept would cover the drops among them.
+    let sent = io
+        .send_verdicts(pending, oldest_undecided)
+        .or_else(|_| io.send_verdicts(pending, oldest_undecided));
+    if let Err(e) = sent {
+        // The packets stay queued until a later batch verdict covers them or the socket
         // closes. Counted and logged, the loop goes on.
         tracing::warn!("{} verdict(s) not sent: {e}", pending.len());
         c.verdict_errors.fetch_add(1, Ordering::Relaxed);
@@ -346,6 +352,8 @@ mod tests {
         burst: Vec<(u32, Vec<u8>)>,
         sent: Vec<Sent>,
         nobufs_once: bool,
+        /// Sends that fail before the next one succeeds.
+        failing_sends: usize,
         drain_after_empty: Option<Arc<Shared<String>>>,
     }
 
@@ -381,6 +389,10 @@ mod tests {
             })
         }
         fn send_verdicts(&mut self, d: &[Decided], limit: Option<u32>) -> std::io::Result<()> {
+            if self.failing_sends > 0 {
+                self.failing_sends -= 1;
+                return Err(std::io::Error::from_raw_os_error(libc::ENOBUFS));
+            }
             let v = d.iter().map(|d| (d.id, d.verdict, d.connmark)).collect();
             self.sent.push((v, limit));
             Ok(())
@@ -541,6 +553,29 @@ mod tests {
         run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
         assert_eq!(c.snapshot(0).enobufs, 1);
         assert_eq!(q.sent, vec![(vec![(1, A, None)], None)]);
+    }
+
+    #[test]
+    fn a_failed_verdict_send_is_retried_once() {
+        let (mut q, mut insp, shared) = setup(vec![vec![(1, "a"), (2, "evil")], vec![(3, "b")]]);
+        q.failing_sends = 1;
+        let c = QueueCounters::default();
+        run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
+        assert_eq!(
+            q.sent,
+            vec![
+                (vec![(1, A, None), (2, D, None)], None),
+                (vec![(3, A, None)], None)
+            ]
+        );
+        assert_eq!(c.snapshot(0).verdict_errors, 0);
+        // Two failures in a row: counted, and the loop goes on with the next burst.
+        let (mut q, mut insp, shared) = setup(vec![vec![(1, "a")], vec![(2, "b")]]);
+        q.failing_sends = 2;
+        let c = QueueCounters::default();
+        run_queue(&mut q, &mut insp, &shared, &c, &opts()).unwrap();
+        assert_eq!(q.sent, vec![(vec![(2, A, None)], None)]);
+        assert_eq!(c.snapshot(0).verdict_errors, 1);
     }
 
     #[test]
