@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::stats::{QueueSnapshot, LATENCY_BUCKETS_US};
 
@@ -219,15 +219,27 @@ impl Drop for MetricsServer {
     }
 }
 
+/// How long a client has to send its request head (and to take the answer).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Answers one HTTP request on `stream`.
 fn serve(mut stream: TcpStream, source: &Source) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    // Read until the end of the request head (or 8 KiB, or the peer stops sending).
+    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    // Read until the end of the request head (or 8 KiB, or the peer stops sending), within
+    // one deadline for the whole head: a client trickling bytes cannot hold the listener.
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
     let mut buf = [0u8; 8192];
     let mut len = 0;
     while len < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request head not complete in time",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
         let n = stream.read(&mut buf[len..])?;
         if n == 0 {
             break;
@@ -335,5 +347,35 @@ mod tests {
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
         assert!(r.contains("verdict_packets_received_total{queue=\"1\"} 7"));
         assert!(get("/nope").starts_with("HTTP/1.1 404"));
+    }
+
+    #[test]
+    fn a_trickling_client_does_not_hold_the_listener() {
+        let server = MetricsServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(|| render(&[snap()], 3, 0, 0)),
+        )
+        .unwrap();
+        // One byte of a request head every 200 ms, never its end (each read within the old
+        // per-read timeout, so only a deadline for the whole head cuts it).
+        let addr = server.local_addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let slow = std::thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            while !stop2.load(Relaxed) && s.write_all(b"G").is_ok() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(4 * REQUEST_TIMEOUT)).unwrap();
+        write!(s, "GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let read = s.read_to_string(&mut out);
+        stop.store(true, Relaxed);
+        slow.join().unwrap();
+        read.unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     }
 }
