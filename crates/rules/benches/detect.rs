@@ -181,8 +181,15 @@ fn et_rules() -> Vec<String> {
 }
 
 fn compile(rules: &[String]) -> RuleSet {
+    let start = std::time::Instant::now();
     let parsed = verdict_rules::parse_str(&rules.join("\n"), "bench.rules");
-    RuleSet::compile(&parsed.rules, &Vars::suricata_defaults()).0
+    let set = RuleSet::compile(&parsed.rules, &Vars::suricata_defaults()).0;
+    eprintln!(
+        "compiled {} rules in {:.0} ms",
+        set.len(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    set
 }
 
 fn bench(c: &mut Criterion) {
