@@ -159,3 +159,54 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(files: Vec<PathBuf>, set: Vec<String>) -> CheckArgs {
+        CheckArgs {
+            files,
+            json: false,
+            set,
+            config: None,
+            verbose: true,
+            top: 5,
+        }
+    }
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("verdict-rules-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn exit_status_follows_usable_rules() {
+        let good = write(
+            "good.rules",
+            "alert tcp any any -> $HOME_NET 80 (content:\"x\"; sid:1;)\n",
+        );
+        let bad = write("bad.rules", "alert http any any -> any any (http.uri; content:\"x\"; sid:2;)\nalert tcp any any => any any (sid:3;)\n");
+        assert_eq!(
+            check(args(vec![good.clone(), bad.clone()], vec![])).unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(check(args(vec![bad], vec![])).unwrap(), ExitCode::from(1));
+        // An undefined variable makes the only rule invalid: nothing usable.
+        let var = write("var.rules", "alert tcp any any -> $NOPE 80 (sid:4;)\n");
+        assert_eq!(
+            check(args(vec![var.clone()], vec![])).unwrap(),
+            ExitCode::from(1)
+        );
+        assert_eq!(
+            check(args(vec![var], vec!["NOPE=10.0.0.0/8".into()])).unwrap(),
+            ExitCode::SUCCESS
+        );
+        // Unreadable files are an error (exit 2 from main), bad --set too.
+        assert!(check(args(vec![PathBuf::from("/nonexistent/x.rules")], vec![])).is_err());
+        assert!(check(args(vec![good], vec!["novalue".into()])).is_err());
+    }
+}
