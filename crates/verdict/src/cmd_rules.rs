@@ -207,6 +207,9 @@ mod tests {
         );
         // Unreadable files are an error (exit 2 from main), bad --set too.
         assert!(check(args(vec![PathBuf::from("/nonexistent/x.rules")], vec![])).is_err());
-        assert!(check(args(vec![good], vec!["novalue".into()])).is_err());
+        assert!(check(args(vec![good.clone()], vec!["novalue".into()])).is_err());
+        if let Some(dir) = good.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
