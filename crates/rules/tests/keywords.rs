@@ -1065,3 +1065,20 @@ drop tcp any any -> any 80 (dsize:>10; sid:3;)"#);
     assert!(m(2).inspects_payload && m(2).stream == Some(false));
     assert!(!m(3).inspects_payload);
 }
+
+#[test]
+fn rawbytes_pkt_data_and_boundaries() {
+    let p = tcp(b"0123456789");
+    assert!(fires(r#"content:"89"; rawbytes; endswith;"#, &p));
+    assert!(fires(r#"pkt_data; content:"0"; startswith;"#, &p));
+    // within exactly the content's length, right after the previous match
+    assert!(fires(r#"content:"01"; content:"23"; within:2;"#, &p));
+    assert!(!fires(r#"content:"01"; content:"34"; within:2;"#, &p));
+    // distance that lands exactly at the end of the buffer
+    assert!(!fires(r#"content:"89"; content:"0"; distance:0;"#, &p));
+    assert!(fires(r#"content:"89"; isdataat:!1,relative;"#, &p));
+    // offset beyond the buffer
+    assert!(!fires(r#"content:"0"; offset:10;"#, &p));
+    // depth longer than the buffer is clipped
+    assert!(fires(r#"content:"9"; depth:100;"#, &p));
+}
