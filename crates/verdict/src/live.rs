@@ -7,6 +7,9 @@
 //!   nfnetlink_queue sends one packet per datagram, so packet `i` is datagram `i`.
 //! - Verdicts of a burst go through `verdict_nfq::VerdictBatcher` into one buffer and one
 //!   `send`: individual verdicts (drops, connmark changes) first, then the batch accept.
+//! - EVE events and the alert count cover the wire packet and the packets the engine found in
+//!   it (tunnel payloads, a datagram a fragment completed), with the packet's final verdict
+//!   (`verdict` object) as Suricata writes it in IPS mode.
 //! - The engine clock is the wall clock (time since the Unix epoch), as the EVE writer
 //!   expects, derived from the runtime's monotonic `Instant` so it never goes backwards
 //!   within a run.
@@ -20,7 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use verdict_engine::{Engine, EngineConfig, PacketMeta, RulesInspector};
+use verdict_engine::{Decision, Engine, EngineConfig, InnerPacket, PacketMeta, RulesInspector};
 use verdict_nfq::{ConnMark, CopyMode, PacketMsg, QueueFlags, VerdictBatcher};
 use verdict_nfq::{QueueConfig, QueueSocket, RecvBuffers, DEFAULT_SLOT_SIZE};
 use verdict_rules::RuleSet;
@@ -28,7 +31,9 @@ use verdict_rules::RuleSet;
 use crate::cmd_run::{wall_clock, SharedEve};
 use crate::config::Config;
 use crate::ctmark::{CtMarker, Tuple};
-use crate::eve::{alert_event, drop_event, EventContext};
+use crate::eve::{
+    alert_event, drop_event, inner_alert_event, inner_drop_event, EveVerdict, EventContext,
+};
 use crate::runtime::{Decided, Judgement, PacketInspector, QueueIo, RecvError, RxPacket, Verdict};
 
 /// Receive buffer asked of the kernel per queue socket: room for bursts while a thread is
@@ -167,6 +172,62 @@ pub struct EngineInspector {
     bypassed: std::collections::HashSet<u64>,
 }
 
+/// Writes the EVE events of one decision: alerts and first drops of the packet and of the
+/// packets found in it (tunnels, reassembled datagrams), each with the packet's final
+/// verdict as Suricata writes it in IPS mode. Takes the shared writer's lock only when
+/// there is something to write.
+fn write_events(eve: &SharedEve, d: &Decision<'_>, ts: Duration, pcap_cnt: u64) {
+    let outer = d
+        .packet
+        .as_ref()
+        .filter(|_| !d.alerts.is_empty() || (d.drop_reason.is_some() && d.first_drop_in_direction));
+    let inner_events = |i: &InnerPacket| {
+        !d.alerts_of(i).is_empty() || (i.drop_reason.is_some() && i.first_drop_in_direction)
+    };
+    if outer.is_none() && !d.inner.iter().any(inner_events) {
+        return;
+    }
+    let ctx = EventContext {
+        ts,
+        pcap_cnt: Some(pcap_cnt),
+        in_iface: None,
+        ips: true,
+    };
+    let verdict = Some(EveVerdict::of(d.verdict.is_drop(), d.flow_passed));
+    let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
+    let write = |r: std::io::Result<()>, what: &str| {
+        if let Err(e) = r {
+            tracing::warn!("cannot write {what} to eve.json: {e}");
+        }
+    };
+    if let Some(p) = outer {
+        for a in d.alerts {
+            let mut ev = alert_event(&ctx, p, a);
+            ev.verdict = verdict;
+            write(w.write_event(&ev), "an alert");
+        }
+        if d.first_drop_in_direction {
+            if let Some(mut ev) = drop_event(&ctx, d, p, false) {
+                ev.verdict = verdict;
+                write(w.write_event(&ev), "a drop");
+            }
+        }
+    }
+    for inner in d.inner {
+        for a in d.alerts_of(inner) {
+            let mut ev = inner_alert_event(&ctx, inner, a);
+            ev.verdict = verdict;
+            write(w.write_event(&ev), "an alert");
+        }
+        if inner.first_drop_in_direction {
+            if let Some(mut ev) = inner_drop_event(&ctx, d, inner, false) {
+                ev.verdict = verdict;
+                write(w.write_event(&ev), "a drop");
+            }
+        }
+    }
+}
+
 /// Flow ids remembered as bypassed before the set is cleared (a flow reported twice only
 /// costs a second, idempotent mark).
 const BYPASSED_MEMORY: usize = 16 * 1024;
@@ -215,9 +276,12 @@ impl PacketInspector for EngineInspector {
         } else {
             Verdict::Accept
         };
+        // Alerts of the packet itself and of the packets found in it (tunnels, a datagram
+        // this fragment completed): all count, and all keep the flow from being bypassed.
+        let alerts = d.alerts.len() + d.inner_alerts.len();
         let past_depth = match (self.bypass_bytes, &d.packet) {
             (Some(limit), Some(p)) => {
-                d.alerts.is_empty() && p.flow.bytes_toserver + p.flow.bytes_toclient > limit
+                alerts == 0 && p.flow.bytes_toserver + p.flow.bytes_toclient > limit
             }
             _ => false,
         };
@@ -251,30 +315,10 @@ impl PacketInspector for EngineInspector {
             verdict,
             undecodable: d.decode_error.is_some(),
             bypass_flow,
-            alerts: d.alerts.len() as u32,
+            alerts: u32::try_from(alerts).unwrap_or(u32::MAX),
         };
-        if let (Some(eve), Some(p)) = (&self.eve, &d.packet) {
-            if !d.alerts.is_empty() || d.drop_reason.is_some() {
-                let ctx = EventContext {
-                    ts,
-                    pcap_cnt: Some(pcap_cnt),
-                    in_iface: None,
-                    ips: true,
-                };
-                let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
-                for a in d.alerts {
-                    if let Err(e) = w.write_event(&alert_event(&ctx, p, a)) {
-                        tracing::warn!("cannot write an alert to eve.json: {e}");
-                    }
-                }
-                if d.first_drop_in_direction {
-                    if let Some(ev) = drop_event(&ctx, &d, p, false) {
-                        if let Err(e) = w.write_event(&ev) {
-                            tracing::warn!("cannot write a drop to eve.json: {e}");
-                        }
-                    }
-                }
-            }
+        if let Some(eve) = &self.eve {
+            write_events(eve, &d, ts, pcap_cnt);
         }
         judgement
     }
@@ -295,5 +339,81 @@ impl PacketInspector for EngineInspector {
                 tracing::warn!("cannot flush eve.json: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IPv4 header (no options, checksum left 0) with protocol `proto` around `payload`.
+    fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let total = u16::try_from(20 + payload.len()).unwrap();
+        let mut v = vec![0x45, 0];
+        v.extend_from_slice(&total.to_be_bytes());
+        v.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0]);
+        v.extend_from_slice(&src);
+        v.extend_from_slice(&dst);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn udp(payload: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&40000u16.to_be_bytes());
+        v.extend_from_slice(&53u16.to_be_bytes());
+        v.extend_from_slice(&u16::try_from(8 + payload.len()).unwrap().to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// An attack inside an IP-in-IP tunnel: dropped, counted, and its alert and drop written
+    /// to eve.json as inner-packet events (before, only the wire packet's own alerts were).
+    #[test]
+    fn alerts_of_tunnelled_packets_are_counted_and_written() {
+        let mut b = RuleSet::builder();
+        b.add_str(
+            "drop udp any any -> any 53 (msg:\"TEST tunnelled evil\"; content:\"EVIL\"; sid:7001;)",
+            "test",
+        );
+        let (rules, report) = b.build();
+        assert_eq!(report.loaded.len(), 1);
+        let dir = std::env::temp_dir().join(format!("verdict-live-{}", std::process::id()));
+        let eve = crate::cmd_run::open_eve(&dir).unwrap();
+        let mut insp = EngineInspector::new(Arc::new(rules), Some(eve), Some(1), None);
+        let inner = ipv4(17, [198, 18, 0, 1], [198, 18, 0, 2], &udp(b"EVIL"));
+        let wire = ipv4(4, [198, 18, 9, 1], [198, 18, 9, 2], &inner);
+        let j = insp.inspect(
+            Instant::now(),
+            &RxPacket {
+                id: 1,
+                payload: &wire,
+            },
+        );
+        insp.flush();
+        let text = std::fs::read_to_string(dir.join("eve.json")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            (j.verdict, j.alerts, j.bypass_flow),
+            (Verdict::Drop, 1, false)
+        );
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let alert = events
+            .iter()
+            .find(|e| e["event_type"] == "alert")
+            .unwrap_or_else(|| panic!("no alert event in {text}"));
+        assert_eq!(alert["alert"]["signature_id"], 7001);
+        assert_eq!(alert["pkt_src"], "ipv4 tunnel");
+        assert_eq!(alert["src_ip"], "198.18.0.1");
+        assert_eq!(alert["tunnel"]["src_ip"], "198.18.9.1");
+        assert_eq!(alert["verdict"]["action"], "drop");
+        assert!(
+            events.iter().any(|e| e["event_type"] == "drop"),
+            "no drop event in {text}"
+        );
     }
 }
