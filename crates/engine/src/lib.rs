@@ -54,7 +54,7 @@ use verdict_decode::{DecodeError, LinkType, TunnelKind, L4};
 use verdict_flow::{
     DefragConfig, Defragmenter, FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable, Removal,
 };
-use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketInput};
+use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 
 mod rules_inspector;
 pub use rules_inspector::{alert_info, RulesInspector};
@@ -176,6 +176,22 @@ pub trait Inspector {
         flow: Option<&mut Self::FlowState>,
         alerts: &mut Vec<Alert>,
     ) -> Outcome;
+
+    /// Like [`Inspector::inspect`], with the facts some keywords need beyond
+    /// [`PacketInput`] (raw transport header, VLAN ids, decoder events). The engine calls
+    /// this one; the default forwards to [`Inspector::inspect`], so implementing `inspect`
+    /// is enough.
+    fn inspect_ext(
+        &mut self,
+        now: Duration,
+        packet: &PacketInput<'_>,
+        extra: &PacketExtra<'_>,
+        flow: Option<&mut Self::FlowState>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome {
+        let _ = extra;
+        self.inspect(now, packet, flow, alerts)
+    }
 }
 
 /// The verdict for a packet.
@@ -1006,9 +1022,23 @@ impl<I: Inspector> Layers<'_, I> {
             },
         };
         let before = alerts.len();
+        // The raw transport header: between the IP header and the payload.
+        let ip_end = offset_in(base, pkt.ip.header) + pkt.ip.header.len();
+        let l4_header = match pkt.l4 {
+            L4::Tcp { .. } | L4::Udp { .. } | L4::Icmp { .. } | L4::Sctp { .. } => base
+                .get(ip_end..offset_in(base, pkt.payload))
+                .unwrap_or(&[]),
+            _ => &[],
+        };
+        let extra = PacketExtra {
+            l4_header,
+            vlan_ids: &pkt.link.vlan[..(pkt.link.vlan_count as usize).min(2)],
+            decode_events: &[],
+            stream_events: &[],
+        };
         let out = self
             .inspector
-            .inspect(now, &input, Some(&mut fd.inspector), alerts);
+            .inspect_ext(now, &input, &extra, Some(&mut fd.inspector), alerts);
         let raised = alerts.len().saturating_sub(before);
         self.stats.alerts += raised as u64;
         if raised > 0 {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use verdict_rules::{Action, DetectState, FlowVars, Match, PacketInput, RuleMeta, RuleSet};
+use verdict_rules::{
+    Action, DetectState, FlowVars, Match, PacketExtra, PacketInput, RuleMeta, RuleSet,
+};
 
 use crate::{Alert, AlertInfo, Inspector, Outcome, RuleAction};
 
@@ -126,11 +128,23 @@ impl Inspector for RulesInspector {
         flow_vars: Option<&mut FlowVars>,
         alerts: &mut Vec<Alert>,
     ) -> Outcome {
+        self.inspect_ext(now, packet, &PacketExtra::default(), flow_vars, alerts)
+    }
+
+    fn inspect_ext(
+        &mut self,
+        now: Duration,
+        packet: &PacketInput<'_>,
+        extra: &PacketExtra<'_>,
+        flow_vars: Option<&mut FlowVars>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome {
         self.matches.clear();
         let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        self.rules.detect(
+        self.rules.detect_ext(
             now_ns,
             packet,
+            extra,
             flow_vars,
             &mut self.state,
             &mut self.matches,

@@ -472,3 +472,33 @@ fn fragments_are_reassembled_and_inspected_whole() {
     let d = e.inspect(t(1), &frag(3, false, &payload[24..]), m);
     assert_eq!(d.verdict, Verdict::Accept);
 }
+
+#[test]
+fn rules_see_the_transport_header_and_vlans() {
+    let text = "alert udp any any -> any any (msg:\"dport 53 in udp.hdr\"; udp.hdr; content:\"|00 35|\"; offset:2; depth:2; sid:1;)\n\
+                alert udp any any -> any any (msg:\"vlan 7\"; vlan.id:7; sid:2;)";
+    let parsed = verdict_rules::parse_str(text, "t.rules");
+    let (set, report) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    assert_eq!(set.len(), 2, "{report:?}");
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), EngineConfig::default());
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"q", false),
+        PacketMeta::default(),
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, vec![1]);
+    let mut eth = vec![0u8; 12];
+    eth.extend_from_slice(&[0x81, 0x00, 0x00, 0x07, 0x08, 0x00]);
+    eth.extend_from_slice(&udp_packet(1000, 54, b"q", false));
+    let d = e.inspect(
+        t(1),
+        &eth,
+        PacketMeta {
+            link: LinkType::Ethernet,
+        },
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, vec![2]);
+}
