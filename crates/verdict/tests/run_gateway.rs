@@ -106,22 +106,10 @@ impl Drop for Server {
     }
 }
 
-/// Sends `payload` on a new connection from the client namespace; returns the answer, or None
-/// when no answer came within `timeout` (blocked).
+/// Sends `payload` to `dst`:8080 from the client namespace; returns the answer, or None when
+/// no answer came within `timeout` (blocked).
 fn request(client: &Netns, dst: IpAddr, payload: &str, timeout: Duration) -> Option<String> {
-    let payload = payload.to_owned();
-    client
-        .run_in(move || {
-            let mut s = TcpStream::connect_timeout(&SocketAddr::new(dst, PORT), timeout).ok()?;
-            s.set_read_timeout(Some(timeout)).unwrap();
-            s.write_all(payload.as_bytes()).ok()?;
-            let mut buf = [0u8; 256];
-            match s.read(&mut buf) {
-                Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
-                _ => None,
-            }
-        })
-        .unwrap()
+    common::request(client, SocketAddr::new(dst, PORT), payload, timeout)
 }
 
 fn write_config(dir: &Path, fail_open: bool) -> PathBuf {

@@ -102,30 +102,14 @@ fn echo_server(ns: &Netns, stop: Arc<AtomicBool>) {
     .unwrap();
 }
 
-/// Sends `msg` on a new connection; waits `wait` for the answer (None: blocked).
-fn ask_within(ns: &Netns, dst: SocketAddr, msg: &str, wait: Duration) -> Option<String> {
-    let msg = msg.to_owned();
-    ns.run_in(move || {
-        let mut s = TcpStream::connect_timeout(&dst, Duration::from_secs(3)).ok()?;
-        s.set_read_timeout(Some(wait)).unwrap();
-        s.write_all(msg.as_bytes()).ok()?;
-        let mut buf = [0u8; 256];
-        match s.read(&mut buf) {
-            Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            _ => None,
-        }
-    })
-    .unwrap()
-}
-
 /// A request that must be answered (generous timeout for loaded machines).
 fn ask(ns: &Netns, dst: SocketAddr, msg: &str) -> Option<String> {
-    ask_within(ns, dst, msg, Duration::from_secs(5))
+    common::request(ns, dst, msg, Duration::from_secs(5))
 }
 
 /// A request that must be blocked: no answer within 1.5 s.
 fn blocked(ns: &Netns, dst: SocketAddr, msg: &str) -> bool {
-    ask_within(ns, dst, msg, Duration::from_millis(1500)).is_none()
+    common::request(ns, dst, msg, Duration::from_millis(1500)).is_none()
 }
 
 #[test]

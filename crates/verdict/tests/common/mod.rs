@@ -2,6 +2,8 @@
 //! daemon in a namespace and waiting until it is ready, finding Verdict's firewall rules.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -95,4 +97,23 @@ pub fn firewall_listing(ns: &Netns) -> String {
 pub fn verdict_rules_present(ns: &Netns) -> bool {
     let rules = firewall_listing(ns);
     rules.contains("VERDICT") || rules.contains("verdict")
+}
+
+/// Sends `payload` on a new TCP connection from `ns` to `dst` and returns the first answer,
+/// or `None` when none came within `wait` (blocked). Connecting may take up to `wait` or 3 s,
+/// whichever is longer.
+pub fn request(ns: &Netns, dst: SocketAddr, payload: &str, wait: Duration) -> Option<String> {
+    let payload = payload.to_owned();
+    ns.run_in(move || {
+        let connect = wait.max(Duration::from_secs(3));
+        let mut s = TcpStream::connect_timeout(&dst, connect).ok()?;
+        s.set_read_timeout(Some(wait)).unwrap();
+        s.write_all(payload.as_bytes()).ok()?;
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            _ => None,
+        }
+    })
+    .unwrap()
 }
