@@ -73,7 +73,7 @@ pub enum Error {
         ext: Option<String>,
     },
     /// The kernel did not answer a configuration request in time.
-    #[error("{op} on queue {queue}: no answer from the kernel within {timeout:?}")]
+    #[error("{op} on queue {queue}: no answer from the kernel within {timeout:?}; the system may be overloaded: try again, and check `dmesg` for netlink errors")]
     NoAnswer {
         /// The request.
         op: &'static str,
