@@ -164,6 +164,8 @@ pub struct Ip<'a> {
     pub header: &'a [u8],
     /// Total IP packet length (header + payload), after trimming link-layer padding.
     pub total_len: usize,
+    /// Decoder events (bits of [`event`]), transport ones included.
+    pub events: u32,
 }
 
 /// IPv4 option bits, the same values as `verdict_rules::input::ipopt`.
@@ -186,6 +188,52 @@ pub mod ipopt {
     pub const SSRR: u32 = 1 << 7;
     /// Stream identifier.
     pub const SATID: u32 = 1 << 8;
+}
+
+/// Decoder events: anomalies seen while decoding, as bits of [`Ip::events`], named as
+/// Suricata's `decode-event` keyword names them.
+pub mod event {
+    /// IPv6 fragment header with offset 0 and no more fragments.
+    pub const IPV6_EXTHDR_USELESS_FH: u32 = 1 << 0;
+    /// More than one IPv6 fragment header.
+    pub const IPV6_EXTHDR_DUPL_FH: u32 = 1 << 1;
+    /// IPv6 fragment (not the last) whose length is not a multiple of 8.
+    pub const IPV6_FRAG_INVALID_LENGTH: u32 = 1 << 2;
+    /// IPv6 fragment reaching past 65535 bytes.
+    pub const IPV6_FRAG_PKT_TOO_LARGE: u32 = 1 << 3;
+    /// UDP length field below 8 or past the packet.
+    pub const UDP_LEN_INVALID: u32 = 1 << 4;
+    /// IPv6 next header 4 (IPv4) but the inner packet is not IPv4.
+    pub const IPV6_IPV4_IN_IPV6_WRONG_VERSION: u32 = 1 << 5;
+    /// IPv6 next header 41 (IPv6) but the inner packet is not IPv6.
+    pub const IPV6_IPV6_IN_IPV6_WRONG_VERSION: u32 = 1 << 6;
+
+    const NAMES: [(u32, &str); 7] = [
+        (IPV6_EXTHDR_USELESS_FH, "ipv6.exthdr_useless_fh"),
+        (IPV6_EXTHDR_DUPL_FH, "ipv6.exthdr_dupl_fh"),
+        (IPV6_FRAG_INVALID_LENGTH, "ipv6.frag_invalid_length"),
+        (IPV6_FRAG_PKT_TOO_LARGE, "ipv6.frag_pkt_too_large"),
+        (UDP_LEN_INVALID, "udp.len_invalid"),
+        (
+            IPV6_IPV4_IN_IPV6_WRONG_VERSION,
+            "ipv6.ipv4_in_ipv6_wrong_version",
+        ),
+        (
+            IPV6_IPV6_IN_IPV6_WRONG_VERSION,
+            "ipv6.ipv6_in_ipv6_wrong_version",
+        ),
+    ];
+
+    /// The most events one packet can carry.
+    pub const MAX: usize = NAMES.len();
+
+    /// The names of the events set in `bits`.
+    pub fn names(bits: u32) -> impl Iterator<Item = &'static str> {
+        NAMES
+            .iter()
+            .filter(move |(b, _)| bits & b != 0)
+            .map(|(_, n)| *n)
+    }
 }
 
 /// TCP flag bits as in the header's flag byte.
@@ -446,6 +494,7 @@ fn decode_v4(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
         is_fragment,
         header: raw,
         total_len: total,
+        events: 0,
     };
     let ip_payload = &bytes[hlen..total];
     finish(link, ip, ip_payload, frag_offset != 0)
@@ -511,6 +560,7 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
     let mut frag_offset = 0u16;
     let mut more = false;
     let mut is_fragment = false;
+    let mut events = 0u32;
     // Each extension header consumes at least 8 bytes, so the walk is bounded by the packet.
     loop {
         match next {
@@ -527,12 +577,25 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
                 let ext = pkt.get(off..).unwrap_or(&[]);
                 need("ipv6 fragment", ext, 8)?;
                 let fo = be16(ext, 2);
+                if is_fragment {
+                    events |= event::IPV6_EXTHDR_DUPL_FH;
+                }
                 frag_offset = fo >> 3;
                 more = fo & 1 == 1;
                 id = u32::from_be_bytes([ext[4], ext[5], ext[6], ext[7]]);
                 is_fragment = true;
                 next = ext[0];
                 off += 8;
+                let frag_len = total.saturating_sub(off);
+                if frag_offset == 0 && !more {
+                    events |= event::IPV6_EXTHDR_USELESS_FH;
+                }
+                if more && frag_len % 8 != 0 {
+                    events |= event::IPV6_FRAG_INVALID_LENGTH;
+                }
+                if frag_offset as usize * 8 + frag_len > 65_535 {
+                    events |= event::IPV6_FRAG_PKT_TOO_LARGE;
+                }
             }
             51 => {
                 // Authentication header: length in 4-byte units minus 2.
@@ -549,7 +612,7 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
             break;
         }
     }
-    let ip = Ip {
+    let mut ip = Ip {
         version: IpVersion::V6,
         src: IpAddr::V6(Ipv6Addr::from(h.source())),
         dst: IpAddr::V6(Ipv6Addr::from(h.destination())),
@@ -563,7 +626,16 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
         is_fragment,
         header: &pkt[..off],
         total_len: total,
+        events,
     };
+    if frag_offset == 0 {
+        let inner_version = pkt.get(off).map(|b| b >> 4);
+        match (next, inner_version) {
+            (4, Some(v)) if v != 4 => ip.events |= event::IPV6_IPV4_IN_IPV6_WRONG_VERSION,
+            (41, Some(v)) if v != 6 => ip.events |= event::IPV6_IPV6_IN_IPV6_WRONG_VERSION,
+            _ => {}
+        }
+    }
     finish(link, ip, &pkt[off..], frag_offset != 0)
 }
 
@@ -582,6 +654,10 @@ fn finish<'a>(
         });
     }
     let (l4, payload) = decode_l4(ip.proto, ip_payload);
+    let mut ip = ip;
+    if ip.proto == 17 && l4 == L4::Malformed && ip_payload.len() >= 8 {
+        ip.events |= event::UDP_LEN_INVALID;
+    }
     Ok(Packet {
         link,
         ip,

@@ -465,3 +465,49 @@ fn tunnels() {
         .tunnel()
         .is_none());
 }
+
+#[test]
+fn decoder_events() {
+    // Useless fragment header (offset 0, no M).
+    let ext = [17, 0, 0, 0, 0, 0, 0, 1];
+    let pkt = ipv6(44, &ext, &udp(1, 2, b"x"));
+    let p = decode_ip(&pkt).unwrap();
+    assert_eq!(p.ip.events, event::IPV6_EXTHDR_USELESS_FH);
+    assert_eq!(
+        event::names(p.ip.events).collect::<Vec<_>>(),
+        vec!["ipv6.exthdr_useless_fh"]
+    );
+    // M set, 3 data bytes: invalid length; two fragment headers: duplicated.
+    let ext = [44, 0, 0, 1, 0, 0, 0, 1, 17, 0, 0, 1, 0, 0, 0, 1];
+    let pkt = ipv6(44, &ext, b"abc");
+    let p = decode_ip(&pkt).unwrap();
+    assert_ne!(p.ip.events & event::IPV6_EXTHDR_DUPL_FH, 0);
+    assert_ne!(p.ip.events & event::IPV6_FRAG_INVALID_LENGTH, 0);
+    // Offset 8191*8 plus data past 65535.
+    let ext = [17, 0, 0xff, 0xf8, 0, 0, 0, 1];
+    let pkt = ipv6(44, &ext, &[0u8; 16]);
+    assert_ne!(
+        decode_ip(&pkt).unwrap().ip.events & event::IPV6_FRAG_PKT_TOO_LARGE,
+        0
+    );
+    // UDP length past the packet.
+    let mut u = udp(1, 2, b"abc");
+    u[5] = 200;
+    let b = ipv4(17, &[], &u, 0);
+    assert_eq!(decode_ip(&b).unwrap().ip.events, event::UDP_LEN_INVALID);
+    // IPv6 says IPv4 inside, but the inner packet is IPv6.
+    let inner = ipv6(17, &[], &udp(1, 2, b""));
+    let p6 = ipv6(4, &[], &inner);
+    assert_eq!(
+        decode_ip(&p6).unwrap().ip.events,
+        event::IPV6_IPV4_IN_IPV6_WRONG_VERSION
+    );
+    // A clean packet has none.
+    assert_eq!(
+        decode_ip(&ipv4(17, &[], &udp(1, 2, b"x"), 0))
+            .unwrap()
+            .ip
+            .events,
+        0
+    );
+}

@@ -1030,10 +1030,19 @@ impl<I: Inspector> Layers<'_, I> {
                 .unwrap_or(&[]),
             _ => &[],
         };
+        let mut event_names = [""; verdict_decode::event::MAX];
+        let mut n_events = 0;
+        for (slot, name) in event_names
+            .iter_mut()
+            .zip(verdict_decode::event::names(pkt.ip.events))
+        {
+            *slot = name;
+            n_events += 1;
+        }
         let extra = PacketExtra {
             l4_header,
             vlan_ids: &pkt.link.vlan[..(pkt.link.vlan_count as usize).min(2)],
-            decode_events: &[],
+            decode_events: &event_names[..n_events],
             stream_events: &[],
         };
         let out = self
