@@ -166,6 +166,9 @@ pub struct Ip<'a> {
     pub total_len: usize,
     /// Decoder events (bits of [`event`]), transport ones included.
     pub events: u32,
+    /// For fragments: the fragment's data length (bytes after the IPv4 header or the IPv6
+    /// fragment header); 0 otherwise.
+    pub frag_data_len: usize,
 }
 
 /// IPv4 option bits, the same values as `verdict_rules::input::ipopt`.
@@ -207,8 +210,11 @@ pub mod event {
     pub const IPV6_IPV4_IN_IPV6_WRONG_VERSION: u32 = 1 << 5;
     /// IPv6 next header 41 (IPv6) but the inner packet is not IPv6.
     pub const IPV6_IPV6_IN_IPV6_WRONG_VERSION: u32 = 1 << 6;
+    /// An IPv6 fragment overlapping bytes of an earlier fragment (set by the reassembly
+    /// stage, not by the decoder: it needs earlier packets).
+    pub const IPV6_FRAG_OVERLAP: u32 = 1 << 7;
 
-    const NAMES: [(u32, &str); 7] = [
+    const NAMES: [(u32, &str); 8] = [
         (IPV6_EXTHDR_USELESS_FH, "ipv6.exthdr_useless_fh"),
         (IPV6_EXTHDR_DUPL_FH, "ipv6.exthdr_dupl_fh"),
         (IPV6_FRAG_INVALID_LENGTH, "ipv6.frag_invalid_length"),
@@ -222,6 +228,7 @@ pub mod event {
             IPV6_IPV6_IN_IPV6_WRONG_VERSION,
             "ipv6.ipv6_in_ipv6_wrong_version",
         ),
+        (IPV6_FRAG_OVERLAP, "ipv6.frag_overlap"),
     ];
 
     /// The most events one packet can carry.
@@ -495,6 +502,7 @@ fn decode_v4(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
         header: raw,
         total_len: total,
         events: 0,
+        frag_data_len: if is_fragment { total - hlen } else { 0 },
     };
     let ip_payload = &bytes[hlen..total];
     finish(link, ip, ip_payload, frag_offset != 0)
@@ -561,6 +569,7 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
     let mut more = false;
     let mut is_fragment = false;
     let mut events = 0u32;
+    let mut frag_data_len = 0usize;
     // Each extension header consumes at least 8 bytes, so the walk is bounded by the packet.
     loop {
         match next {
@@ -587,6 +596,7 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
                 next = ext[0];
                 off += 8;
                 let frag_len = total.saturating_sub(off);
+                frag_data_len = frag_len;
                 if frag_offset == 0 && !more {
                     events |= event::IPV6_EXTHDR_USELESS_FH;
                 }
@@ -627,6 +637,7 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
         header: &pkt[..off],
         total_len: total,
         events,
+        frag_data_len,
     };
     if frag_offset == 0 {
         let inner_version = pkt.get(off).map(|b| b >> 4);

@@ -52,7 +52,8 @@ use std::time::Duration;
 
 use verdict_decode::{DecodeError, LinkType, TunnelKind, L4};
 use verdict_flow::{
-    DefragConfig, Defragmenter, FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable, Removal,
+    DefragConfig, Defragmenter, FlowConfig, FlowHandle, FlowKeyDir, FlowStats, FlowTable,
+    FragOverlapTracker, Removal,
 };
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 
@@ -574,6 +575,7 @@ pub struct Engine<I: Inspector> {
     inner_alerts: Vec<Alert>,
     ended: Vec<EndedFlow>,
     defrag: Option<Defragmenter>,
+    overlaps6: Option<FragOverlapTracker>,
     reassembled: Vec<u8>,
     stats: EngineStats,
 }
@@ -591,6 +593,7 @@ impl<I: Inspector> Engine<I> {
             inner_alerts: Vec::new(),
             ended: Vec::new(),
             defrag: cfg.defrag.map(Defragmenter::new),
+            overlaps6: cfg.defrag.map(FragOverlapTracker::new),
             reassembled: Vec::new(),
             stats: EngineStats::default(),
         }
@@ -664,7 +667,7 @@ impl<I: Inspector> Engine<I> {
         self.cause = None;
         self.stats.packets += 1;
         self.stats.bytes += bytes.len() as u64;
-        let pkt = match verdict_decode::decode(meta.link, bytes) {
+        let mut pkt = match verdict_decode::decode(meta.link, bytes) {
             Ok(p) => p,
             Err(e) => {
                 self.stats.invalid += 1;
@@ -688,6 +691,22 @@ impl<I: Inspector> Engine<I> {
                 };
             }
         };
+        if let (Some(t), true) = (self.overlaps6.as_mut(), pkt.ip.is_fragment) {
+            if pkt.ip.version == verdict_decode::IpVersion::V6 {
+                let overlap = t.observe(
+                    now,
+                    pkt.ip.src,
+                    pkt.ip.dst,
+                    pkt.ip.id,
+                    pkt.ip.frag_offset as usize * 8,
+                    pkt.ip.frag_data_len,
+                    pkt.ip.fragbits & 1 == 1,
+                );
+                if overlap {
+                    pkt.ip.events |= verdict_decode::event::IPV6_FRAG_OVERLAP;
+                }
+            }
+        }
         let mut layers = Layers {
             cfg: &self.cfg,
             flows: &mut self.flows,

@@ -347,3 +347,136 @@ mod tests {
         }
     }
 }
+
+/// Tracks the byte ranges of IPv6 fragments per datagram to flag overlaps (Suricata's
+/// `ipv6.frag_overlap` decoder event). It keeps ranges only, no data: IPv6 reassembly
+/// itself is not done yet. Bounded like [`Defragmenter`].
+#[derive(Debug)]
+pub struct FragOverlapTracker {
+    cfg: DefragConfig,
+    datagrams: HashMap<(std::net::IpAddr, std::net::IpAddr, u32), OverlapEntry>,
+}
+
+#[derive(Debug)]
+struct OverlapEntry {
+    first_seen: Duration,
+    have: Vec<(usize, usize)>,
+    total: Option<usize>,
+}
+
+/// The most ranges kept per datagram (a flood of tiny fragments stops being tracked).
+const MAX_RANGES: usize = 256;
+
+impl FragOverlapTracker {
+    /// A tracker with these limits (`max_trackers`, `timeout`).
+    pub fn new(cfg: DefragConfig) -> Self {
+        FragOverlapTracker {
+            cfg,
+            datagrams: HashMap::new(),
+        }
+    }
+
+    /// Records a fragment of datagram (`src`, `dst`, `id`) covering `offset..offset + len`
+    /// bytes, `more` when it is not the last. Returns true if it overlaps an earlier one.
+    pub fn observe(
+        &mut self,
+        now: Duration,
+        src: std::net::IpAddr,
+        dst: std::net::IpAddr,
+        id: u32,
+        offset: usize,
+        len: usize,
+        more: bool,
+    ) -> bool {
+        let timeout = self.cfg.timeout;
+        self.datagrams
+            .retain(|_, e| now.saturating_sub(e.first_seen) <= timeout);
+        let key = (src, dst, id);
+        if !self.datagrams.contains_key(&key)
+            && self.datagrams.len() >= self.cfg.max_trackers.max(1)
+        {
+            let oldest = self
+                .datagrams
+                .iter()
+                .min_by_key(|(_, e)| e.first_seen)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.datagrams.remove(&k);
+            }
+        }
+        let e = self.datagrams.entry(key).or_insert_with(|| OverlapEntry {
+            first_seen: now,
+            have: Vec::new(),
+            total: None,
+        });
+        let end = offset.saturating_add(len);
+        let overlap = len > 0 && e.have.iter().any(|&(a, b)| offset < b && a < end);
+        if e.have.len() < MAX_RANGES {
+            e.have.push((offset, end));
+            e.have.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::with_capacity(e.have.len());
+            for &(a, b) in &e.have {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            e.have = merged;
+        }
+        if !more {
+            e.total = Some(end);
+        }
+        if let Some(t) = e.total {
+            if e.have.first() == Some(&(0, t)) {
+                self.datagrams.remove(&key);
+            }
+        }
+        overlap
+    }
+
+    /// Datagrams tracked.
+    pub fn len(&self) -> usize {
+        self.datagrams.len()
+    }
+
+    /// No datagram tracked.
+    pub fn is_empty(&self) -> bool {
+        self.datagrams.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod overlap_tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_and_overlaps_are_flagged() {
+        let mut t = FragOverlapTracker::new(DefragConfig::default());
+        let (a, b) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let s = Duration::from_secs;
+        assert!(!t.observe(s(0), a, b, 1, 0, 408, true));
+        assert!(!t.observe(s(0), a, b, 1, 408, 400, true));
+        assert!(
+            t.observe(s(1), a, b, 1, 408, 400, true),
+            "an exact duplicate overlaps"
+        );
+        assert!(!t.observe(s(2), a, b, 1, 808, 400, false));
+        assert!(t.is_empty(), "complete datagrams are forgotten");
+        assert!(!t.observe(s(3), a, b, 2, 0, 16, true));
+        assert!(t.observe(s(3), a, b, 2, 8, 16, false), "partial overlap");
+        // Another datagram id does not overlap; timeouts forget.
+        assert!(!t.observe(s(3), a, b, 3, 0, 16, true));
+        assert!(!t.observe(s(100), a, b, 3, 0, 16, true));
+        let mut t = FragOverlapTracker::new(DefragConfig {
+            max_trackers: 2,
+            ..Default::default()
+        });
+        for id in 0..10 {
+            t.observe(s(id as u64), a, b, id, 0, 8, true);
+        }
+        assert_eq!(t.len(), 2);
+    }
+}

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub mod defrag;
-pub use defrag::{DefragConfig, DefragStats, Defragmenter};
+pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragOverlapTracker};
 
 pub use verdict_decode::{FlowKey, FlowKeyDir};
 
