@@ -92,12 +92,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let signals = Signals::install_interrupt_only().context("cannot install a Ctrl-C handler")?;
     let (logs, _tmp) = match &args.keep_logs {
         Some(d) => {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).with_context(|| {
+                format!(
+                    "cannot create {} (give --keep-logs a writable directory)",
+                    d.display()
+                )
+            })?;
             (d.clone(), None)
         }
         None => {
             let d = std::env::temp_dir().join(format!("verdict-demo-{}", std::process::id()));
-            std::fs::create_dir_all(&d)?;
+            std::fs::create_dir_all(&d).with_context(|| {
+                format!(
+                    "cannot create {} (set TMPDIR to a writable directory, or use --keep-logs)",
+                    d.display()
+                )
+            })?;
             (d.clone(), Some(RemoveDir(d)))
         }
     };
