@@ -213,8 +213,14 @@ pub mod event {
     /// An IPv6 fragment overlapping bytes of an earlier fragment (set by the reassembly
     /// stage, not by the decoder: it needs earlier packets).
     pub const IPV6_FRAG_OVERLAP: u32 = 1 << 7;
+    /// An IPv6 extension header cut short by the packet's end.
+    pub const IPV6_TRUNC_EXTHDR: u32 = 1 << 8;
+    /// A hop-by-hop option of unknown type.
+    pub const IPV6_HOPOPTS_UNKNOWN_OPT: u32 = 1 << 9;
+    /// A destination option of unknown type.
+    pub const IPV6_DSTOPTS_UNKNOWN_OPT: u32 = 1 << 10;
 
-    const NAMES: [(u32, &str); 8] = [
+    const NAMES: [(u32, &str); 11] = [
         (IPV6_EXTHDR_USELESS_FH, "ipv6.exthdr_useless_fh"),
         (IPV6_EXTHDR_DUPL_FH, "ipv6.exthdr_dupl_fh"),
         (IPV6_FRAG_INVALID_LENGTH, "ipv6.frag_invalid_length"),
@@ -229,6 +235,9 @@ pub mod event {
             "ipv6.ipv6_in_ipv6_wrong_version",
         ),
         (IPV6_FRAG_OVERLAP, "ipv6.frag_overlap"),
+        (IPV6_TRUNC_EXTHDR, "ipv6.trunc_exthdr"),
+        (IPV6_HOPOPTS_UNKNOWN_OPT, "ipv6.hopopts_unknown_opt"),
+        (IPV6_DSTOPTS_UNKNOWN_OPT, "ipv6.dstopts_unknown_opt"),
     ];
 
     /// The most events one packet can carry.
@@ -570,29 +579,61 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
     let mut is_fragment = false;
     let mut events = 0u32;
     let mut frag_data_len = 0usize;
+    let mut fh_seen = false;
     // Each extension header consumes at least 8 bytes, so the walk is bounded by the packet.
     loop {
+        // After an extension header, fewer than 2 bytes left cannot hold the next header
+        // (Suricata's check, which also catches an empty upper layer).
+        if off > 40 && next != 59 && pkt.len().saturating_sub(off) < 2 {
+            events |= event::IPV6_TRUNC_EXTHDR;
+            break;
+        }
         match next {
             // hop-by-hop, routing, destination options, mobility, HIP, shim6
             0 | 43 | 60 | 135 | 139 | 140 => {
                 let ext = pkt.get(off..).unwrap_or(&[]);
-                need("ipv6 extension", ext, 8)?;
-                let len = (ext[1] as usize + 1) * 8;
-                need("ipv6 extension", ext, len)?;
+                // A truncated extension header ends the walk with an event (Suricata still
+                // inspects such packets, e.g. for `decode-event` rules).
+                let len = match ext.get(1) {
+                    Some(&l) if ext.len() >= 8 => (l as usize + 1) * 8,
+                    _ => {
+                        events |= event::IPV6_TRUNC_EXTHDR;
+                        break;
+                    }
+                };
+                if ext.len() < len {
+                    events |= event::IPV6_TRUNC_EXTHDR;
+                    break;
+                }
+                if next == 0 || next == 60 {
+                    if ipv6_options_unknown(&ext[2..len]) {
+                        events |= if next == 0 {
+                            event::IPV6_HOPOPTS_UNKNOWN_OPT
+                        } else {
+                            event::IPV6_DSTOPTS_UNKNOWN_OPT
+                        };
+                    }
+                }
                 next = ext[0];
                 off += len;
             }
             44 => {
                 let ext = pkt.get(off..).unwrap_or(&[]);
-                need("ipv6 fragment", ext, 8)?;
+                if ext.len() < 8 {
+                    events |= event::IPV6_TRUNC_EXTHDR;
+                    break;
+                }
                 let fo = be16(ext, 2);
-                if is_fragment {
+                if fh_seen {
                     events |= event::IPV6_EXTHDR_DUPL_FH;
                 }
+                fh_seen = true;
                 frag_offset = fo >> 3;
                 more = fo & 1 == 1;
                 id = u32::from_be_bytes([ext[4], ext[5], ext[6], ext[7]]);
-                is_fragment = true;
+                // A "useless" fragment header (offset 0, no more fragments) does not make
+                // the packet a fragment: it is parsed on, as Suricata does.
+                is_fragment |= frag_offset != 0 || more;
                 next = ext[0];
                 off += 8;
                 let frag_len = total.saturating_sub(off);
@@ -648,6 +689,27 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
         }
     }
     finish(link, ip, &pkt[off..], frag_offset != 0)
+}
+
+/// True if an IPv6 hop-by-hop/destination options area holds an option type Suricata does
+/// not know (Pad1, PadN, router alert, jumbo payload, home address). Malformed lengths end
+/// the walk.
+fn ipv6_options_unknown(mut opts: &[u8]) -> bool {
+    while let Some(&t) = opts.first() {
+        if t == 0 {
+            opts = &opts[1..];
+            continue;
+        }
+        if !matches!(t, 1 | 5 | 0xc2 | 0xc9) {
+            return true;
+        }
+        let len = match opts.get(1) {
+            Some(&l) => 2 + l as usize,
+            None => return false,
+        };
+        opts = opts.get(len..).unwrap_or(&[]);
+    }
+    false
 }
 
 fn finish<'a>(

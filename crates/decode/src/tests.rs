@@ -256,12 +256,12 @@ fn ipv6_with_extension_headers() {
             dst_port: 8
         }
     );
-    // truncated extension header length
+    // truncated extension header: decoded, with an event
     let ext = [17, 3, 0, 0, 0, 0, 0, 0];
-    assert!(matches!(
-        decode_ip(&ipv6(43, &ext, b"")),
-        Err(DecodeError::Truncated { .. })
-    ));
+    let pkt = ipv6(43, &ext, b"");
+    let p = decode_ip(&pkt).unwrap();
+    assert_eq!(p.ip.events, event::IPV6_TRUNC_EXTHDR);
+    assert_eq!(p.l4, L4::Other);
 }
 
 #[test]
@@ -502,6 +502,16 @@ fn decoder_events() {
         decode_ip(&p6).unwrap().ip.events,
         event::IPV6_IPV4_IN_IPV6_WRONG_VERSION
     );
+    // Destination option of unknown type 0x1e (len 4), after a PadN.
+    let ext = [17, 0, 0x1e, 4, 1, 2, 3, 4];
+    let pkt = ipv6(60, &ext, &udp(1, 2, b""));
+    assert_eq!(
+        decode_ip(&pkt).unwrap().ip.events,
+        event::IPV6_DSTOPTS_UNKNOWN_OPT
+    );
+    let ext = [17, 0, 1, 4, 0, 0, 0, 0];
+    let pkt = ipv6(0, &ext, &udp(1, 2, b""));
+    assert_eq!(decode_ip(&pkt).unwrap().ip.events, 0, "PadN only is known");
     // A clean packet has none.
     assert_eq!(
         decode_ip(&ipv4(17, &[], &udp(1, 2, b"x"), 0))
