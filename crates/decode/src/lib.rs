@@ -605,14 +605,12 @@ fn decode_v6(bytes: &[u8], link: Link) -> Result<Packet<'_>, DecodeError> {
                     events |= event::IPV6_TRUNC_EXTHDR;
                     break;
                 }
-                if next == 0 || next == 60 {
-                    if ipv6_options_unknown(&ext[2..len]) {
-                        events |= if next == 0 {
-                            event::IPV6_HOPOPTS_UNKNOWN_OPT
-                        } else {
-                            event::IPV6_DSTOPTS_UNKNOWN_OPT
-                        };
-                    }
+                if (next == 0 || next == 60) && ipv6_options_unknown(&ext[2..len]) {
+                    events |= if next == 0 {
+                        event::IPV6_HOPOPTS_UNKNOWN_OPT
+                    } else {
+                        event::IPV6_DSTOPTS_UNKNOWN_OPT
+                    };
                 }
                 next = ext[0];
                 off += len;

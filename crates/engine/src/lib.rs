@@ -695,9 +695,7 @@ impl<I: Inspector> Engine<I> {
             if pkt.ip.version == verdict_decode::IpVersion::V6 {
                 let overlap = t.observe(
                     now,
-                    pkt.ip.src,
-                    pkt.ip.dst,
-                    pkt.ip.id,
+                    (pkt.ip.src, pkt.ip.dst, pkt.ip.id),
                     pkt.ip.frag_offset as usize * 8,
                     pkt.ip.frag_data_len,
                     pkt.ip.fragbits & 1 == 1,

@@ -376,14 +376,12 @@ impl FragOverlapTracker {
         }
     }
 
-    /// Records a fragment of datagram (`src`, `dst`, `id`) covering `offset..offset + len`
+    /// Records a fragment of `datagram` (source, destination, identification) covering `offset..offset + len`
     /// bytes, `more` when it is not the last. Returns true if it overlaps an earlier one.
     pub fn observe(
         &mut self,
         now: Duration,
-        src: std::net::IpAddr,
-        dst: std::net::IpAddr,
-        id: u32,
+        datagram: (std::net::IpAddr, std::net::IpAddr, u32),
         offset: usize,
         len: usize,
         more: bool,
@@ -391,7 +389,7 @@ impl FragOverlapTracker {
         let timeout = self.cfg.timeout;
         self.datagrams
             .retain(|_, e| now.saturating_sub(e.first_seen) <= timeout);
-        let key = (src, dst, id);
+        let key = datagram;
         if !self.datagrams.contains_key(&key)
             && self.datagrams.len() >= self.cfg.max_trackers.max(1)
         {
@@ -457,25 +455,25 @@ mod overlap_tests {
             "2001:db8::2".parse().unwrap(),
         );
         let s = Duration::from_secs;
-        assert!(!t.observe(s(0), a, b, 1, 0, 408, true));
-        assert!(!t.observe(s(0), a, b, 1, 408, 400, true));
+        assert!(!t.observe(s(0), (a, b, 1), 0, 408, true));
+        assert!(!t.observe(s(0), (a, b, 1), 408, 400, true));
         assert!(
-            t.observe(s(1), a, b, 1, 408, 400, true),
+            t.observe(s(1), (a, b, 1), 408, 400, true),
             "an exact duplicate overlaps"
         );
-        assert!(!t.observe(s(2), a, b, 1, 808, 400, false));
+        assert!(!t.observe(s(2), (a, b, 1), 808, 400, false));
         assert!(t.is_empty(), "complete datagrams are forgotten");
-        assert!(!t.observe(s(3), a, b, 2, 0, 16, true));
-        assert!(t.observe(s(3), a, b, 2, 8, 16, false), "partial overlap");
+        assert!(!t.observe(s(3), (a, b, 2), 0, 16, true));
+        assert!(t.observe(s(3), (a, b, 2), 8, 16, false), "partial overlap");
         // Another datagram id does not overlap; timeouts forget.
-        assert!(!t.observe(s(3), a, b, 3, 0, 16, true));
-        assert!(!t.observe(s(100), a, b, 3, 0, 16, true));
+        assert!(!t.observe(s(3), (a, b, 3), 0, 16, true));
+        assert!(!t.observe(s(100), (a, b, 3), 0, 16, true));
         let mut t = FragOverlapTracker::new(DefragConfig {
             max_trackers: 2,
             ..Default::default()
         });
         for id in 0..10 {
-            t.observe(s(id as u64), a, b, id, 0, 8, true);
+            t.observe(s(id as u64), (a, b, id), 0, 8, true);
         }
         assert_eq!(t.len(), 2);
     }
