@@ -120,9 +120,10 @@ impl LinkType {
 /// Link-layer facts kept from decoding (VLAN tags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Link {
-    /// VLAN ids, outermost first; only the first `vlan_count` are valid.
-    pub vlan: [u16; 2],
-    /// How many VLAN tags were seen (at most 2 are kept; more are skipped).
+    /// VLAN ids, outermost first (up to three layers, as Suricata); only the first
+    /// `vlan_count` are valid.
+    pub vlan: [u16; 3],
+    /// How many VLAN tags were seen (at most 3 are kept; more are skipped).
     pub vlan_count: u8,
 }
 
@@ -876,10 +877,10 @@ fn ethertype_link(et: u16) -> Option<LinkType> {
 }
 
 impl Link {
-    /// Adds a VLAN id as the outermost tag (keeps at most two).
+    /// Adds a VLAN id as the outermost tag (keeps at most three).
     pub fn push_outer_vlan(&mut self, id: u16) {
-        self.vlan = [id, self.vlan[0]];
-        self.vlan_count = (self.vlan_count + 1).min(2);
+        self.vlan = [id, self.vlan[0], self.vlan[1]];
+        self.vlan_count = (self.vlan_count + 1).min(3);
     }
 }
 

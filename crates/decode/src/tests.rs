@@ -308,7 +308,7 @@ fn link_layers() {
     eth.extend_from_slice(&ip);
     let p = decode(LinkType::Ethernet, &eth).unwrap();
     assert_eq!(p.link.vlan_count, 2);
-    assert_eq!(p.link.vlan, [10, 20]);
+    assert_eq!(p.link.vlan[..2], [10, 20]);
     assert_eq!(p.payload, b"z");
     // ARP is not IP
     let mut arp = vec![0u8; 12];

@@ -297,7 +297,7 @@ pub struct PacketSummary {
     /// Client to server.
     pub to_server: bool,
     /// Outer VLAN ids (`vlan_count` valid).
-    pub vlan: [u16; 2],
+    pub vlan: [u16; 3],
     /// Number of VLAN ids.
     pub vlan_count: u8,
     /// The packet's flow, counters including this packet.
@@ -1058,7 +1058,7 @@ impl<I: Inspector> Layers<'_, I> {
         }
         let extra = PacketExtra {
             l4_header,
-            vlan_ids: &pkt.link.vlan[..(pkt.link.vlan_count as usize).min(2)],
+            vlan_ids: &pkt.link.vlan[..(pkt.link.vlan_count as usize).min(3)],
             decode_events: &event_names[..n_events],
             stream_events: &[],
         };
