@@ -224,6 +224,20 @@ impl Defragmenter {
         // Clear MF and the offset, keep DF and the reserved bit.
         out[6] &= 0xc0;
         out[7] = 0;
+        // Fresh header checksum over the rewritten header.
+        let hlen = t.header.len();
+        out[10] = 0;
+        out[11] = 0;
+        let mut sum: u32 = 0;
+        for w in out[..hlen].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        let ck = (!(sum as u16)).to_be_bytes();
+        out[10] = ck[0];
+        out[11] = ck[1];
         self.stats.reassembled += 1;
         true
     }
@@ -284,6 +298,12 @@ mod tests {
         assert_eq!(&out[20..], b"AAAAAAAABBB");
         assert_eq!(be16(&out, 2), 31);
         assert_eq!(be16(&out, 6), 0);
+        // The header checksum verifies (one's complement sum of the header is 0xffff).
+        let mut sum: u32 = out[..20].chunks(2).map(|w| u32::from(be16(w, 0))).sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        assert_eq!(sum, 0xffff);
         // Last fragment first, then the first.
         assert!(!d.push(s(1), &frag(2, 1, false, b"CC"), &mut out));
         assert!(d.push(s(1), &frag(2, 0, true, b"DDDDDDDD"), &mut out));

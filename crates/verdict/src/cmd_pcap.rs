@@ -302,6 +302,9 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 let mut ev = eve::alert_event(&ctx, &p, a);
                 ev.verdict = verdict;
                 ev.add_payload(data, &p, false, &outputs.payload);
+                if outputs.payload.packet {
+                    ev.packet_info = Some(eve::PacketInfo { linktype });
+                }
                 writer.write_event(&ev)?;
             }
         }
@@ -322,6 +325,9 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                         ev.add_payload(d.reassembled, &inner.packet, false, &outputs.payload);
                     } else {
                         ev.add_payload(data, &inner.packet, true, &outputs.payload);
+                    }
+                    if outputs.payload.packet {
+                        ev.packet_info = Some(eve::PacketInfo::raw_ip(&inner.packet));
                     }
                     writer.write_event(&ev)?;
                 }

@@ -362,6 +362,25 @@ pub struct AlertEvent<'a> {
     /// the IP header for packets found in tunnels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packet: Option<String>,
+    /// How `packet` is framed, set by the caller with `packet`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet_info: Option<PacketInfo>,
+}
+
+/// `packet_info`: the pcap link type of the `packet` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PacketInfo {
+    /// LINKTYPE_* number (1 Ethernet, 228 raw IPv4, 229 raw IPv6, ...).
+    pub linktype: u32,
+}
+
+impl PacketInfo {
+    /// The link type of a raw IP packet of this version (228 or 229).
+    pub fn raw_ip(p: &PacketSummary) -> PacketInfo {
+        PacketInfo {
+            linktype: if p.src.is_ipv4() { 228 } else { 229 },
+        }
+    }
 }
 
 /// Which packet bytes alert events carry (Suricata's `eve-log.types.alert` options).
@@ -486,6 +505,7 @@ pub fn alert_event<'a>(
         payload_printable: None,
         stream: None,
         packet: None,
+        packet_info: None,
     }
 }
 
@@ -649,6 +669,7 @@ pub fn inner_alert_event<'a>(
         payload_printable: None,
         stream: None,
         packet: None,
+        packet_info: None,
     }
 }
 

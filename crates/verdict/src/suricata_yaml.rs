@@ -264,11 +264,13 @@ impl SuricataConfig {
         }
     }
 
-    /// The options of the EVE `alert` type (`payload`, `payload-printable`, `packet`), as
-    /// `(name, enabled)` for the caller to map.
+    /// Whether an option of the EVE `alert` type (`payload`, `payload-printable`, `packet`)
+    /// is on.
     pub fn alert_option(&self, name: &str) -> bool {
+        // Without an EVE output in the config, log payloads and packets like
+        // suricata-verify's default configuration does.
         let Some(types) = self.eve_types() else {
-            return false;
+            return matches!(name, "payload" | "payload-printable" | "packet");
         };
         types.iter().any(|t| match t {
             Yaml::Hash(h) => match h.get(&Yaml::String("alert".into())) {
@@ -335,6 +337,7 @@ mod tests {
         assert!(c.alert_log());
         assert!(c.flow_log());
         assert!(!c.alert_option("payload"));
+        assert!(SuricataConfig::default().alert_option("packet"));
         let c2 = SuricataConfig::parse(
             "outputs:\n  - eve-log:\n      types:\n        - alert:\n            payload: yes\n            packet: no\n",
         )
