@@ -1,0 +1,590 @@
+//! HTTP/1.0 and HTTP/1.1 message heads, as one segment carries them.
+//!
+//! [`Request::parse`] and [`Response::parse`] need the complete first line; the header block
+//! is what follows up to the empty line, or, when the empty line is not in this segment, the
+//! complete header lines that are ([`Request::headers_complete`] tells which). The body is
+//! whatever follows the empty line in the same segment: no de-chunking, no decompression
+//! (Suricata's `http.request_body`/`http.response_body` are de-chunked and, for responses,
+//! decompressed from the reassembled stream; here they are the segment's bytes as sent).
+//!
+//! No-panic: every index comes from `memchr` or a bounds-checked `get`.
+
+use crate::Error;
+use memchr::memchr;
+
+/// Request methods that make a payload HTTP (Suricata's HTTP probing parser knows these and
+/// a few WebDAV ones).
+const METHODS: &[&[u8]] = &[
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"TRACE",
+    b"CONNECT",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"CHECKOUT",
+    b"CHECKIN",
+    b"MERGE",
+    b"REPORT",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"NOTIFY",
+    b"POLL",
+    b"BCOPY",
+    b"BDELETE",
+    b"BMOVE",
+    b"BPROPFIND",
+    b"BPROPPATCH",
+    b"ACL",
+    b"LABEL",
+    b"MKACTIVITY",
+    b"MKWORKSPACE",
+    b"UPDATE",
+    b"VERSION-CONTROL",
+    b"UNCHECKOUT",
+    b"BASELINE-CONTROL",
+    b"ORDERPATCH",
+];
+
+/// True when the payload starts with a known method followed by a space.
+pub fn is_request_start(p: &[u8]) -> bool {
+    METHODS.iter().any(|m| {
+        p.len() > m.len() && p.starts_with(m) && matches!(p.get(m.len()), Some(b' ' | b'\t'))
+    })
+}
+
+/// True when the payload starts with `HTTP/1.`.
+pub fn is_response_start(p: &[u8]) -> bool {
+    p.starts_with(b"HTTP/1.")
+}
+
+/// Splits off the first line: (line without CR LF, rest after the LF). Incomplete without LF.
+fn first_line(p: &[u8]) -> Result<(&[u8], &[u8]), Error> {
+    let lf = memchr(b'\n', p).ok_or(Error::Incomplete)?;
+    let line = &p[..lf];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok((line, &p[lf + 1..]))
+}
+
+/// Splits the bytes after the first line into (header block with its final empty line, body,
+/// complete). Without an empty line, the block is the complete lines and the body is empty.
+fn split_head(rest: &[u8]) -> (&[u8], &[u8], bool) {
+    let mut pos = 0;
+    loop {
+        let Some(off) = rest.get(pos..).and_then(|r| memchr(b'\n', r)) else {
+            // No complete line left: the block ends at the last complete line.
+            return (&rest[..pos], &[], false);
+        };
+        let line = &rest[pos..pos + off];
+        let end = pos + off + 1;
+        if line.is_empty() || line == b"\r" {
+            return (&rest[..end], &rest[end..], true);
+        }
+        pos = end;
+    }
+}
+
+/// One header line: name and value, both trimmed of surrounding blanks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The header name as sent.
+    pub name: &'a [u8],
+    /// The header value, leading and trailing spaces and tabs removed.
+    pub value: &'a [u8],
+}
+
+fn trim(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// Iterator over the header lines of a raw header block (lines without a `:` and
+/// continuation lines are skipped).
+#[derive(Debug, Clone)]
+pub struct Headers<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = Header<'a>;
+    fn next(&mut self) -> Option<Header<'a>> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let (line, rest) = match memchr(b'\n', self.rest) {
+                Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
+                None => (self.rest, &[][..]),
+            };
+            self.rest = rest;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() || matches!(line.first(), Some(b' ' | b'\t')) {
+                continue;
+            }
+            if let Some(c) = memchr(b':', line) {
+                return Some(Header {
+                    name: trim(&line[..c]),
+                    value: trim(&line[c + 1..]),
+                });
+            }
+        }
+    }
+}
+
+/// The head of a message, shared by requests and responses.
+#[derive(Debug, Clone, Copy)]
+struct Head<'a> {
+    block: &'a [u8],
+    body: &'a [u8],
+    complete: bool,
+}
+
+impl<'a> Head<'a> {
+    fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        (Headers { rest: self.block })
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+/// Appends Suricata's normalised header block: `Name: Value\r\n` per header, in order.
+fn normalized_block(block: &[u8], out: &mut Vec<u8>) {
+    for h in (Headers { rest: block }) {
+        out.extend_from_slice(h.name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Appends Suricata's `http.header_names` buffer: `\r\n`, each name followed by `\r\n`,
+/// then `\r\n`.
+fn names_block(block: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\r\n");
+    for h in (Headers { rest: block }) {
+        out.extend_from_slice(h.name);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// An HTTP/1 request head as one segment carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The request line without its CR LF (`http.request_line`).
+    pub request_line: &'a [u8],
+    /// The method (`http.method`).
+    pub method: &'a [u8],
+    /// The request target as sent (`http.uri.raw`).
+    pub uri_raw: &'a [u8],
+    /// The protocol (`HTTP/1.1`; empty for an HTTP/0.9 request line) (`http.protocol`).
+    pub protocol: &'a [u8],
+    head: Head<'a>,
+}
+
+impl<'a> Request<'a> {
+    /// Parses a request head. Needs the complete request line.
+    pub fn parse(p: &'a [u8]) -> Result<Request<'a>, Error> {
+        if !is_request_start(p) {
+            return Err(Error::Invalid("HTTP request line (unknown method)"));
+        }
+        let (line, rest) = first_line(p)?;
+        let mut parts = line
+            .split(|&b| b == b' ' || b == b'\t')
+            .filter(|s| !s.is_empty());
+        let method = parts.next().ok_or(Error::Invalid("HTTP request line"))?;
+        let uri_raw = parts
+            .next()
+            .ok_or(Error::Invalid("HTTP request line (no URI)"))?;
+        let protocol = parts.next().unwrap_or(&[]);
+        if !protocol.is_empty() && !protocol.starts_with(b"HTTP/") {
+            return Err(Error::Invalid("HTTP request line (bad protocol)"));
+        }
+        let (block, body, complete) = split_head(rest);
+        Ok(Request {
+            request_line: line,
+            method,
+            uri_raw,
+            protocol,
+            head: Head {
+                block,
+                body,
+                complete,
+            },
+        })
+    }
+
+    /// The raw header block after the request line, with the final empty line when this
+    /// segment has it (`http.header.raw`).
+    pub fn header_block(&self) -> &'a [u8] {
+        self.head.block
+    }
+
+    /// True when the empty line ending the headers is in this segment.
+    pub fn headers_complete(&self) -> bool {
+        self.head.complete
+    }
+
+    /// The header lines.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers {
+            rest: self.head.block,
+        }
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.head.header(name)
+    }
+
+    /// The body bytes that follow the head in this segment.
+    pub fn body(&self) -> &'a [u8] {
+        self.head.body
+    }
+
+    /// The Host header without its port (`http.host.raw`; Suricata's `http.host` is this
+    /// lowercased). An IPv6 literal keeps its brackets.
+    pub fn host(&self) -> Option<&'a [u8]> {
+        self.header(b"host").map(strip_port)
+    }
+
+    /// Suricata's normalised `http.header` buffer: `Name: Value\r\n` per header.
+    pub fn header_block_normalized(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.head.block.len());
+        normalized_block(self.head.block, &mut v);
+        v
+    }
+
+    /// Suricata's `http.header_names` buffer.
+    pub fn header_names(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        names_block(self.head.block, &mut v);
+        v
+    }
+
+    /// Suricata's `http.start`: the request line, the normalised headers, an empty line.
+    pub fn start(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.request_line.len() + self.head.block.len() + 4);
+        v.extend_from_slice(self.request_line);
+        v.extend_from_slice(b"\r\n");
+        normalized_block(self.head.block, &mut v);
+        v.extend_from_slice(b"\r\n");
+        v
+    }
+}
+
+fn strip_port(v: &[u8]) -> &[u8] {
+    if v.first() == Some(&b'[') {
+        return match memchr(b']', v) {
+            Some(i) => &v[..=i],
+            None => v,
+        };
+    }
+    match memchr(b':', v) {
+        Some(i) => &v[..i],
+        None => v,
+    }
+}
+
+/// An HTTP/1 response head as one segment carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// The status line without its CR LF (`http.response_line`).
+    pub response_line: &'a [u8],
+    /// The protocol (`HTTP/1.1`).
+    pub protocol: &'a [u8],
+    /// The status code digits (`http.stat_code`).
+    pub status_code: &'a [u8],
+    /// The reason phrase (`http.stat_msg`), possibly empty.
+    pub status_msg: &'a [u8],
+    head: Head<'a>,
+}
+
+impl<'a> Response<'a> {
+    /// Parses a response head. Needs the complete status line.
+    pub fn parse(p: &'a [u8]) -> Result<Response<'a>, Error> {
+        if !is_response_start(p) {
+            return Err(Error::Invalid("HTTP status line (no HTTP/1.x)"));
+        }
+        let (line, rest) = first_line(p)?;
+        let sp = memchr(b' ', line).ok_or(Error::Invalid("HTTP status line"))?;
+        let protocol = &line[..sp];
+        let after = trim(&line[sp + 1..]);
+        let (code, msg) = match memchr(b' ', after) {
+            Some(i) => (&after[..i], trim(&after[i + 1..])),
+            None => (after, &after[after.len()..]),
+        };
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+            return Err(Error::Invalid(
+                "HTTP status line (status code is not 3 digits)",
+            ));
+        }
+        let (block, body, complete) = split_head(rest);
+        Ok(Response {
+            response_line: line,
+            protocol,
+            status_code: code,
+            status_msg: msg,
+            head: Head {
+                block,
+                body,
+                complete,
+            },
+        })
+    }
+
+    /// The status code as a number.
+    pub fn status(&self) -> u16 {
+        self.status_code.iter().fold(0u16, |a, &d| {
+            a.saturating_mul(10)
+                .saturating_add(u16::from(d.wrapping_sub(b'0') % 10))
+        })
+    }
+
+    /// The raw header block (with the final empty line when this segment has it).
+    pub fn header_block(&self) -> &'a [u8] {
+        self.head.block
+    }
+
+    /// True when the empty line ending the headers is in this segment.
+    pub fn headers_complete(&self) -> bool {
+        self.head.complete
+    }
+
+    /// The header lines.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers {
+            rest: self.head.block,
+        }
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.head.header(name)
+    }
+
+    /// The body bytes that follow the head in this segment.
+    pub fn body(&self) -> &'a [u8] {
+        self.head.body
+    }
+
+    /// Suricata's normalised `http.header` buffer.
+    pub fn header_block_normalized(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.head.block.len());
+        normalized_block(self.head.block, &mut v);
+        v
+    }
+
+    /// Suricata's `http.header_names` buffer.
+    pub fn header_names(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        names_block(self.head.block, &mut v);
+        v
+    }
+
+    /// Suricata's `http.start`: the status line, the normalised headers, an empty line.
+    pub fn start(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.response_line.len() + self.head.block.len() + 4);
+        v.extend_from_slice(self.response_line);
+        v.extend_from_slice(b"\r\n");
+        normalized_block(self.head.block, &mut v);
+        v.extend_from_slice(b"\r\n");
+        v
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The normalised URI of Suricata's `http.uri` (libhtp's defaults), from the raw request
+/// target:
+/// - an absolute URI (`http://host:port/p?q`) is reduced to its path and query;
+/// - in the path, `%XX` escapes are decoded (an invalid escape is kept as sent), then
+///   repeated `/` are compressed and `.` and `..` segments removed (never above the root);
+/// - the query (from the first `?`) is kept as sent; a `#fragment` is kept too.
+pub fn normalize_uri(raw: &[u8]) -> Vec<u8> {
+    let mut uri = raw;
+    // Absolute form: skip scheme://authority.
+    if let Some(i) = memchr::memmem::find(uri, b"://") {
+        let scheme = &uri[..i];
+        if !scheme.is_empty()
+            && scheme
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+        {
+            let after = &uri[i + 3..];
+            uri = match after.iter().position(|&b| b == b'/' || b == b'?') {
+                Some(j) => &after[j..],
+                None => b"/",
+            };
+        }
+    }
+    let (path, query) = match memchr(b'?', uri) {
+        Some(i) => (&uri[..i], &uri[i..]),
+        None => (uri, &uri[uri.len()..]),
+    };
+    let mut decoded = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while let Some(&b) = path.get(i) {
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                path.get(i + 1).copied().and_then(hex),
+                path.get(i + 2).copied().and_then(hex),
+            ) {
+                decoded.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(b);
+        i += 1;
+    }
+    let mut out = Vec::with_capacity(decoded.len() + query.len());
+    let absolute = decoded.first() == Some(&b'/');
+    let trailing = decoded.len() > 1 && matches!(decoded.last(), Some(b'/'))
+        || decoded.ends_with(b"/.")
+        || decoded.ends_with(b"/..");
+    let mut segs: Vec<&[u8]> = Vec::new();
+    for seg in decoded.split(|&b| b == b'/') {
+        match seg {
+            b"" | b"." => {}
+            b".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    if absolute {
+        out.push(b'/');
+    }
+    for (n, s) in segs.iter().enumerate() {
+        if n > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(s);
+    }
+    if trailing && !segs.is_empty() {
+        out.push(b'/');
+    }
+    out.extend_from_slice(query);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQ: &[u8] = b"POST /a/../b%20c/./d?x=%41 HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent:  curl/8 \r\nCookie: s=1\r\nContent-Type: text/plain\r\n\r\nbody!";
+
+    #[test]
+    fn request_fields() {
+        let r = Request::parse(REQ).unwrap();
+        assert_eq!(r.method, b"POST");
+        assert_eq!(r.uri_raw, b"/a/../b%20c/./d?x=%41");
+        assert_eq!(r.protocol, b"HTTP/1.1");
+        assert_eq!(r.request_line, b"POST /a/../b%20c/./d?x=%41 HTTP/1.1");
+        assert_eq!(r.host(), Some(&b"Example.COM"[..]));
+        assert_eq!(r.header(b"user-agent"), Some(&b"curl/8"[..]));
+        assert_eq!(r.header(b"COOKIE"), Some(&b"s=1"[..]));
+        assert_eq!(r.header(b"content-type"), Some(&b"text/plain"[..]));
+        assert_eq!(r.body(), b"body!");
+        assert!(r.headers_complete());
+        assert!(r.header_block().ends_with(b"text/plain\r\n\r\n"));
+        assert_eq!(r.headers().count(), 4);
+        assert_eq!(
+            r.header_block_normalized(),
+            b"Host: Example.COM:8080\r\nUser-Agent: curl/8\r\nCookie: s=1\r\nContent-Type: text/plain\r\n"
+        );
+        assert_eq!(
+            r.header_names(),
+            b"\r\nHost\r\nUser-Agent\r\nCookie\r\nContent-Type\r\n\r\n"
+        );
+        assert!(r
+            .start()
+            .starts_with(b"POST /a/../b%20c/./d?x=%41 HTTP/1.1\r\nHost: "));
+        assert!(r.start().ends_with(b"text/plain\r\n\r\n"));
+    }
+
+    #[test]
+    fn request_partial_and_bad() {
+        assert_eq!(
+            Request::parse(b"GET /abc HTTP/1.1").unwrap_err(),
+            Error::Incomplete
+        );
+        assert!(matches!(
+            Request::parse(b"FOO / HTTP/1.1\r\n"),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            Request::parse(b"GET / FTP/1.0\r\n"),
+            Err(Error::Invalid(_))
+        ));
+        let r = Request::parse(b"GET /x HTTP/1.0\r\nHost: h\r\nAccept: a").unwrap();
+        assert!(!r.headers_complete());
+        assert_eq!(r.headers().count(), 1);
+        assert_eq!(r.body(), b"");
+        let r = Request::parse(b"GET /old\n").unwrap();
+        assert_eq!(r.protocol, b"");
+        assert_eq!(r.uri_raw, b"/old");
+    }
+
+    #[test]
+    fn response_fields() {
+        let r = Response::parse(b"HTTP/1.1 404 Not Found\r\nServer: nginx\r\n\r\n<html>").unwrap();
+        assert_eq!(r.status_code, b"404");
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.status_msg, b"Not Found");
+        assert_eq!(r.response_line, b"HTTP/1.1 404 Not Found");
+        assert_eq!(r.header(b"server"), Some(&b"nginx"[..]));
+        assert_eq!(r.body(), b"<html>");
+        let r = Response::parse(b"HTTP/1.0 200\r\n\r\n").unwrap();
+        assert_eq!(r.status_msg, b"");
+        assert!(matches!(
+            Response::parse(b"HTTP/1.1 2x0 OK\r\n"),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(
+            Response::parse(b"HTTP/1.1 200 OK").unwrap_err(),
+            Error::Incomplete
+        );
+    }
+
+    #[test]
+    fn uri_normalization() {
+        assert_eq!(normalize_uri(b"/a/../b%20c/./d?x=%41"), b"/b c/d?x=%41");
+        assert_eq!(normalize_uri(b"//x///y/"), b"/x/y/");
+        assert_eq!(normalize_uri(b"/../../etc/passwd"), b"/etc/passwd");
+        assert_eq!(normalize_uri(b"http://host:80/p%2fq?z"), b"/p/q?z");
+        assert_eq!(normalize_uri(b"http://host"), b"/");
+        assert_eq!(normalize_uri(b"/%zz%4"), b"/%zz%4");
+        assert_eq!(normalize_uri(b"/"), b"/");
+        assert_eq!(normalize_uri(b"*"), b"*");
+    }
+
+    #[test]
+    fn host_ports() {
+        assert_eq!(strip_port(b"[::1]:80"), b"[::1]");
+        assert_eq!(strip_port(b"a.b"), b"a.b");
+    }
+}
