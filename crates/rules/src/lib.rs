@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 mod addr_index;
+mod app;
 pub mod classification;
 pub mod error;
 pub mod input;

@@ -553,6 +553,49 @@ pub(crate) enum Buffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`.
     Icmpv6Hdr,
+    /// `http.uri`: the normalised request URI.
+    HttpUri,
+    /// `http.uri.raw`: the request URI as sent.
+    HttpUriRaw,
+    /// `http.method`.
+    HttpMethod,
+    /// `http.protocol`.
+    HttpProtocol,
+    /// `http.request_line`.
+    HttpRequestLine,
+    /// `http.response_line`.
+    HttpResponseLine,
+    /// `http.stat_code`.
+    HttpStatCode,
+    /// `http.stat_msg`.
+    HttpStatMsg,
+    /// `http.host`: the Host header without port, lowercased.
+    HttpHost,
+    /// `http.host.raw`: the Host header without port, as sent.
+    HttpHostRaw,
+    /// `http.cookie`: the request's Cookie or the response's Set-Cookie header.
+    HttpCookie,
+    /// A single header's value (`http.user_agent`, `http.content_type`, `http.server`, ...),
+    /// by lowercase header name.
+    HttpHeaderValue(&'static str),
+    /// `http.header`: Suricata's normalised header block.
+    HttpHeader,
+    /// `http.header.raw`: the header block as sent.
+    HttpHeaderRaw,
+    /// `http.header_names`.
+    HttpHeaderNames,
+    /// `http.start`.
+    HttpStart,
+    /// `http.request_body` (`http_client_body`): body bytes of a request in this segment.
+    HttpRequestBody,
+    /// `http.response_body` (`http_server_body`): body bytes of a response in this segment.
+    HttpResponseBody,
+    /// `file_data`/`file.data`: the body bytes of this segment's HTTP message.
+    FileData,
+    /// `dns.query`: each question name, dotted (a multi-buffer).
+    DnsQuery,
+    /// `tls.sni`.
+    TlsSni,
 }
 
 impl Buffer {
@@ -565,8 +608,92 @@ impl Buffer {
             "udp.hdr" => Buffer::UdpHdr,
             "icmpv4.hdr" => Buffer::Icmpv4Hdr,
             "icmpv6.hdr" => Buffer::Icmpv6Hdr,
+            "http.uri" => Buffer::HttpUri,
+            "http.uri.raw" => Buffer::HttpUriRaw,
+            "http.method" => Buffer::HttpMethod,
+            "http.protocol" | "http_protocol" => Buffer::HttpProtocol,
+            "http.request_line" | "http_request_line" => Buffer::HttpRequestLine,
+            "http.response_line" | "http_response_line" => Buffer::HttpResponseLine,
+            "http.stat_code" => Buffer::HttpStatCode,
+            "http.stat_msg" => Buffer::HttpStatMsg,
+            "http.host" => Buffer::HttpHost,
+            "http.host.raw" => Buffer::HttpHostRaw,
+            "http.cookie" => Buffer::HttpCookie,
+            "http.user_agent" => Buffer::HttpHeaderValue("user-agent"),
+            "http.content_type" | "http_content_type" => Buffer::HttpHeaderValue("content-type"),
+            "http.content_len" | "http_content_len" => Buffer::HttpHeaderValue("content-length"),
+            "http.server" | "http_server" => Buffer::HttpHeaderValue("server"),
+            "http.location" | "http_location" => Buffer::HttpHeaderValue("location"),
+            "http.referer" | "http_referer" => Buffer::HttpHeaderValue("referer"),
+            "http.accept" | "http_accept" => Buffer::HttpHeaderValue("accept"),
+            "http.accept_lang" | "http_accept_lang" => Buffer::HttpHeaderValue("accept-language"),
+            "http.accept_enc" | "http_accept_enc" => Buffer::HttpHeaderValue("accept-encoding"),
+            "http.connection" | "http_connection" => Buffer::HttpHeaderValue("connection"),
+            "http.header" => Buffer::HttpHeader,
+            "http.header.raw" => Buffer::HttpHeaderRaw,
+            "http.header_names" | "http_header_names" => Buffer::HttpHeaderNames,
+            "http.start" | "http_start" => Buffer::HttpStart,
+            "http.request_body" => Buffer::HttpRequestBody,
+            "http.response_body" => Buffer::HttpResponseBody,
+            "file_data" | "file.data" => Buffer::FileData,
+            "dns.query" | "dns_query" => Buffer::DnsQuery,
+            "tls.sni" | "tls_sni" => Buffer::TlsSni,
             _ => return None,
         })
+    }
+
+    /// The buffer a legacy content modifier (`http_uri`, ...) moves its content to.
+    pub(crate) fn from_modifier(k: &str) -> Option<Buffer> {
+        Some(match k {
+            "http_uri" => Buffer::HttpUri,
+            "http_raw_uri" => Buffer::HttpUriRaw,
+            "http_method" => Buffer::HttpMethod,
+            "http_header" => Buffer::HttpHeader,
+            "http_raw_header" => Buffer::HttpHeaderRaw,
+            "http_cookie" => Buffer::HttpCookie,
+            "http_user_agent" => Buffer::HttpHeaderValue("user-agent"),
+            "http_host" => Buffer::HttpHost,
+            "http_raw_host" => Buffer::HttpHostRaw,
+            "http_client_body" => Buffer::HttpRequestBody,
+            "http_server_body" => Buffer::HttpResponseBody,
+            "http_stat_code" => Buffer::HttpStatCode,
+            "http_stat_msg" => Buffer::HttpStatMsg,
+            _ => return None,
+        })
+    }
+
+    /// The buffer a pcre HTTP flag inspects (Suricata's `U I P Q H D M C S Y V W Z`).
+    pub(crate) fn from_pcre_flag(f: char) -> Option<Buffer> {
+        Some(match f {
+            'U' => Buffer::HttpUri,
+            'I' => Buffer::HttpUriRaw,
+            'P' => Buffer::HttpRequestBody,
+            'Q' => Buffer::FileData,
+            'H' => Buffer::HttpHeader,
+            'D' => Buffer::HttpHeaderRaw,
+            'M' => Buffer::HttpMethod,
+            'C' => Buffer::HttpCookie,
+            'S' => Buffer::HttpStatCode,
+            'Y' => Buffer::HttpStatMsg,
+            'V' => Buffer::HttpHeaderValue("user-agent"),
+            'W' => Buffer::HttpHost,
+            'Z' => Buffer::HttpHostRaw,
+            _ => return None,
+        })
+    }
+
+    /// True for the app-layer buffers (read from the packet's app-layer view).
+    pub(crate) fn is_app(self) -> bool {
+        !matches!(
+            self,
+            Buffer::Payload
+                | Buffer::Ipv4Hdr
+                | Buffer::Ipv6Hdr
+                | Buffer::TcpHdr
+                | Buffer::UdpHdr
+                | Buffer::Icmpv4Hdr
+                | Buffer::Icmpv6Hdr
+        )
     }
 
     /// The bytes of this buffer for a packet, None when the packet has no such buffer.
@@ -1192,9 +1319,16 @@ pub(crate) struct PcreOp {
     negated: bool,
     relative: bool,
     pub(crate) relative_next: bool,
+    /// The HTTP buffer an HTTP flag (`U`, `H`, ...) selects.
+    pub(crate) buffer: Option<Buffer>,
 }
 
 impl PcreOp {
+    /// True with the `R` flag.
+    pub(crate) fn is_relative(&self) -> bool {
+        self.relative
+    }
+
     /// Outer error: invalid value; inner error: (keyword, reason) unsupported.
     pub(crate) fn parse(v: &str) -> Result<Result<PcreOp, (String, String)>, String> {
         let v = v.trim();
@@ -1221,6 +1355,7 @@ impl PcreOp {
         let mut prefix = String::new();
         let mut anchored = false;
         let mut relative = false;
+        let mut buffer = None;
         for f in flags.chars() {
             match f {
                 'i' => {
@@ -1245,8 +1380,8 @@ impl PcreOp {
                         "the dollar-endonly flag is not supported by the regex binding yet".into(),
                     )))
                 }
-                'U' | 'I' | 'P' | 'Q' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'V' | 'W'
-                | 'Z' => return Ok(Err((
+                f if Buffer::from_pcre_flag(f).is_some() => buffer = Buffer::from_pcre_flag(f),
+                'K' => return Ok(Err((
                     format!("pcre/{f}"),
                     "this flag inspects an HTTP buffer; app-layer buffers are not implemented yet"
                         .into(),
@@ -1281,6 +1416,7 @@ impl PcreOp {
             negated,
             relative,
             relative_next: false,
+            buffer,
         }))
     }
 
@@ -1449,8 +1585,10 @@ pub(crate) fn set_relative_next(ops: &mut [PayloadOp]) {
 
 /// Picks the prefilter pattern: the explicit `fast_pattern` (if positive), else the longest
 /// positive content (the first of equal length).
-pub(crate) fn choose_fast_pattern(ops: &[PayloadOp]) -> Option<(Vec<u8>, bool)> {
-    let contents = ops.iter().filter_map(|o| match o {
+pub(crate) fn choose_fast_pattern<'o>(
+    ops: impl Iterator<Item = &'o PayloadOp>,
+) -> Option<(Vec<u8>, bool)> {
+    let contents = ops.filter_map(|o| match o {
         PayloadOp::Content(c) => Some(c),
         _ => None,
     });

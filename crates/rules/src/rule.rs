@@ -91,6 +91,9 @@ pub(crate) enum Proto {
     Icmp6,
     /// Another IP protocol by number (`sctp` is 132).
     Number(u8),
+    /// An app-layer protocol (`http`, `tls`, `dns`): packets whose payload
+    /// `verdict_applayer` detects as that protocol.
+    App(verdict_applayer::AppProto),
 }
 
 /// Suricata's flowbits ordering classes: rules that only set before rules that set and read,
@@ -120,6 +123,10 @@ pub(crate) struct Rule {
     pub payload: Vec<PayloadOp>,
     /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, ...).
     pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
+    /// `bsize` conditions, by the buffer they follow.
+    pub bsizes: Vec<(Buffer, UintCond)>,
+    /// `app-layer-protocol` checks: (protocol, negated).
+    pub app_protos: Vec<(verdict_applayer::AppProto, bool)>,
     pub extract_vars: usize,
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<Threshold>,
@@ -349,6 +356,9 @@ pub(crate) fn compile_rule(
         "icmpv4" => Some(Proto::Icmp4),
         "icmpv6" => Some(Proto::Icmp6),
         "sctp" => Some(Proto::Number(132)),
+        other if verdict_applayer::AppProto::from_name(other).is_some() => {
+            verdict_applayer::AppProto::from_name(other).map(Proto::App)
+        }
         other if APP_LAYER_PROTOS.contains(&other) => {
             problems.push(RuleProblem::Unsupported {
                 keyword: format!("protocol {other}"),
@@ -429,7 +439,12 @@ pub(crate) fn compile_rule(
     // `current_buffer` while options are read.
     let mut current_buffer = Buffer::Payload;
     let mut chains: Vec<(Buffer, Vec<PayloadOp>)> = Vec::new();
-    for opt in &p.options {
+    // The buffer the last sticky buffer keyword selected (contents without a legacy
+    // modifier such as `http_uri` go there).
+    let mut sticky = Buffer::Payload;
+    let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
+    let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
+    for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
             problems: Vec::new(),
             opt,
@@ -453,6 +468,7 @@ pub(crate) fn compile_rule(
                     | "byte_test"
                     | "byte_jump"
                     | "byte_extract"
+                    | "bsize"
             )
         {
             continue;
@@ -524,7 +540,17 @@ pub(crate) fn compile_rule(
             },
             "noalert" => meta.noalert = true,
             "alert" if opt.value.is_none() => meta.alert_on_pass = true,
-            "content" => {
+            "content" | "uricontent" => {
+                // Legacy modifiers (`http_uri`, ...) after the content move it to their
+                // buffer; `uricontent` is `content` + `http_uri`.
+                let target = if name == "uricontent" {
+                    Buffer::HttpUri
+                } else {
+                    legacy_target(&p.options[oi + 1..]).unwrap_or(sticky)
+                };
+                if target != current_buffer {
+                    switch_buffer(&mut current_buffer, target, &mut payload, &mut chains);
+                }
                 if needs_value(&mut cx) {
                     match parse_content(val) {
                         Ok((pattern, negated)) => {
@@ -556,6 +582,23 @@ pub(crate) fn compile_rule(
                 if needs_value(&mut cx) {
                     match PcreOp::parse(val) {
                         Ok(Ok(op)) => {
+                            // An HTTP flag selects the buffer; else a relative pcre stays in
+                            // the buffer of the keyword before it and another goes to the
+                            // sticky buffer.
+                            let target = match op.buffer {
+                                Some(b) => b,
+                                None if op.is_relative() => current_buffer,
+                                None => sticky,
+                            };
+                            if target != current_buffer {
+                                switch_buffer(
+                                    &mut current_buffer,
+                                    target,
+                                    &mut payload,
+                                    &mut chains,
+                                );
+                                last_content = None;
+                            }
                             payload.push(PayloadOp::Pcre(Box::new(op)));
                             had_payload_op = true;
                         }
@@ -570,6 +613,12 @@ pub(crate) fn compile_rule(
                     Err(e) => cx.invalid(e),
                 }
                 had_payload_op = true;
+            }
+            "byte_test" if val.split(',').next().map(str::trim) == Some("0") => {
+                cx.unsupported(
+                    "byte_test",
+                    "0 bytes (the whole buffer read as a number) is not supported yet",
+                );
             }
             "byte_test" => {
                 match parse_byte_test(val, &extract_names) {
@@ -607,8 +656,35 @@ pub(crate) fn compile_rule(
             k if Buffer::from_keyword(k).is_some() => {
                 let to = Buffer::from_keyword(k).unwrap_or(Buffer::Payload);
                 switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
+                sticky = to;
                 last_content = None;
                 foreign_buffer = false;
+            }
+            k if Buffer::from_modifier(k).is_some() => {
+                // Applied when its content was read (see `legacy_target`).
+                if last_content.is_none() {
+                    cx.invalid("must follow a `content`");
+                }
+            }
+            "bsize" => match UintCond::parse(val, u64::from(u32::MAX)) {
+                Some(c) if current_buffer.is_app() => bsizes.push((current_buffer, c)),
+                Some(_) => cx.invalid("must follow a sticky buffer keyword such as http.uri"),
+                None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
+            },
+            "app-layer-protocol" => {
+                let v = val.trim();
+                let (neg, n) = match v.strip_prefix('!') {
+                    Some(r) => (true, r.trim()),
+                    None => (false, v),
+                };
+                match verdict_applayer::AppProto::from_name(n) {
+                    Some(a) => app_protos.push((a, neg)),
+                    None if n.is_empty() => cx.invalid("expected a protocol name, e.g. http"),
+                    None => cx.unsupported(
+                        format!("app-layer-protocol {n}"),
+                        "only http, tls and dns are detected; the rule is skipped",
+                    ),
+                }
             }
             "decode-event" => match val.trim() {
                 "" => cx.invalid("expected an event name, e.g. ipv6.frag_overlap"),
@@ -812,16 +888,30 @@ pub(crate) fn compile_rule(
     for (_, ops) in &mut header_chains {
         crate::matchers::set_relative_next(ops);
     }
-    let prefilter = crate::matchers::choose_fast_pattern(&payload);
+    // The fast pattern may come from the payload or an app-layer buffer: the prefilter scans
+    // the payload (which holds the raw app-layer buffers) and the normalised buffers.
+    let prefilter = crate::matchers::choose_fast_pattern(
+        payload.iter().chain(
+            header_chains
+                .iter()
+                .filter(|(b, _)| b.is_app())
+                .flat_map(|(_, ops)| ops.iter()),
+        ),
+    );
+    let has_app = matches!(proto, Proto::App(_))
+        || !app_protos.is_empty()
+        || !bsizes.is_empty()
+        || header_chains.iter().any(|(b, _)| b.is_app());
     let sets =
         flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
     let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
-    meta.inspects_payload = !payload.is_empty();
+    meta.inspects_payload = !payload.is_empty() || header_chains.iter().any(|(b, _)| b.is_app());
     meta.stream = flow.as_ref().and_then(|f| f.stream());
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
         && payload.is_empty()
         && header_chains.is_empty()
+        && !has_app
         && checks.is_empty()
         && flow.is_none()
         && !reads;
@@ -845,6 +935,8 @@ pub(crate) fn compile_rule(
         flowints,
         payload,
         header_chains,
+        bsizes,
+        app_protos,
         extract_vars: extract_names.len(),
         threshold,
         detection_filter,
@@ -1283,6 +1375,21 @@ fn parse_byte_extract(v: &str, names: &mut Vec<String>) -> Parsed<ByteExtract> {
         }
     };
     Ok(Ok(e))
+}
+
+/// The buffer of the first legacy content modifier (`http_uri`, `http_header`, ...) among the
+/// options that follow a content, up to the next content or buffer keyword.
+fn legacy_target(rest: &[RuleOption]) -> Option<Buffer> {
+    for o in rest {
+        let n = o.name.as_str();
+        if let Some(b) = Buffer::from_modifier(n) {
+            return Some(b);
+        }
+        if matches!(n, "content" | "uricontent" | "pcre") || Buffer::from_keyword(n).is_some() {
+            return None;
+        }
+    }
+    None
 }
 
 /// Moves the chain being built (`payload`, for `*current`) into `chains` and takes out the

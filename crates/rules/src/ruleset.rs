@@ -22,6 +22,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::addr_index::AddrIndex;
+use crate::app::AppView;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput};
@@ -504,6 +505,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     classes: [ClassGroups; 4],
     patterns: u32,
+    /// Some rule needs the app-layer view (protocol, sticky buffers): parse payloads.
+    has_app: bool,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -715,13 +718,18 @@ impl RuleSet {
                 Proto::Number(17) => &[Class::Udp],
                 Proto::Number(1 | 58) => &[Class::Icmp],
                 Proto::Number(_) => &[Class::Other],
+                Proto::App(verdict_applayer::AppProto::Dns) => &[Class::Tcp, Class::Udp],
+                Proto::App(_) => &[Class::Tcp],
             };
             for &c in classes {
                 let (any, by_port) = &mut builders[c as usize];
                 let portable = matches!(c, Class::Tcp | Class::Udp)
                     && !r.bidir
                     && r.dst_ports.len() <= PORT_GROUP_MAX
-                    && matches!(r.proto, Proto::Tcp | Proto::TcpStream | Proto::Udp);
+                    && matches!(
+                        r.proto,
+                        Proto::Tcp | Proto::TcpStream | Proto::Udp | Proto::App(_)
+                    );
                 if portable {
                     for port in r.dst_ports.iter() {
                         by_port.entry(port).or_default().add(idx, r);
@@ -739,10 +747,17 @@ impl RuleSet {
                 .map(|(p, g)| (p, g.build(&mut patterns, &rules)))
                 .collect(),
         });
+        let has_app = rules.iter().any(|r| {
+            matches!(r.proto, Proto::App(_))
+                || !r.app_protos.is_empty()
+                || !r.bsizes.is_empty()
+                || r.header_chains.iter().any(|(b, _)| b.is_app())
+        });
         RuleSet {
             rules,
             classes,
             patterns,
+            has_app,
         }
     }
 
@@ -822,10 +837,15 @@ impl RuleSet {
             state.pattern_stamp.iter_mut().for_each(|s| *s = 0);
             state.stamp = 1;
         }
+        let app = if self.has_app {
+            AppView::parse(pkt)
+        } else {
+            AppView::none()
+        };
         let dport = pkt.l4.ports().map(|(_, d)| d);
         let port_group = dport.and_then(|d| cg.by_port.get(&d));
         for g in std::iter::once(&cg.any).chain(port_group) {
-            collect(g, pkt, state);
+            collect(g, pkt, &app, state);
         }
         state.candidates.sort_unstable();
         state.candidates_checked += state.candidates.len() as u64;
@@ -834,7 +854,7 @@ impl RuleSet {
             let Some(rule) = self.rules.get(idx as usize) else {
                 continue;
             };
-            if !self.rule_matches(rule, pkt, extra, flow_vars.as_deref(), state) {
+            if !self.rule_matches(rule, pkt, extra, &app, flow_vars.as_deref(), state) {
                 continue;
             }
             if let Some(fv) = flow_vars.as_deref_mut() {
@@ -880,10 +900,23 @@ impl RuleSet {
         r: &Rule,
         p: &PacketInput<'_>,
         x: &PacketExtra<'_>,
+        app: &AppView<'_>,
         fv: Option<&FlowVars>,
         state: &mut DetectState,
     ) -> bool {
         if !proto_matches(r.proto, p) {
+            return false;
+        }
+        if let Proto::App(a) = r.proto {
+            if app.proto() != Some(a) {
+                return false;
+            }
+        }
+        if !r
+            .app_protos
+            .iter()
+            .all(|&(a, neg)| (app.proto() == Some(a)) != neg)
+        {
             return false;
         }
         if !header_matches(r, p) {
@@ -947,19 +980,39 @@ impl RuleSet {
                 state.vars.resize(r.extract_vars, 0);
             }
             for (buf, ops) in &r.header_chains {
-                let Some(bytes) = buf.bytes(p, x) else {
-                    return false;
+                let ok = if buf.is_app() {
+                    let vars = &mut state.vars;
+                    app.any(*buf, |bytes| {
+                        r.bsizes
+                            .iter()
+                            .filter(|(b, _)| b == buf)
+                            .all(|(_, c)| c.matches(bytes.len() as u64))
+                            && inspect_payload(ops, bytes, vars)
+                    })
+                } else {
+                    buf.bytes(p, x)
+                        .is_some_and(|bytes| inspect_payload(ops, bytes, &mut state.vars))
                 };
-                if !inspect_payload(ops, bytes, &mut state.vars) {
+                if !ok {
                     return false;
                 }
+            }
+        }
+        // `bsize` on a buffer without other keywords (those with keywords were checked with
+        // their chain above).
+        for (buf, c) in &r.bsizes {
+            if r.header_chains.iter().any(|(b, _)| b == buf) {
+                continue;
+            }
+            if !app.any(*buf, |bytes| c.matches(bytes.len() as u64)) {
+                return false;
             }
         }
         true
     }
 }
 
-fn collect(g: &Group, pkt: &PacketInput<'_>, state: &mut DetectState) {
+fn collect(g: &Group, pkt: &PacketInput<'_>, app: &AppView<'_>, state: &mut DetectState) {
     let payload = pkt.payload;
     let DetectState {
         candidates: cands,
@@ -985,19 +1038,25 @@ fn collect(g: &Group, pkt: &PacketInput<'_>, state: &mut DetectState) {
     if payload.is_empty() {
         return;
     }
-    for pf in g.ci.iter() {
-        pf.scanner.scan(payload, |pid| {
-            let Some(slot) = pattern_stamp.get_mut(pf.base as usize + pid) else {
-                return;
-            };
-            if *slot != *stamp {
-                *slot = *stamp;
-                for &i in &pf.ids[pid] {
-                    add(i);
+    let mut scan = |hay: &[u8]| {
+        for pf in g.ci.iter() {
+            pf.scanner.scan(hay, |pid| {
+                let Some(slot) = pattern_stamp.get_mut(pf.base as usize + pid) else {
+                    return;
+                };
+                if *slot != *stamp {
+                    *slot = *stamp;
+                    for &i in &pf.ids[pid] {
+                        add(i);
+                    }
                 }
-            }
-        });
-    }
+            });
+        }
+    };
+    scan(payload);
+    // Fast patterns of app-layer buffers: the raw ones are slices of the payload (found
+    // above); the normalised ones (URI, host, header block, DNS names) are scanned here.
+    app.derived_buffers(payload, |b| scan(b));
 }
 
 fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {
@@ -1012,6 +1071,8 @@ fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {
         Proto::Icmp4 => p.ip.proto == 1,
         Proto::Icmp6 => p.ip.proto == 58,
         Proto::Number(n) => p.ip.proto == n,
+        Proto::App(verdict_applayer::AppProto::Dns) => matches!(p.ip.proto, 6 | 17),
+        Proto::App(_) => p.ip.proto == 6,
     }
 }
 

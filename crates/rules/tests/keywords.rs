@@ -239,13 +239,13 @@ fn pcre_backtracks() {
 #[test]
 fn unsupported_pcre_flags_are_reported() {
     let parsed =
-        verdict_rules::parse_str(r#"alert tcp any any -> any any (pcre:"/x/U"; sid:9;)"#, "t");
+        verdict_rules::parse_str(r#"alert tcp any any -> any any (pcre:"/x/K"; sid:9;)"#, "t");
     let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
     assert!(set.is_empty());
     assert_eq!(report.unsupported.len(), 1);
     assert_eq!(report.unsupported[0].sid, Some(9));
     assert!(
-        matches!(&report.unsupported[0].problems[0], RuleProblem::Unsupported { keyword, .. } if keyword == "pcre/U")
+        matches!(&report.unsupported[0].problems[0], RuleProblem::Unsupported { keyword, .. } if keyword == "pcre/K")
     );
 }
 
@@ -680,7 +680,7 @@ fn udp_and_ip_rules() {
 
 #[test]
 fn unsupported_and_invalid_are_reported_per_rule() {
-    let text = r#"alert http any any -> any any (http.uri; content:"x"; sid:1;)
+    let text = r#"alert smtp any any -> any any (content:"x"; sid:1;)
 alert tcp any any -> any any (content:"x"; xbits:set,a,track ip_src; sid:2;)
 alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
 alert tcp any any -> any any (content:"x"; classtype:nope; sid:4;)

@@ -189,7 +189,7 @@ mod tests {
             "good.rules",
             "alert tcp any any -> $HOME_NET 80 (content:\"x\"; sid:1;)\n",
         );
-        let bad = write("bad.rules", "alert http any any -> any any (http.uri; content:\"x\"; sid:2;)\nalert tcp any any => any any (sid:3;)\n");
+        let bad = write("bad.rules", "alert smtp any any -> any any (content:\"x\"; sid:2;)\nalert tcp any any => any any (sid:3;)\n");
         assert_eq!(
             check(args(vec![good.clone(), bad.clone()], vec![])).unwrap(),
             ExitCode::SUCCESS

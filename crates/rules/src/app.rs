@@ -1,0 +1,231 @@
+//! The app-layer view of one packet, as rules see it: the detected protocol and the sticky
+//! buffers (`http.uri`, `dns.query`, `tls.sni`, ...) built from `verdict_applayer`'s parse of
+//! the packet's payload.
+//!
+//! Verdict has no stream reassembly yet, so this is per packet: the buffers hold what this
+//! one TCP segment or UDP datagram carries. The view is computed once per packet and only when
+//! the rule set has app-layer rules; buffers that differ from the wire bytes (the normalised
+//! URI, the lowercased host, Suricata's normalised header block, ...) are built when a rule
+//! first asks for them.
+
+use std::cell::OnceCell;
+
+use verdict_applayer::{http, AppProto, Parsed, Transport};
+
+use crate::input::{L4Input, PacketInput};
+use crate::matchers::Buffer;
+
+/// The parsed app layer of one packet and its lazily built buffers.
+pub(crate) struct AppView<'a> {
+    parsed: Option<Parsed<'a>>,
+    uri: OnceCell<Vec<u8>>,
+    host: OnceCell<Option<Vec<u8>>>,
+    header: OnceCell<Vec<u8>>,
+    header_names: OnceCell<Vec<u8>>,
+    start: OnceCell<Vec<u8>>,
+    dns_names: OnceCell<Vec<Vec<u8>>>,
+}
+
+impl<'a> AppView<'a> {
+    /// A view with no app layer (rules needing one do not match).
+    pub(crate) fn none() -> AppView<'a> {
+        AppView::from_parsed(None)
+    }
+
+    fn from_parsed(parsed: Option<Parsed<'a>>) -> AppView<'a> {
+        AppView {
+            parsed,
+            uri: OnceCell::new(),
+            host: OnceCell::new(),
+            header: OnceCell::new(),
+            header_names: OnceCell::new(),
+            start: OnceCell::new(),
+            dns_names: OnceCell::new(),
+        }
+    }
+
+    /// Detects and parses the packet's payload.
+    pub(crate) fn parse(p: &PacketInput<'a>) -> AppView<'a> {
+        let parsed = match p.l4 {
+            L4Input::Tcp {
+                src_port, dst_port, ..
+            } => verdict_applayer::parse(p.payload, Transport::Tcp, src_port, dst_port),
+            L4Input::Udp { src_port, dst_port } => {
+                verdict_applayer::parse(p.payload, Transport::Udp, src_port, dst_port)
+            }
+            _ => None,
+        };
+        AppView::from_parsed(parsed)
+    }
+
+    /// The detected protocol.
+    pub(crate) fn proto(&self) -> Option<AppProto> {
+        self.parsed.as_ref().map(Parsed::proto)
+    }
+
+    fn req(&self) -> Option<&http::Request<'a>> {
+        match &self.parsed {
+            Some(Parsed::HttpRequest(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn resp(&self) -> Option<&http::Response<'a>> {
+        match &self.parsed {
+            Some(Parsed::HttpResponse(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn header_value(&self, name: &[u8]) -> Option<&'a [u8]> {
+        match &self.parsed {
+            Some(Parsed::HttpRequest(r)) => r.header(name),
+            Some(Parsed::HttpResponse(r)) => r.header(name),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` on each instance of buffer `b` (one for most buffers; one per question for
+    /// `dns.query`) until it returns true. False when the packet has no such buffer.
+    pub(crate) fn any(&self, b: Buffer, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+        if b == Buffer::DnsQuery {
+            return self.dns_names().iter().any(|n| f(n));
+        }
+        match self.get(b) {
+            Some(bytes) => f(bytes),
+            None => false,
+        }
+    }
+
+    fn dns_names(&self) -> &[Vec<u8>] {
+        self.dns_names.get_or_init(|| match &self.parsed {
+            Some(Parsed::Dns(m)) => m
+                .questions()
+                .map_while(Result::ok)
+                .map(|q| q.name)
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The bytes of single-instance buffer `b`, None when this packet has no such buffer
+    /// (or `b` is not an app-layer buffer).
+    pub(crate) fn get(&self, b: Buffer) -> Option<&[u8]> {
+        let v: &[u8] = match b {
+            Buffer::HttpUri => self.uri.get_or_init(|| {
+                self.req()
+                    .map(|r| http::normalize_uri(r.uri_raw))
+                    .unwrap_or_default()
+            }),
+            Buffer::HttpUriRaw => self.req()?.uri_raw,
+            Buffer::HttpMethod => self.req()?.method,
+            Buffer::HttpProtocol => match &self.parsed {
+                Some(Parsed::HttpRequest(r)) => r.protocol,
+                Some(Parsed::HttpResponse(r)) => r.protocol,
+                _ => return None,
+            },
+            Buffer::HttpRequestLine => self.req()?.request_line,
+            Buffer::HttpResponseLine => self.resp()?.response_line,
+            Buffer::HttpStatCode => self.resp()?.status_code,
+            Buffer::HttpStatMsg => self.resp()?.status_msg,
+            Buffer::HttpHostRaw => self.req()?.host()?,
+            Buffer::HttpHost => self
+                .host
+                .get_or_init(|| self.req()?.host().map(|h| h.to_ascii_lowercase()))
+                .as_deref()?,
+            Buffer::HttpCookie => match &self.parsed {
+                Some(Parsed::HttpRequest(r)) => r.header(b"cookie")?,
+                Some(Parsed::HttpResponse(r)) => r.header(b"set-cookie")?,
+                _ => return None,
+            },
+            Buffer::HttpHeaderValue(name) => self.header_value(name.as_bytes())?,
+            Buffer::HttpHeaderRaw => match &self.parsed {
+                Some(Parsed::HttpRequest(r)) => r.header_block(),
+                Some(Parsed::HttpResponse(r)) => r.header_block(),
+                _ => return None,
+            },
+            Buffer::HttpHeader => self.http_derived(&self.header, |r| {
+                r.map_or_else(
+                    |r| r.header_block_normalized(),
+                    |q| q.header_block_normalized(),
+                )
+            })?,
+            Buffer::HttpHeaderNames => self.http_derived(&self.header_names, |r| {
+                r.map_or_else(|r| r.header_names(), |q| q.header_names())
+            })?,
+            Buffer::HttpStart => {
+                self.http_derived(&self.start, |r| r.map_or_else(|r| r.start(), |q| q.start()))?
+            }
+            Buffer::HttpRequestBody => self.req()?.body(),
+            Buffer::HttpResponseBody => self.resp()?.body(),
+            Buffer::FileData => match &self.parsed {
+                Some(Parsed::HttpRequest(r)) => r.body(),
+                Some(Parsed::HttpResponse(r)) => r.body(),
+                _ => return None,
+            },
+            Buffer::DnsQuery => self.dns_names().first()?,
+            Buffer::TlsSni => match &self.parsed {
+                Some(Parsed::TlsClientHello(c)) => c.sni?,
+                _ => return None,
+            },
+            Buffer::Payload
+            | Buffer::Ipv4Hdr
+            | Buffer::Ipv6Hdr
+            | Buffer::TcpHdr
+            | Buffer::UdpHdr
+            | Buffer::Icmpv4Hdr
+            | Buffer::Icmpv6Hdr => return None,
+        };
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// A buffer built from the HTTP message (request or response), once.
+    fn http_derived<'s>(
+        &'s self,
+        cell: &'s OnceCell<Vec<u8>>,
+        build: impl FnOnce(Result<&http::Request<'a>, &http::Response<'a>>) -> Vec<u8>,
+    ) -> Option<&'s [u8]> {
+        let m = match &self.parsed {
+            Some(Parsed::HttpRequest(r)) => Ok(r),
+            Some(Parsed::HttpResponse(r)) => Err(r),
+            _ => return None,
+        };
+        Some(cell.get_or_init(|| build(m)))
+    }
+
+    /// The buffers whose bytes are not a slice of `payload` (normalised or rebuilt), for the
+    /// prefilter to scan besides the payload. Calls `f` on each.
+    pub(crate) fn derived_buffers(&self, payload: &[u8], mut f: impl FnMut(&[u8])) {
+        let inside = |b: &[u8]| {
+            let (s, e) = (
+                payload.as_ptr() as usize,
+                payload.as_ptr() as usize + payload.len(),
+            );
+            let (bs, be) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
+            bs >= s && be <= e
+        };
+        match &self.parsed {
+            Some(Parsed::HttpRequest(_)) | Some(Parsed::HttpResponse(_)) => {
+                for b in [
+                    Buffer::HttpUri,
+                    Buffer::HttpHost,
+                    Buffer::HttpHeader,
+                    Buffer::HttpHeaderNames,
+                    Buffer::HttpStart,
+                ] {
+                    if let Some(bytes) = self.get(b) {
+                        if !inside(bytes) {
+                            f(bytes);
+                        }
+                    }
+                }
+            }
+            Some(Parsed::Dns(_)) => {
+                for n in self.dns_names() {
+                    f(n);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! App-layer protocols and sticky buffers, per packet: each buffer keyword gets a packet it
+//! matches and one it does not.
+
+use std::net::IpAddr;
+
+use verdict_rules::{DetectState, FlowInput, IpInput, L4Input, PacketInput, RuleSet, Vars};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn pkt(payload: &[u8], udp: bool, sport: u16, dport: u16) -> PacketInput<'_> {
+    PacketInput {
+        ip: IpInput {
+            src: ip("192.168.1.5"),
+            dst: ip("203.0.113.7"),
+            proto: if udp { 17 } else { 6 },
+            ttl: 64,
+            tos: 0,
+            id: 1,
+            ipopts: 0,
+            fragbits: 0,
+            frag_offset: 0,
+            header: &[],
+        },
+        l4: if udp {
+            L4Input::Udp {
+                src_port: sport,
+                dst_port: dport,
+            }
+        } else {
+            L4Input::Tcp {
+                src_port: sport,
+                dst_port: dport,
+                flags: 0x18,
+                seq: 1,
+                ack: 1,
+                window: 512,
+            }
+        },
+        payload,
+        flow: FlowInput {
+            tracked: true,
+            to_server: sport > dport,
+            established: true,
+            from_stream: false,
+        },
+    }
+}
+
+fn tcp(payload: &[u8]) -> PacketInput<'_> {
+    pkt(payload, false, 40000, 80)
+}
+
+fn set(rules: &str) -> RuleSet {
+    let parsed = verdict_rules::parse_str(rules, "test.rules");
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::suricata_defaults());
+    assert!(report.invalid.is_empty(), "invalid: {:#?}", report.invalid);
+    assert!(
+        report.unsupported.is_empty(),
+        "unsupported: {:#?}",
+        report.unsupported
+    );
+    set
+}
+
+fn sids(s: &RuleSet, p: &PacketInput<'_>) -> Vec<u32> {
+    let mut out = Vec::new();
+    s.detect(0, p, None, &mut DetectState::new(), &mut out);
+    let mut v: Vec<u32> = out.iter().map(|m| m.rule.sid).collect();
+    v.sort_unstable();
+    v
+}
+
+/// True when `opts` (one rule on `proto`) fires on `p`.
+fn fires_on(proto: &str, opts: &str, p: &PacketInput<'_>) -> bool {
+    let s = set(&format!("alert {proto} any any -> any any ({opts} sid:1;)"));
+    sids(&s, p) == vec![1]
+}
+
+fn fires(opts: &str, p: &PacketInput<'_>) -> bool {
+    fires_on("http", opts, p)
+}
+
+const REQ: &[u8] = b"GET /a/../Admin%20Panel/index.php?id=1 HTTP/1.1\r\nHost: WWW.Example.com:8080\r\nUser-Agent: EvilBot/1.0\r\nCookie: session=abc\r\nContent-Type: text/plain\r\nReferer: http://r.example/\r\n\r\nname=value";
+const RESP: &[u8] = b"HTTP/1.1 403 Forbidden\r\nServer: nginx/1.2\r\nSet-Cookie: k=v\r\nContent-Type: text/html\r\n\r\n<html>denied</html>";
+
+#[test]
+fn app_protocol_in_header() {
+    let s = set("alert http any any -> any any (sid:1;)\nalert tls any any -> any any (sid:2;)\nalert dns any any -> any any (sid:3;)\nalert tcp any any -> any any (sid:4;)");
+    assert_eq!(sids(&s, &tcp(REQ)), vec![1, 4]);
+    assert_eq!(sids(&s, &pkt(RESP, false, 80, 40000)), vec![1, 4]);
+    assert_eq!(sids(&s, &tcp(b"not http at all")), vec![4]);
+    assert_eq!(sids(&s, &tcp(b"")), vec![4]);
+    let mut dns = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    dns.extend_from_slice(b"\x04evil\x07example\x03com\x00\x00\x01\x00\x01");
+    assert_eq!(sids(&s, &pkt(&dns, true, 5353, 53)), vec![3]);
+}
+
+#[test]
+fn app_layer_protocol_keyword() {
+    assert!(fires_on("tcp", "app-layer-protocol:http;", &tcp(REQ)));
+    assert!(!fires_on("tcp", "app-layer-protocol:http;", &tcp(b"xyz")));
+    assert!(fires_on("tcp", "app-layer-protocol:!http;", &tcp(b"xyz")));
+    assert!(!fires_on("tcp", "app-layer-protocol:tls;", &tcp(REQ)));
+}
+
+#[test]
+fn http_uri_normalized_and_raw() {
+    let p = tcp(REQ);
+    assert!(fires(
+        r#"http.uri; content:"/Admin Panel/index.php?id=1";"#,
+        &p
+    ));
+    assert!(fires(
+        r#"http.uri; content:"/admin panel"; nocase; startswith;"#,
+        &p
+    ));
+    assert!(!fires(r#"http.uri; content:"../";"#, &p));
+    assert!(fires(r#"http.uri.raw; content:"/a/../Admin%20Panel";"#, &p));
+    assert!(!fires(r#"http.uri.raw; content:"Admin Panel";"#, &p));
+    // Legacy forms.
+    assert!(fires(r#"content:"Admin Panel"; http_uri;"#, &p));
+    assert!(fires(r#"uricontent:"index.php";"#, &p));
+    assert!(fires(r#"content:"%20"; http_raw_uri;"#, &p));
+    assert!(!fires(r#"content:"%20"; http_uri;"#, &p));
+    // Relative keywords within the buffer.
+    assert!(fires(
+        r#"http.uri; content:"/Admin"; content:"id="; distance:0; pcre:"/^1$/R";"#,
+        &p
+    ));
+    assert!(!fires(
+        r#"http.uri; content:"id="; isdataat:2,relative;"#,
+        &p
+    ));
+}
+
+#[test]
+fn http_request_buffers() {
+    let p = tcp(REQ);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(r#"http.method; content:"GET"; bsize:3;"#));
+    assert!(!ok(r#"http.method; content:"POST";"#));
+    assert!(ok(r#"content:"GET"; http_method;"#));
+    assert!(ok(r#"http.host; content:"www.example.com"; bsize:15;"#));
+    assert!(!ok(r#"http.host; content:"WWW";"#));
+    assert!(ok(r#"http.host.raw; content:"WWW.Example.com"; endswith;"#));
+    assert!(ok(r#"content:"example.com"; http_host;"#));
+    assert!(ok(r#"http.user_agent; content:"EvilBot"; startswith;"#));
+    assert!(!ok(r#"http.user_agent; content:"GoodBot";"#));
+    assert!(ok(r#"content:"Bot/1"; http_user_agent;"#));
+    assert!(ok(r#"http.cookie; content:"session=abc"; bsize:11;"#));
+    assert!(ok(r#"content:"session"; http_cookie;"#));
+    assert!(ok(r#"http.content_type; content:"text/plain";"#));
+    assert!(ok(r#"http.referer; content:"r.example";"#));
+    assert!(ok(
+        r#"http.request_line; content:"GET /a/../Admin%20Panel/index.php?id=1 HTTP/1.1"; bsize:47;"#
+    ));
+    assert!(ok(r#"http.protocol; content:"HTTP/1.1";"#));
+    assert!(!ok(r#"http.protocol; content:"HTTP/1.0";"#));
+    assert!(ok(
+        r#"http.header; content:"User-Agent|3a 20|EvilBot/1.0|0d 0a|";"#
+    ));
+    assert!(!ok(r#"http.header; content:"GET";"#));
+    assert!(ok(r#"content:"Cookie|3a|"; http_header;"#));
+    assert!(ok(r#"http.header.raw; content:"|0d 0a 0d 0a|"; endswith;"#));
+    assert!(ok(r#"content:"Host|3a| WWW"; http_raw_header;"#));
+    assert!(ok(
+        r#"http.header_names; content:"|0d 0a|Host|0d 0a|User-Agent|0d 0a|";"#
+    ));
+    assert!(!ok(r#"http.header_names; content:"Accept";"#));
+    assert!(ok(r#"http.start; content:"HTTP/1.1|0d 0a|Host|3a 20|";"#));
+    assert!(ok(r#"http.request_body; content:"name=value"; bsize:10;"#));
+    assert!(ok(r#"content:"name="; http_client_body;"#));
+    assert!(ok(r#"file_data; content:"value";"#));
+    assert!(!ok(r#"http.stat_code; content:"200";"#));
+    assert!(!ok(r#"http.response_body; content:"name";"#));
+    // pcre buffer flags.
+    assert!(ok(r#"pcre:"/^\/Admin Panel/U";"#));
+    assert!(ok(r#"pcre:"/%20Panel/I";"#));
+    assert!(ok(r#"pcre:"/^GET$/M";"#));
+    assert!(ok(r#"pcre:"/^EvilBot/V";"#));
+    assert!(ok(r#"pcre:"/^www\.example\.com$/W";"#));
+    assert!(ok(r#"pcre:"/session=/C";"#));
+    assert!(ok(r#"pcre:"/^name=/P";"#));
+    assert!(ok(r#"pcre:"/Content-Type: text/H";"#));
+    assert!(!ok(r#"pcre:"/^GET/H";"#));
+}
+
+#[test]
+fn http_response_buffers() {
+    let p = pkt(RESP, false, 80, 40000);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(r#"http.stat_code; content:"403"; bsize:3;"#));
+    assert!(!ok(r#"http.stat_code; content:"200";"#));
+    assert!(ok(r#"content:"403"; http_stat_code;"#));
+    assert!(ok(r#"http.stat_msg; content:"Forbidden";"#));
+    assert!(ok(r#"content:"Forbid"; http_stat_msg;"#));
+    assert!(ok(
+        r#"http.response_line; content:"HTTP/1.1 403 Forbidden"; bsize:22;"#
+    ));
+    assert!(ok(r#"http.server; content:"nginx";"#));
+    assert!(ok(r#"http.cookie; content:"k=v";"#));
+    assert!(ok(r#"http.response_body; content:"denied";"#));
+    assert!(ok(r#"file_data; content:"<html>"; startswith;"#));
+    assert!(ok(r#"content:"denied"; http_server_body;"#));
+    assert!(ok(r#"pcre:"/^403$/S";"#));
+    assert!(ok(r#"pcre:"/Forbidden/Y";"#));
+    assert!(ok(r#"pcre:"/denied/Q";"#));
+    assert!(!ok(r#"http.uri; content:"/";"#));
+    assert!(!ok(r#"http.method; content:"GET";"#));
+}
+
+#[test]
+fn dns_query_each_question() {
+    let mut m = vec![0, 7, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(b"\x03www\x04good\x03org\x00\x00\x01\x00\x01");
+    m.extend_from_slice(b"\x04evil\x07example\x03com\x00\x00\x1c\x00\x01");
+    let p = pkt(&m, true, 5353, 53);
+    let ok = |o: &str| fires_on("dns", o, &p);
+    assert!(ok(r#"dns.query; content:"www.good.org"; bsize:12;"#));
+    assert!(ok(
+        r#"dns.query; content:"evil.example.com"; startswith; endswith;"#
+    ));
+    assert!(ok(r#"dns_query; content:".example."; nocase;"#));
+    assert!(!ok(
+        r#"dns.query; content:"www.good.org"; content:"evil"; distance:0;"#
+    ));
+    assert!(!ok(r#"dns.query; content:"bad";"#));
+    // Over UDP on another port, a well-formed message is still DNS.
+    assert!(fires_on(
+        "udp",
+        r#"dns.query; content:"good";"#,
+        &pkt(&m, true, 5000, 5001)
+    ));
+    // Not DNS: no buffer.
+    assert!(!fires_on(
+        "udp",
+        r#"dns.query; content:"a";"#,
+        &pkt(b"abc", true, 1, 53)
+    ));
+}
+
+fn client_hello(sni: &[u8]) -> Vec<u8> {
+    let mut list = vec![0u8];
+    list.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    list.extend_from_slice(sni);
+    let mut data = (list.len() as u16).to_be_bytes().to_vec();
+    data.extend_from_slice(&list);
+    let mut exts = vec![0, 0];
+    exts.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    exts.extend_from_slice(&data);
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[1; 32]);
+    body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut hs = vec![1];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+#[test]
+fn tls_sni() {
+    let ch = client_hello(b"login.bank.example");
+    let p = pkt(&ch, false, 40000, 443);
+    let ok = |o: &str| fires_on("tls", o, &p);
+    assert!(ok(r#"tls.sni; content:"bank.example"; endswith;"#));
+    assert!(ok(r#"tls_sni; content:"login"; startswith; bsize:18;"#));
+    assert!(!ok(r#"tls.sni; content:"other";"#));
+    assert!(!fires_on("http", "", &p));
+}
+
+#[test]
+fn prefilter_finds_normalized_buffer_patterns() {
+    // The fast pattern ("Admin Panel") exists only in the normalised URI, not in the payload:
+    // the rule must still be a candidate and fire.
+    let s = set(
+        "alert http any any -> any any (http.uri; content:\"/Admin Panel/\"; fast_pattern; sid:1;)\n\
+         alert http any any -> any any (http.host; content:\"www.example.com\"; sid:2;)\n\
+         alert http any any -> any any (http.uri; content:\"/nothere\"; sid:3;)\n\
+         alert tcp any any -> any any (content:\"Admin Panel\"; sid:4;)",
+    );
+    assert_eq!(sids(&s, &tcp(REQ)), vec![1, 2]);
+}
+
+#[test]
+fn ports_still_apply() {
+    let s = set(
+        "alert http any any -> any 8080 (sid:1;)\nalert http any any -> any $HTTP_PORTS (sid:2;)",
+    );
+    assert_eq!(sids(&s, &tcp(REQ)), vec![2]);
+}
+
+#[test]
+fn unsupported_app_keywords_still_skip() {
+    let parsed = verdict_rules::parse_str(
+        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (tls.cert_subject; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
+        "t",
+    );
+    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    assert!(set.is_empty());
+    assert_eq!(report.unsupported.len(), 3);
+    assert!(report.invalid.is_empty());
+}
