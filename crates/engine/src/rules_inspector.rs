@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use verdict_rules::{
-    Action, DetectState, FlowVars, Match, PacketExtra, PacketInput, RuleMeta, RuleSet,
+    Action, DetectState, FlowVars, L4Input, Match, PacketExtra, PacketInput, RuleMeta, RuleSet,
 };
 
 use crate::{Alert, AlertInfo, Inspector, Outcome, RuleAction};
@@ -19,6 +19,8 @@ pub struct RulesInspector {
     infos: Vec<Arc<AlertInfo>>,
     /// Per rule index: its drop/pass applies to the whole flow.
     flow_scope: Vec<bool>,
+    /// Per rule: its drop/pass covers the flow when it matched TCP payload ([`stream_scoped`]).
+    stream_scope: Vec<bool>,
     state: DetectState,
     matches: Vec<Match>,
 }
@@ -91,15 +93,30 @@ pub fn flow_scoped(m: &RuleMeta) -> bool {
     !l3l4.contains(&r.proto.as_str())
 }
 
+/// Does the rule's drop/pass apply to the flow when it matches a TCP packet's payload?
+///
+/// In IPS mode Suricata inspects TCP payload as stream data (`stream.inline`), and a drop or
+/// pass that matched in the stream applies to the flow (`FlowApplySignatureActions`: "match is
+/// in stream"). Verdict has no stream reassembly yet, so a payload match on a TCP segment stands
+/// in for the stream match: the issue's promise "the packet and the rest of its flow get a drop
+/// verdict" holds, and a blocked request's retransmissions are dropped without new alerts.
+/// Only payload of an established TCP session counts as stream data. `flow:no_stream` rules
+/// keep their packet scope; UDP/ICMP payload rules always do.
+pub fn stream_scoped(m: &RuleMeta) -> bool {
+    !matches!(m.action, Action::Alert) && m.inspects_payload && m.stream != Some(false)
+}
+
 impl RulesInspector {
     /// An inspector over a compiled rule set.
     pub fn new(rules: Arc<RuleSet>) -> Self {
         let infos = rules.metas().map(|m| Arc::new(alert_info(m))).collect();
         let flow_scope = rules.metas().map(|m| flow_scoped(m)).collect();
+        let stream_scope = rules.metas().map(|m| stream_scoped(m)).collect();
         RulesInspector {
             rules,
             infos,
             flow_scope,
+            stream_scope,
             state: DetectState::new(),
             matches: Vec::with_capacity(16),
         }
@@ -109,6 +126,7 @@ impl RulesInspector {
     pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
         self.infos = rules.metas().map(|m| Arc::new(alert_info(m))).collect();
         self.flow_scope = rules.metas().map(|m| flow_scoped(m)).collect();
+        self.stream_scope = rules.metas().map(|m| stream_scoped(m)).collect();
         self.rules = rules;
     }
 
@@ -161,11 +179,14 @@ impl Inspector for RulesInspector {
             // The first pass/drop/reject match decides (matches come in action order).
             if cause.is_none() && a != RuleAction::Alert {
                 action = Some(a);
-                flow = self
-                    .flow_scope
-                    .get(m.index as usize)
-                    .copied()
-                    .unwrap_or(false);
+                let idx = m.index as usize;
+                // Stream data: payload of an established TCP session (Suricata does not
+                // reassemble segments outside one, e.g. data on a SYN).
+                let tcp_payload = matches!(packet.l4, L4Input::Tcp { .. })
+                    && packet.flow.established
+                    && !packet.payload.is_empty();
+                flow = self.flow_scope.get(idx).copied().unwrap_or(false)
+                    || (tcp_payload && self.stream_scope.get(idx).copied().unwrap_or(false));
                 cause = Some(Alert {
                     action: a,
                     info: info(),

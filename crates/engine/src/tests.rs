@@ -502,3 +502,59 @@ fn rules_see_the_transport_header_and_vlans() {
     let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
     assert_eq!(sids, vec![2]);
 }
+
+/// An IPv4 TCP segment between 198.18.0.1:40000 (client) and 198.18.0.2:80.
+fn tcp_segment(flags: u8, seq: u32, ack: u32, payload: &[u8], reply: bool) -> Vec<u8> {
+    let total = 40 + payload.len();
+    let (a, b) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
+    let ((s, sp), (d, dp)) = if reply {
+        ((b, 80u16), (a, 40000u16))
+    } else {
+        ((a, 40000u16), (b, 80u16))
+    };
+    let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 6, 0, 0];
+    v.extend_from_slice(&s);
+    v.extend_from_slice(&d);
+    v.extend_from_slice(&sp.to_be_bytes());
+    v.extend_from_slice(&dp.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&ack.to_be_bytes());
+    v.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    v.extend_from_slice(payload);
+    v
+}
+
+#[test]
+fn tcp_payload_drop_on_an_established_session_drops_the_flow() {
+    let text = "drop tcp any any -> any any (msg:\"evil\"; content:\"evil\"; sid:1;)";
+    let parsed = verdict_rules::parse_str(text, "t.rules");
+    let (set, report) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    assert_eq!(set.len(), 1, "{report:?}");
+    let cfg = EngineConfig {
+        ips: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), cfg);
+    let m = PacketMeta::default();
+    let (syn, ack, psh) = (0x02, 0x10, 0x18);
+    for (i, seg) in [
+        tcp_segment(syn, 100, 0, b"", false),
+        tcp_segment(syn | ack, 500, 101, b"", true),
+        tcp_segment(ack, 101, 501, b"", false),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(e.inspect(t(i as u64), seg, m).verdict, Verdict::Accept);
+    }
+    let d = e.inspect(t(3), &tcp_segment(psh, 101, 501, b"GET /evil", false), m);
+    assert_eq!(d.verdict, Verdict::Drop);
+    assert_eq!(d.alerts.len(), 1);
+    // The rest of the flow (here a retransmission and a benign segment) is dropped too,
+    // without new alerts: the match was in the stream, as Suricata inline treats it.
+    let d = e.inspect(t(4), &tcp_segment(psh, 101, 501, b"GET /evil", false), m);
+    assert_eq!((d.verdict, d.alerts.len()), (Verdict::Drop, 0));
+    let d = e.inspect(t(5), &tcp_segment(psh, 501, 110, b"fine", true), m);
+    assert_eq!(d.verdict, Verdict::Drop);
+}
