@@ -1381,11 +1381,12 @@ impl PcreOp {
                     )))
                 }
                 f if Buffer::from_pcre_flag(f).is_some() => buffer = Buffer::from_pcre_flag(f),
-                'K' => return Ok(Err((
-                    format!("pcre/{f}"),
-                    "this flag inspects an HTTP buffer; app-layer buffers are not implemented yet"
-                        .into(),
-                ))),
+                'K' => {
+                    return Ok(Err((
+                        format!("pcre/{f}"),
+                        "the raw cookie buffer is not implemented yet".into(),
+                    )))
+                }
                 other => return Err(format!("unknown pcre flag `{other}`")),
             }
         }

@@ -362,8 +362,7 @@ pub(crate) fn compile_rule(
         other if APP_LAYER_PROTOS.contains(&other) => {
             problems.push(RuleProblem::Unsupported {
                 keyword: format!("protocol {other}"),
-                reason: "app-layer protocol detection is not implemented yet; the rule is skipped"
-                    .into(),
+                reason: "only http, tls and dns are detected yet; the rule is skipped".into(),
             });
             None
         }
@@ -668,7 +667,11 @@ pub(crate) fn compile_rule(
             }
             "bsize" => match UintCond::parse(val, u64::from(u32::MAX)) {
                 Some(c) if current_buffer.is_app() => bsizes.push((current_buffer, c)),
-                Some(_) => cx.invalid("must follow a sticky buffer keyword such as http.uri"),
+                // After pkt_data or a buffer Verdict does not know (e.g. `email.received`).
+                Some(_) => cx.unsupported(
+                    "bsize",
+                    "bsize is only implemented on the app-layer buffers (http.*, dns.query, tls.sni)",
+                ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
             "app-layer-protocol" => {
@@ -841,9 +844,17 @@ pub(crate) fn compile_rule(
             other if is_sticky_buffer(other) => {
                 foreign_buffer = true;
                 last_content = None;
-                cx.unsupported(other, "app-layer buffers and this keyword are not implemented yet; the rule is skipped")
+                cx.unsupported(other, "this app-layer buffer or keyword is not implemented yet (supported: http.*, file_data, dns.query, tls.sni); the rule is skipped")
             }
-            other => cx.unsupported(other, "unknown keyword"),
+            other => {
+                // Dotted names are Suricata's sticky buffers (`email.received`, ...): the
+                // payload keywords after an unknown one belong to it.
+                if other.contains('.') {
+                    foreign_buffer = true;
+                    last_content = None;
+                }
+                cx.unsupported(other, "unknown keyword")
+            }
         }
         problems.append(&mut cx.problems);
     }
