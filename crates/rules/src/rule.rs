@@ -125,6 +125,8 @@ pub(crate) struct Rule {
     pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
     /// `bsize` conditions, by the buffer they follow.
     pub bsizes: Vec<(Buffer, UintCond)>,
+    /// App-layer buffers with the `dotprefix` transform (a `.` prepended).
+    pub dotprefix: Vec<Buffer>,
     /// `app-layer-protocol` checks: (protocol, negated).
     pub app_protos: Vec<(verdict_applayer::AppProto, bool)>,
     pub extract_vars: usize,
@@ -443,6 +445,7 @@ pub(crate) fn compile_rule(
     let mut sticky = Buffer::Payload;
     let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
+    let mut dotprefix: Vec<Buffer> = Vec::new();
     for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
             problems: Vec::new(),
@@ -674,6 +677,11 @@ pub(crate) fn compile_rule(
                 ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
+            "dotprefix" if current_buffer.is_app() => {
+                if !dotprefix.contains(&current_buffer) {
+                    dotprefix.push(current_buffer);
+                }
+            }
             "app-layer-protocol" => {
                 let v = val.trim();
                 let (neg, n) = match v.strip_prefix('!') {
@@ -901,7 +909,7 @@ pub(crate) fn compile_rule(
     }
     // The fast pattern may come from the payload or an app-layer buffer: the prefilter scans
     // the payload (which holds the raw app-layer buffers) and the normalised buffers.
-    let prefilter = crate::matchers::choose_fast_pattern(
+    let mut prefilter = crate::matchers::choose_fast_pattern(
         payload.iter().chain(
             header_chains
                 .iter()
@@ -909,6 +917,18 @@ pub(crate) fn compile_rule(
                 .flat_map(|(_, ops)| ops.iter()),
         ),
     );
+    // A `dotprefix` pattern's leading `.` may be the prepended one: the rest of the pattern
+    // is what the untransformed buffer must contain.
+    if !dotprefix.is_empty() {
+        if let Some((bytes, _)) = &mut prefilter {
+            if bytes.first() == Some(&b'.') {
+                bytes.remove(0);
+            }
+        }
+        if prefilter.as_ref().is_some_and(|(b, _)| b.is_empty()) {
+            prefilter = None;
+        }
+    }
     let has_app = matches!(proto, Proto::App(_))
         || !app_protos.is_empty()
         || !bsizes.is_empty()
@@ -947,6 +967,7 @@ pub(crate) fn compile_rule(
         payload,
         header_chains,
         bsizes,
+        dotprefix,
         app_protos,
         extract_vars: extract_names.len(),
         threshold,

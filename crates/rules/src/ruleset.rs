@@ -982,7 +982,17 @@ impl RuleSet {
             for (buf, ops) in &r.header_chains {
                 let ok = if buf.is_app() {
                     let vars = &mut state.vars;
+                    let dot = r.dotprefix.contains(buf);
+                    let mut scratch = Vec::new();
                     app.any(*buf, |bytes| {
+                        let bytes = if dot {
+                            scratch.clear();
+                            scratch.push(b'.');
+                            scratch.extend_from_slice(bytes);
+                            &scratch[..]
+                        } else {
+                            bytes
+                        };
                         r.bsizes
                             .iter()
                             .filter(|(b, _)| b == buf)
@@ -1004,7 +1014,8 @@ impl RuleSet {
             if r.header_chains.iter().any(|(b, _)| b == buf) {
                 continue;
             }
-            if !app.any(*buf, |bytes| c.matches(bytes.len() as u64)) {
+            let extra = u64::from(r.dotprefix.contains(buf));
+            if !app.any(*buf, |bytes| c.matches(bytes.len() as u64 + extra)) {
                 return false;
             }
         }

@@ -308,3 +308,28 @@ fn unsupported_app_keywords_still_skip() {
     assert_eq!(report.unsupported.len(), 3);
     assert!(report.invalid.is_empty());
 }
+
+#[test]
+fn dotprefix_transform() {
+    let mut m = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(b"\x04evil\x07example\x03com\x00\x00\x01\x00\x01");
+    let p = pkt(&m, true, 5353, 53);
+    let ok = |o: &str| fires_on("dns", o, &p);
+    // The prefilter must not need the prepended dot in the packet.
+    assert!(ok(
+        r#"dns.query; dotprefix; content:".evil.example.com"; endswith; fast_pattern;"#
+    ));
+    assert!(ok(
+        r#"dns.query; dotprefix; content:".example.com"; endswith; bsize:17;"#
+    ));
+    assert!(!ok(
+        r#"dns.query; dotprefix; content:".vil.example.com"; endswith;"#
+    ));
+    assert!(!ok(r#"dns.query; content:".evil.example.com";"#));
+    let ch = client_hello(b"a.bank.example");
+    assert!(fires_on(
+        "tls",
+        r#"tls.sni; dotprefix; content:".bank.example"; endswith;"#,
+        &pkt(&ch, false, 40000, 443)
+    ));
+}
