@@ -1,0 +1,45 @@
+//! Fuzzes the app-layer parsers: any bytes, as a TCP or UDP payload on any ports, must detect
+//! and parse without panicking, and every accessor of the views must be safe to call.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use verdict_applayer::{dns, http, parse, tls, Parsed, Transport};
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the transport and the ports; the rest is the payload.
+    let Some((&sel, payload)) = data.split_first() else {
+        return;
+    };
+    let transport = if sel & 1 == 0 { Transport::Tcp } else { Transport::Udp };
+    let port = [80, 53, 443, 8080][usize::from(sel >> 1 & 3)];
+    match parse(payload, transport, 40000, port) {
+        Some(Parsed::HttpRequest(r)) => {
+            let _ = (r.host(), r.header(b"user-agent"), r.body(), r.headers().count());
+            let _ = (r.header_block_normalized(), r.header_names(), r.start());
+            let _ = http::normalize_uri(r.uri_raw);
+        }
+        Some(Parsed::HttpResponse(r)) => {
+            let _ = (r.status(), r.header(b"server"), r.body(), r.headers().count());
+            let _ = (r.header_block_normalized(), r.header_names(), r.start());
+        }
+        Some(Parsed::Dns(m)) => {
+            let _ = (m.id(), m.is_response(), m.questions().count());
+        }
+        Some(Parsed::TlsClientHello(c)) => {
+            let _ = (c.sni, c.ja3(), c.extension_list().count());
+        }
+        Some(Parsed::Tls { .. }) | None => {}
+    }
+    // Each parser directly, whatever detection says.
+    let _ = http::normalize_uri(payload);
+    let _ = http::Request::parse(payload);
+    let _ = http::Response::parse(payload);
+    if let Ok(m) = dns::Message::parse(payload) {
+        let _ = m.questions().count();
+    }
+    let _ = dns::parse_tcp(payload);
+    let _ = dns::read_name(payload, usize::from(sel));
+    if let Ok(c) = tls::ClientHello::parse(payload) {
+        let _ = c.ja3();
+    }
+});
