@@ -677,6 +677,22 @@ pub(crate) fn compile_rule(
                 ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
+            "urilen" => {
+                // `urilen:[<>]N[<>M][,norm|raw]`: the length of the (normalised) URI.
+                let (cond, kind) = match val.split_once(',') {
+                    Some((c, k)) => (c, k.trim()),
+                    None => (val, "norm"),
+                };
+                let buf = match kind {
+                    "norm" => Some(Buffer::HttpUri),
+                    "raw" => Some(Buffer::HttpUriRaw),
+                    _ => None,
+                };
+                match (UintCond::parse(cond, u64::from(u32::MAX)), buf) {
+                    (Some(c), Some(b)) => bsizes.push((b, c)),
+                    _ => cx.invalid("expected [<>]N or N<>M, optionally followed by ,norm or ,raw"),
+                }
+            }
             "dotprefix" if current_buffer.is_app() => {
                 if !dotprefix.contains(&current_buffer) {
                     dotprefix.push(current_buffer);

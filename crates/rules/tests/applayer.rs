@@ -333,3 +333,16 @@ fn dotprefix_transform() {
         &pkt(&ch, false, 40000, 443)
     ));
 }
+
+#[test]
+fn urilen() {
+    // Normalised URI: "/Admin Panel/index.php?id=1" (27 bytes); raw: 34 bytes.
+    let p = tcp(REQ);
+    assert!(fires("urilen:27;", &p));
+    assert!(fires("urilen:>20;", &p));
+    assert!(fires("urilen:20<>30,norm;", &p));
+    assert!(!fires("urilen:<27;", &p));
+    assert!(fires("urilen:34,raw;", &p));
+    assert!(!fires("urilen:27,raw;", &p));
+    assert!(!fires("urilen:27;", &pkt(RESP, false, 80, 40000)));
+}
