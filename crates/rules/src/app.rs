@@ -15,6 +15,10 @@ use verdict_applayer::{http, AppProto, Parsed, Transport};
 use crate::input::{L4Input, PacketInput};
 use crate::matchers::Buffer;
 
+fn non_empty(b: &[u8]) -> Option<&[u8]> {
+    (!b.is_empty()).then_some(b)
+}
+
 /// The parsed app layer of one packet and its lazily built buffers.
 pub(crate) struct AppView<'a> {
     parsed: Option<Parsed<'a>>,
@@ -112,11 +116,10 @@ impl<'a> AppView<'a> {
     /// (or `b` is not an app-layer buffer).
     pub(crate) fn get(&self, b: Buffer) -> Option<&[u8]> {
         let v: &[u8] = match b {
-            Buffer::HttpUri => self.uri.get_or_init(|| {
-                self.req()
-                    .map(|r| http::normalize_uri(r.uri_raw))
-                    .unwrap_or_default()
-            }),
+            Buffer::HttpUri => {
+                let r = self.req()?;
+                self.uri.get_or_init(|| http::normalize_uri(r.uri_raw))
+            }
             Buffer::HttpUriRaw => self.req()?.uri_raw,
             Buffer::HttpMethod => self.req()?.method,
             Buffer::HttpProtocol => match &self.parsed {
@@ -156,11 +159,12 @@ impl<'a> AppView<'a> {
             Buffer::HttpStart => {
                 self.http_derived(&self.start, |r| r.map_or_else(|r| r.start(), |q| q.start()))?
             }
-            Buffer::HttpRequestBody => self.req()?.body(),
-            Buffer::HttpResponseBody => self.resp()?.body(),
+            // A body is there when this segment carries body bytes.
+            Buffer::HttpRequestBody => non_empty(self.req()?.body())?,
+            Buffer::HttpResponseBody => non_empty(self.resp()?.body())?,
             Buffer::FileData => match &self.parsed {
-                Some(Parsed::HttpRequest(r)) => r.body(),
-                Some(Parsed::HttpResponse(r)) => r.body(),
+                Some(Parsed::HttpRequest(r)) => non_empty(r.body())?,
+                Some(Parsed::HttpResponse(r)) => non_empty(r.body())?,
                 _ => return None,
             },
             Buffer::DnsQuery => self.dns_names().first()?,
@@ -176,7 +180,9 @@ impl<'a> AppView<'a> {
             | Buffer::Icmpv4Hdr
             | Buffer::Icmpv6Hdr => return None,
         };
-        (!v.is_empty()).then_some(v)
+        // A header that is present with an empty value is an empty buffer (`bsize:0` and
+        // negated contents match it), not a missing one.
+        Some(v)
     }
 
     /// A buffer built from the HTTP message (request or response), once.

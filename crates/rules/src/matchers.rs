@@ -1626,6 +1626,18 @@ enum Inspect {
 /// Inspection budget, like Suricata's `inspection-recursion-limit`.
 const BUDGET: u32 = 3000;
 
+/// Runs a sticky buffer's chain over `buf`. Unlike the payload, an app-layer buffer may be
+/// present and empty (a header with an empty value): then only negated contents match, as in
+/// Suricata.
+pub(crate) fn inspect_buffer(ops: &[PayloadOp], buf: &[u8], vars: &mut [i64]) -> bool {
+    if buf.is_empty() {
+        return ops
+            .iter()
+            .all(|o| matches!(o, PayloadOp::Content(c) if c.negated));
+    }
+    inspect_payload(ops, buf, vars)
+}
+
 /// Runs the payload chain over `buf`. `vars` holds byte_extract values.
 pub(crate) fn inspect_payload(ops: &[PayloadOp], buf: &[u8], vars: &mut [i64]) -> bool {
     if ops.is_empty() {

@@ -27,7 +27,8 @@ use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput};
 use crate::matchers::{
-    inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Threshold, ThresholdKind, Track, UniqueOn,
+    inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Threshold, ThresholdKind,
+    Track, UniqueOn,
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
@@ -997,7 +998,7 @@ impl RuleSet {
                             .iter()
                             .filter(|(b, _)| b == buf)
                             .all(|(_, c)| c.matches(bytes.len() as u64))
-                            && inspect_payload(ops, bytes, vars)
+                            && inspect_buffer(ops, bytes, vars)
                     })
                 } else {
                     buf.bytes(p, x)

@@ -346,3 +346,17 @@ fn urilen() {
     assert!(!fires("urilen:27,raw;", &p));
     assert!(!fires("urilen:27;", &pkt(RESP, false, 80, 40000)));
 }
+
+#[test]
+fn empty_header_is_an_empty_buffer() {
+    let p = tcp(b"GET / HTTP/1.1\r\nUser-Agent:\r\nHost: h\r\n\r\n");
+    assert!(fires("http.user_agent; bsize:0;", &p));
+    assert!(fires(r#"http.user_agent; content:!"u";"#, &p));
+    assert!(!fires(r#"http.user_agent; content:"u";"#, &p));
+    // No header at all: no buffer, nothing matches.
+    let q = tcp(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(!fires("http.user_agent; bsize:0;", &q));
+    assert!(!fires(r#"http.user_agent; content:!"u";"#, &q));
+    // No body bytes in the segment: no body buffer.
+    assert!(!fires(r#"file_data; content:!"x";"#, &q));
+}
