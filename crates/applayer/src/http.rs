@@ -204,16 +204,18 @@ impl<'a> Request<'a> {
             return Err(Error::Invalid("HTTP request line (unknown method)"));
         }
         let (line, rest) = first_line(p)?;
-        let mut parts = line
-            .split(|&b| b == b' ' || b == b'\t')
-            .filter(|s| !s.is_empty());
-        let method = parts.next().ok_or(Error::Invalid("HTTP request line"))?;
-        let uri_raw = parts
-            .next()
-            .ok_or(Error::Invalid("HTTP request line (no URI)"))?;
-        let protocol = parts.next().unwrap_or(&[]);
-        if !protocol.is_empty() && !protocol.starts_with(b"HTTP/") {
-            return Err(Error::Invalid("HTTP request line (bad protocol)"));
+        // Like libhtp: the method up to the first blank, the protocol after the last blank
+        // when it starts with `HTTP/`, and the URI in between, spaces included.
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let m_end = line.iter().position(blank).unwrap_or(line.len());
+        let method = &line[..m_end];
+        let after = trim(&line[m_end..]);
+        let (uri_raw, protocol) = match after.iter().rposition(blank) {
+            Some(i) if after[i + 1..].starts_with(b"HTTP/") => (trim(&after[..i]), &after[i + 1..]),
+            _ => (after, &after[after.len()..]),
+        };
+        if uri_raw.is_empty() {
+            return Err(Error::Invalid("HTTP request line (no URI)"));
         }
         let (block, body, complete) = split_head(rest);
         Ok(Request {
@@ -537,9 +539,14 @@ mod tests {
             Err(Error::Invalid(_))
         ));
         assert!(matches!(
-            Request::parse(b"GET / FTP/1.0\r\n"),
+            Request::parse(b"GET \r\n"),
             Err(Error::Invalid(_))
         ));
+        let r = Request::parse(b"GET /uri afterspace HTTP/1.1\r\n").unwrap();
+        assert_eq!(r.uri_raw, b"/uri afterspace");
+        assert_eq!(r.protocol, b"HTTP/1.1");
+        let r = Request::parse(b"GET /a b\r\n").unwrap();
+        assert_eq!((r.uri_raw, r.protocol), (&b"/a b"[..], &b""[..]));
         let r = Request::parse(b"GET /x HTTP/1.0\r\nHost: h\r\nAccept: a").unwrap();
         assert!(!r.headers_complete());
         assert_eq!(r.headers().count(), 1);

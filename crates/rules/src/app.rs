@@ -95,6 +95,21 @@ impl<'a> AppView<'a> {
         if b == Buffer::DnsQuery {
             return self.dns_names().iter().any(|n| f(n));
         }
+        if matches!(b, Buffer::HttpRequestHeader | Buffer::HttpResponseHeader) {
+            let headers = match (&self.parsed, b) {
+                (Some(Parsed::HttpRequest(r)), Buffer::HttpRequestHeader) => r.headers(),
+                (Some(Parsed::HttpResponse(r)), Buffer::HttpResponseHeader) => r.headers(),
+                _ => return false,
+            };
+            let mut line = Vec::new();
+            return headers.into_iter().any(|h| {
+                line.clear();
+                line.extend_from_slice(h.name);
+                line.extend_from_slice(b": ");
+                line.extend_from_slice(h.value);
+                f(&line)
+            });
+        }
         match self.get(b) {
             Some(bytes) => f(bytes),
             None => false,
@@ -168,6 +183,9 @@ impl<'a> AppView<'a> {
                 _ => return None,
             },
             Buffer::DnsQuery => self.dns_names().first()?,
+            // Multi-buffers: read through `any` (the prefilter covers them through the
+            // normalised header block, which holds every `Name: Value`).
+            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => return None,
             Buffer::TlsSni => match &self.parsed {
                 Some(Parsed::TlsClientHello(c)) => c.sni?,
                 _ => return None,

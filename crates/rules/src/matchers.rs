@@ -584,6 +584,10 @@ pub(crate) enum Buffer {
     HttpHeaderRaw,
     /// `http.header_names`.
     HttpHeaderNames,
+    /// `http.request_header`: each request header as `Name: Value` (a multi-buffer).
+    HttpRequestHeader,
+    /// `http.response_header`: each response header as `Name: Value` (a multi-buffer).
+    HttpResponseHeader,
     /// `http.start`.
     HttpStart,
     /// `http.request_body` (`http_client_body`): body bytes of a request in this segment.
@@ -632,6 +636,8 @@ impl Buffer {
             "http.header" => Buffer::HttpHeader,
             "http.header.raw" => Buffer::HttpHeaderRaw,
             "http.header_names" | "http_header_names" => Buffer::HttpHeaderNames,
+            "http.request_header" => Buffer::HttpRequestHeader,
+            "http.response_header" => Buffer::HttpResponseHeader,
             "http.start" | "http_start" => Buffer::HttpStart,
             "http.request_body" => Buffer::HttpRequestBody,
             "http.response_body" => Buffer::HttpResponseBody,

@@ -360,3 +360,31 @@ fn empty_header_is_an_empty_buffer() {
     // No body bytes in the segment: no body buffer.
     assert!(!fires(r#"file_data; content:!"x";"#, &q));
 }
+
+#[test]
+fn request_and_response_header_multi_buffers() {
+    let p = tcp(REQ);
+    assert!(fires(
+        r#"http.request_header; content:"Cookie: session=abc"; startswith; endswith;"#,
+        &p
+    ));
+    assert!(fires(
+        r#"http.request_header; content:"User-Agent: "; startswith; fast_pattern;"#,
+        &p
+    ));
+    // One header at a time: a chain cannot span two headers.
+    assert!(!fires(
+        r#"http.request_header; content:"Cookie"; content:"Content-Type"; distance:0;"#,
+        &p
+    ));
+    assert!(!fires(r#"http.response_header; content:"Cookie";"#, &p));
+    let r = pkt(RESP, false, 80, 40000);
+    assert!(fires(
+        r#"http.response_header; content:"Server: nginx/1.2"; bsize:17;"#,
+        &r
+    ));
+    // A URI with spaces (libhtp keeps them).
+    let s = tcp(b"GET /uri afterspace HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(fires(r#"content:" afterspace"; http_uri;"#, &s));
+    assert!(fires(r#"http.protocol; content:"HTTP/1.1"; bsize:8;"#, &s));
+}
