@@ -69,6 +69,16 @@ impl<'a> Message<'a> {
         self.count(2)
     }
 
+    /// The opcode (0 = query, 4 = notify, 5 = update, ...).
+    pub fn opcode(&self) -> u8 {
+        ((self.flags() >> 11) & 0xf) as u8
+    }
+
+    /// The response code (0 = NOERROR, 3 = NXDOMAIN, ...).
+    pub fn rcode(&self) -> u8 {
+        (self.flags() & 0xf) as u8
+    }
+
     /// True for a response (QR bit set).
     pub fn is_response(&self) -> bool {
         self.flags() & 0x8000 != 0
@@ -211,6 +221,7 @@ pub(crate) mod tests {
         m.extend_from_slice(b"\x01b\xc0\x0e\x00\x10\x00\x01");
         let msg = Message::parse(&m).unwrap();
         assert!(msg.is_response());
+        assert_eq!((msg.opcode(), msg.rcode()), (0, 0));
         let names: Vec<_> = msg.questions().map(|q| q.unwrap().name).collect();
         assert_eq!(names, vec![b"a.com".to_vec(), b"b.com".to_vec()]);
         // A pointer to itself.

@@ -136,6 +136,17 @@ impl<'a> ClientHello<'a> {
         })
     }
 
+    /// The protocols of the ALPN extension (`tls.alpn`), in order.
+    pub fn alpn(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let list = self
+            .extension_list()
+            .map_while(Result::ok)
+            .find(|e| e.0 == 16)
+            .map_or(&[][..], |e| Reader { b: e.1 }.vec16().unwrap_or(&[]));
+        let mut r = Reader { b: list };
+        std::iter::from_fn(move || r.vec8().ok())
+    }
+
     /// The JA3 string: `version,ciphers,extensions,curves,point_formats`, each list
     /// dash-separated in decimal, GREASE values left out.
     pub fn ja3(&self) -> String {
@@ -226,6 +237,7 @@ pub(crate) mod tests {
         assert_eq!(ch.record_version, 0x0301);
         assert_eq!(ch.version, 0x0303);
         assert_eq!(ch.ja3(), "771,4865-49199,0-10-11,29,0");
+        assert_eq!(ch.alpn().count(), 0);
         let rec = client_hello(b"");
         let ch = ClientHello::parse(&rec).unwrap();
         assert_eq!(ch.sni, None);

@@ -19,6 +19,15 @@ fn non_empty(b: &[u8]) -> Option<&[u8]> {
     (!b.is_empty()).then_some(b)
 }
 
+/// App-layer integer keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppInt {
+    /// `dns.opcode`.
+    DnsOpcode,
+    /// `dns.rcode`.
+    DnsRcode,
+}
+
 /// The parsed app layer of one packet and its lazily built buffers.
 pub(crate) struct AppView<'a> {
     parsed: Option<Parsed<'a>>,
@@ -89,11 +98,26 @@ impl<'a> AppView<'a> {
         }
     }
 
+    /// The value of an app-layer integer keyword, None when the packet has no such field.
+    pub(crate) fn int(&self, k: AppInt) -> Option<u64> {
+        match (&self.parsed, k) {
+            (Some(Parsed::Dns(m)), AppInt::DnsOpcode) => Some(u64::from(m.opcode())),
+            (Some(Parsed::Dns(m)), AppInt::DnsRcode) => Some(u64::from(m.rcode())),
+            _ => None,
+        }
+    }
+
     /// Calls `f` on each instance of buffer `b` (one for most buffers; one per question for
     /// `dns.query`) until it returns true. False when the packet has no such buffer.
     pub(crate) fn any(&self, b: Buffer, mut f: impl FnMut(&[u8]) -> bool) -> bool {
         if b == Buffer::DnsQuery {
             return self.dns_names().iter().any(|n| f(n));
+        }
+        if b == Buffer::TlsAlpn {
+            return match &self.parsed {
+                Some(Parsed::TlsClientHello(c)) => c.alpn().any(f),
+                _ => false,
+            };
         }
         if matches!(b, Buffer::HttpRequestHeader | Buffer::HttpResponseHeader) {
             let headers = match (&self.parsed, b) {
@@ -185,7 +209,9 @@ impl<'a> AppView<'a> {
             Buffer::DnsQuery => self.dns_names().first()?,
             // Multi-buffers: read through `any` (the prefilter covers them through the
             // normalised header block, which holds every `Name: Value`).
-            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => return None,
+            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader | Buffer::TlsAlpn => {
+                return None
+            }
             Buffer::TlsSni => match &self.parsed {
                 Some(Parsed::TlsClientHello(c)) => c.sni?,
                 _ => return None,

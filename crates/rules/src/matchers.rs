@@ -600,6 +600,8 @@ pub(crate) enum Buffer {
     DnsQuery,
     /// `tls.sni`.
     TlsSni,
+    /// `tls.alpn`: each ALPN protocol of the ClientHello (a multi-buffer).
+    TlsAlpn,
 }
 
 impl Buffer {
@@ -642,7 +644,8 @@ impl Buffer {
             "http.request_body" => Buffer::HttpRequestBody,
             "http.response_body" => Buffer::HttpResponseBody,
             "file_data" | "file.data" => Buffer::FileData,
-            "dns.query" | "dns_query" => Buffer::DnsQuery,
+            "dns.query" | "dns_query" | "dns.queries.rrname" => Buffer::DnsQuery,
+            "tls.alpn" => Buffer::TlsAlpn,
             "tls.sni" | "tls_sni" => Buffer::TlsSni,
             _ => return None,
         })

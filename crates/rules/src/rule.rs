@@ -127,6 +127,8 @@ pub(crate) struct Rule {
     pub bsizes: Vec<(Buffer, UintCond)>,
     /// App-layer buffers with the `dotprefix` transform (a `.` prepended).
     pub dotprefix: Vec<Buffer>,
+    /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
+    pub app_ints: Vec<(crate::app::AppInt, UintCond)>,
     /// `app-layer-protocol` checks: (protocol, negated).
     pub app_protos: Vec<(verdict_applayer::AppProto, bool)>,
     pub extract_vars: usize,
@@ -446,6 +448,7 @@ pub(crate) fn compile_rule(
     let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
     let mut dotprefix: Vec<Buffer> = Vec::new();
+    let mut app_ints: Vec<(crate::app::AppInt, UintCond)> = Vec::new();
     for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
             problems: Vec::new(),
@@ -677,6 +680,17 @@ pub(crate) fn compile_rule(
                 ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
+            "dns.opcode" | "dns.rcode" => {
+                let k = if name == "dns.opcode" {
+                    crate::app::AppInt::DnsOpcode
+                } else {
+                    crate::app::AppInt::DnsRcode
+                };
+                match UintCond::parse(val, 15) {
+                    Some(c) => app_ints.push((k, c)),
+                    None => cx.invalid("expected [!]N, <N, >N or N-M with N 0..15"),
+                }
+            }
             "urilen" => {
                 // `urilen:[<>]N[<>M][,norm|raw]`: the length of the (normalised) URI.
                 let (cond, kind) = match val.split_once(',') {
@@ -947,6 +961,7 @@ pub(crate) fn compile_rule(
     }
     let has_app = matches!(proto, Proto::App(_))
         || !app_protos.is_empty()
+        || !app_ints.is_empty()
         || !bsizes.is_empty()
         || header_chains.iter().any(|(b, _)| b.is_app());
     let sets =
@@ -984,6 +999,7 @@ pub(crate) fn compile_rule(
         header_chains,
         bsizes,
         dotprefix,
+        app_ints,
         app_protos,
         extract_vars: extract_names.len(),
         threshold,

@@ -751,6 +751,7 @@ impl RuleSet {
         let has_app = rules.iter().any(|r| {
             matches!(r.proto, Proto::App(_))
                 || !r.app_protos.is_empty()
+                || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
                 || r.header_chains.iter().any(|(b, _)| b.is_app())
         });
@@ -917,6 +918,13 @@ impl RuleSet {
             .app_protos
             .iter()
             .all(|&(a, neg)| (app.proto() == Some(a)) != neg)
+        {
+            return false;
+        }
+        if !r
+            .app_ints
+            .iter()
+            .all(|(k, c)| app.int(*k).is_some_and(|v| c.matches(v)))
         {
             return false;
         }

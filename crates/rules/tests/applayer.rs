@@ -243,6 +243,10 @@ fn dns_query_each_question() {
 }
 
 fn client_hello(sni: &[u8]) -> Vec<u8> {
+    client_hello_alpn(sni, &[])
+}
+
+fn client_hello_alpn(sni: &[u8], alpn: &[&[u8]]) -> Vec<u8> {
     let mut list = vec![0u8];
     list.extend_from_slice(&(sni.len() as u16).to_be_bytes());
     list.extend_from_slice(sni);
@@ -251,6 +255,17 @@ fn client_hello(sni: &[u8]) -> Vec<u8> {
     let mut exts = vec![0, 0];
     exts.extend_from_slice(&(data.len() as u16).to_be_bytes());
     exts.extend_from_slice(&data);
+    if !alpn.is_empty() {
+        let mut protos = Vec::new();
+        for p in alpn {
+            protos.push(p.len() as u8);
+            protos.extend_from_slice(p);
+        }
+        exts.extend_from_slice(&[0, 16]);
+        exts.extend_from_slice(&(protos.len() as u16 + 2).to_be_bytes());
+        exts.extend_from_slice(&(protos.len() as u16).to_be_bytes());
+        exts.extend_from_slice(&protos);
+    }
     let mut body = vec![3, 3];
     body.extend_from_slice(&[1; 32]);
     body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
@@ -387,4 +402,38 @@ fn request_and_response_header_multi_buffers() {
     let s = tcp(b"GET /uri afterspace HTTP/1.1\r\nHost: h\r\n\r\n");
     assert!(fires(r#"content:" afterspace"; http_uri;"#, &s));
     assert!(fires(r#"http.protocol; content:"HTTP/1.1"; bsize:8;"#, &s));
+}
+
+#[test]
+fn tls_alpn_each_protocol() {
+    let ch = client_hello_alpn(b"x.example", &[b"h2", b"http/1.1"]);
+    let p = pkt(&ch, false, 40000, 443);
+    let ok = |o: &str| fires_on("tls", o, &p);
+    assert!(ok(r#"tls.alpn; content:"http/1.1"; bsize:8;"#));
+    assert!(ok(r#"tls.alpn; content:"h2"; startswith; endswith;"#));
+    assert!(!ok(r#"tls.alpn; content:"h2http";"#));
+    assert!(ok(
+        r#"tls.sni; content:"x.example"; tls.alpn; content:"h2";"#
+    ));
+    assert!(!fires_on(
+        "tls",
+        r#"tls.alpn; content:"h2";"#,
+        &pkt(&client_hello(b"x"), false, 40000, 443)
+    ));
+}
+
+#[test]
+fn dns_opcode_and_rcode() {
+    // A response (QR), opcode 0, rcode 3 (NXDOMAIN).
+    let mut m = vec![0, 7, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(b"\x03www\x04good\x03org\x00\x00\x01\x00\x01");
+    let p = pkt(&m, true, 53, 5353);
+    let ok = |o: &str| fires_on("dns", o, &p);
+    assert!(ok("dns.rcode:3;"));
+    assert!(ok("dns.rcode:!2;"));
+    assert!(!ok("dns.rcode:0;"));
+    assert!(ok("dns.opcode:0;"));
+    assert!(!ok("dns.opcode:4;"));
+    assert!(ok(r#"dns.queries.rrname; content:"good";"#));
+    assert!(!fires_on("tcp", "dns.rcode:0;", &tcp(REQ)));
 }
