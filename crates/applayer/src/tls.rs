@@ -136,6 +136,18 @@ impl<'a> ClientHello<'a> {
         })
     }
 
+    /// The JA3 hash (`ja3.hash`): the MD5 of [`ClientHello::ja3`] in lowercase hex.
+    pub fn ja3_hash(&self) -> String {
+        use md5::{Digest, Md5};
+        use std::fmt::Write;
+        let digest = Md5::digest(self.ja3().as_bytes());
+        let mut s = String::with_capacity(32);
+        for b in digest {
+            let _ = write!(s, "{b:02x}");
+        }
+        s
+    }
+
     /// The protocols of the ALPN extension (`tls.alpn`), in order.
     pub fn alpn(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let list = self
@@ -229,6 +241,9 @@ pub(crate) mod tests {
         rec
     }
 
+    /// `printf "771,4865-49199,0-10-11,29,0" | md5sum`.
+    const JA3_MD5: &str = "595921e9fec93842ba4be2d9f46f3bbe";
+
     #[test]
     fn sni_and_versions() {
         let rec = client_hello(b"www.example.org");
@@ -238,6 +253,7 @@ pub(crate) mod tests {
         assert_eq!(ch.version, 0x0303);
         assert_eq!(ch.ja3(), "771,4865-49199,0-10-11,29,0");
         assert_eq!(ch.alpn().count(), 0);
+        assert_eq!(ch.ja3_hash(), JA3_MD5);
         let rec = client_hello(b"");
         let ch = ClientHello::parse(&rec).unwrap();
         assert_eq!(ch.sni, None);

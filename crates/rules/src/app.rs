@@ -37,6 +37,7 @@ pub(crate) struct AppView<'a> {
     header_names: OnceCell<Vec<u8>>,
     start: OnceCell<Vec<u8>>,
     dns_names: OnceCell<Vec<Vec<u8>>>,
+    ja3: OnceCell<Option<(String, String)>>,
 }
 
 impl<'a> AppView<'a> {
@@ -54,6 +55,7 @@ impl<'a> AppView<'a> {
             header_names: OnceCell::new(),
             start: OnceCell::new(),
             dns_names: OnceCell::new(),
+            ja3: OnceCell::new(),
         }
     }
 
@@ -212,6 +214,8 @@ impl<'a> AppView<'a> {
             Buffer::HttpRequestHeader | Buffer::HttpResponseHeader | Buffer::TlsAlpn => {
                 return None
             }
+            Buffer::Ja3Hash => self.ja3()?.1.as_bytes(),
+            Buffer::Ja3String => self.ja3()?.0.as_bytes(),
             Buffer::TlsSni => match &self.parsed {
                 Some(Parsed::TlsClientHello(c)) => c.sni?,
                 _ => return None,
@@ -227,6 +231,16 @@ impl<'a> AppView<'a> {
         // A header that is present with an empty value is an empty buffer (`bsize:0` and
         // negated contents match it), not a missing one.
         Some(v)
+    }
+
+    /// The JA3 string and hash of a ClientHello, built once.
+    fn ja3(&self) -> Option<&(String, String)> {
+        self.ja3
+            .get_or_init(|| match &self.parsed {
+                Some(Parsed::TlsClientHello(c)) => Some((c.ja3(), c.ja3_hash())),
+                _ => None,
+            })
+            .as_ref()
     }
 
     /// A buffer built from the HTTP message (request or response), once.
@@ -273,6 +287,12 @@ impl<'a> AppView<'a> {
             Some(Parsed::Dns(_)) => {
                 for n in self.dns_names() {
                     f(n);
+                }
+            }
+            Some(Parsed::TlsClientHello(_)) => {
+                if let Some((s, h)) = self.ja3() {
+                    f(s.as_bytes());
+                    f(h.as_bytes());
                 }
             }
             _ => {}

@@ -602,6 +602,10 @@ pub(crate) enum Buffer {
     TlsSni,
     /// `tls.alpn`: each ALPN protocol of the ClientHello (a multi-buffer).
     TlsAlpn,
+    /// `ja3.hash`/`ja3_hash`: the ClientHello's JA3 MD5, lowercase hex.
+    Ja3Hash,
+    /// `ja3.string`: the ClientHello's JA3 string.
+    Ja3String,
 }
 
 impl Buffer {
@@ -646,6 +650,8 @@ impl Buffer {
             "file_data" | "file.data" => Buffer::FileData,
             "dns.query" | "dns_query" | "dns.queries.rrname" => Buffer::DnsQuery,
             "tls.alpn" => Buffer::TlsAlpn,
+            "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
+            "ja3.string" => Buffer::Ja3String,
             "tls.sni" | "tls_sni" => Buffer::TlsSni,
             _ => return None,
         })

@@ -437,3 +437,22 @@ fn dns_opcode_and_rcode() {
     assert!(ok(r#"dns.queries.rrname; content:"good";"#));
     assert!(!fires_on("tcp", "dns.rcode:0;", &tcp(REQ)));
 }
+
+#[test]
+fn ja3_hash_and_string() {
+    // A ClientHello: version 0x0303, one suite 0x1301, extensions 0 (SNI) and 16 (ALPN).
+    let ch = client_hello_alpn(b"x.example", &[b"h2"]);
+    let p = pkt(&ch, false, 40000, 443);
+    let ok = |o: &str| fires_on("tls", o, &p);
+    assert!(ok(r#"ja3.string; content:"771,4865,0-16,,"; bsize:15;"#));
+    // `printf "771,4865,0-16,," | md5sum`
+    assert!(ok(
+        r#"ja3.hash; content:"33b746a27502e1c870d11cfc1893be87";"#
+    ));
+    assert!(ok(
+        r#"ja3_hash; content:"33b746a27502e1c870d11cfc1893be87"; bsize:32;"#
+    ));
+    assert!(!ok(
+        r#"ja3.hash; content:"00000000000000000000000000000000";"#
+    ));
+}
