@@ -23,10 +23,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = (r.header_block_normalized(), r.header_names(), r.start());
         }
         Some(Parsed::Dns(m)) => {
-            let _ = (m.id(), m.is_response(), m.questions().count());
+            let _ = (m.id(), m.is_response(), m.opcode(), m.rcode(), m.questions().count());
         }
         Some(Parsed::TlsClientHello(c)) => {
-            let _ = (c.sni, c.ja3(), c.extension_list().count());
+            let _ = (c.sni, c.ja3(), c.ja3_hash(), c.extension_list().count());
+            let _ = c.alpn().count();
         }
         Some(Parsed::Tls { .. }) | None => {}
     }
