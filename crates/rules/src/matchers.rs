@@ -1587,6 +1587,108 @@ impl PayloadOp {
     }
 }
 
+/// A transformation of a sticky buffer (Suricata's `dotprefix`, `to_lowercase`, ...), applied
+/// in rule order before the buffer's payload keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transform {
+    /// `dotprefix`: prepend a `.`.
+    DotPrefix,
+    /// `to_lowercase`.
+    ToLower,
+    /// `to_uppercase`.
+    ToUpper,
+    /// `strip_whitespace`: remove every whitespace byte.
+    StripWhitespace,
+    /// `compress_whitespace`: each run of whitespace becomes one space.
+    CompressWhitespace,
+    /// `url_decode`: `%XX` decoded and `+` made a space.
+    UrlDecode,
+}
+
+impl Transform {
+    pub(crate) fn from_keyword(k: &str) -> Option<Transform> {
+        Some(match k {
+            "dotprefix" => Transform::DotPrefix,
+            "to_lowercase" => Transform::ToLower,
+            "to_uppercase" => Transform::ToUpper,
+            "strip_whitespace" => Transform::StripWhitespace,
+            "compress_whitespace" => Transform::CompressWhitespace,
+            "url_decode" => Transform::UrlDecode,
+            _ => return None,
+        })
+    }
+
+    /// Writes the transformed `input` to `out` (cleared first).
+    pub(crate) fn apply(self, input: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            Transform::DotPrefix => {
+                out.push(b'.');
+                out.extend_from_slice(input);
+            }
+            Transform::ToLower => out.extend(input.iter().map(u8::to_ascii_lowercase)),
+            Transform::ToUpper => out.extend(input.iter().map(u8::to_ascii_uppercase)),
+            Transform::StripWhitespace => {
+                out.extend(input.iter().filter(|b| !b.is_ascii_whitespace()))
+            }
+            Transform::CompressWhitespace => {
+                let mut in_space = false;
+                for &b in input {
+                    if b.is_ascii_whitespace() {
+                        if !in_space {
+                            out.push(b' ');
+                        }
+                        in_space = true;
+                    } else {
+                        out.push(b);
+                        in_space = false;
+                    }
+                }
+            }
+            Transform::UrlDecode => {
+                let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+                let mut i = 0;
+                while let Some(&b) = input.get(i) {
+                    match b {
+                        b'%' => {
+                            let h = input.get(i + 1).copied().and_then(hex);
+                            let l = input.get(i + 2).copied().and_then(hex);
+                            if let (Some(h), Some(l)) = (h, l) {
+                                out.push(h << 4 | l);
+                                i += 3;
+                                continue;
+                            }
+                            out.push(b);
+                        }
+                        b'+' => out.push(b' '),
+                        _ => out.push(b),
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Applies `ts` in order to `input`; the result is in `a` (with `b` as scratch). Returns
+/// `input` itself when there is no transform.
+pub(crate) fn apply_transforms<'s>(
+    ts: &[Transform],
+    input: &'s [u8],
+    a: &'s mut Vec<u8>,
+    b: &mut Vec<u8>,
+) -> &'s [u8] {
+    let Some((first, rest)) = ts.split_first() else {
+        return input;
+    };
+    first.apply(input, a);
+    for t in rest {
+        t.apply(a, b);
+        std::mem::swap(a, b);
+    }
+    a
+}
+
 /// Marks contents and pcres followed by a relative keyword (they are retried on failure).
 pub(crate) fn set_relative_next(ops: &mut [PayloadOp]) {
     for i in 0..ops.len() {

@@ -125,8 +125,8 @@ pub(crate) struct Rule {
     pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
     /// `bsize` conditions, by the buffer they follow.
     pub bsizes: Vec<(Buffer, UintCond)>,
-    /// App-layer buffers with the `dotprefix` transform (a `.` prepended).
-    pub dotprefix: Vec<Buffer>,
+    /// Transforms of app-layer buffers (`dotprefix`, `to_lowercase`, ...), in rule order.
+    pub transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)>,
     /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
     pub app_ints: Vec<(crate::app::AppInt, UintCond)>,
     /// `app-layer-protocol` checks: (protocol, negated).
@@ -447,7 +447,7 @@ pub(crate) fn compile_rule(
     let mut sticky = Buffer::Payload;
     let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
-    let mut dotprefix: Vec<Buffer> = Vec::new();
+    let mut transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)> = Vec::new();
     let mut app_ints: Vec<(crate::app::AppInt, UintCond)> = Vec::new();
     for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
@@ -707,9 +707,12 @@ pub(crate) fn compile_rule(
                     _ => cx.invalid("expected [<>]N or N<>M, optionally followed by ,norm or ,raw"),
                 }
             }
-            "dotprefix" if current_buffer.is_app() => {
-                if !dotprefix.contains(&current_buffer) {
-                    dotprefix.push(current_buffer);
+            k if current_buffer.is_app() && crate::matchers::Transform::from_keyword(k).is_some() => {
+                if let Some(t) = crate::matchers::Transform::from_keyword(k) {
+                    match transforms.iter_mut().find(|(b, _)| *b == current_buffer) {
+                        Some((_, ts)) => ts.push(t),
+                        None => transforms.push((current_buffer, vec![t])),
+                    }
                 }
             }
             "app-layer-protocol" => {
@@ -939,17 +942,25 @@ pub(crate) fn compile_rule(
     }
     // The fast pattern may come from the payload or an app-layer buffer: the prefilter scans
     // the payload (which holds the raw app-layer buffers) and the normalised buffers.
+    // Buffers transformed otherwise than by `dotprefix` hold bytes the packet may not: their
+    // contents are not used as fast patterns.
+    use crate::matchers::Transform;
+    let reshaped = |b: &Buffer| {
+        transforms
+            .iter()
+            .any(|(tb, ts)| tb == b && ts.iter().any(|t| *t != Transform::DotPrefix))
+    };
     let mut prefilter = crate::matchers::choose_fast_pattern(
         payload.iter().chain(
             header_chains
                 .iter()
-                .filter(|(b, _)| b.is_app())
+                .filter(|(b, _)| b.is_app() && !reshaped(b))
                 .flat_map(|(_, ops)| ops.iter()),
         ),
     );
     // A `dotprefix` pattern's leading `.` may be the prepended one: the rest of the pattern
     // is what the untransformed buffer must contain.
-    if !dotprefix.is_empty() {
+    if !transforms.is_empty() {
         if let Some((bytes, _)) = &mut prefilter {
             if bytes.first() == Some(&b'.') {
                 bytes.remove(0);
@@ -998,7 +1009,7 @@ pub(crate) fn compile_rule(
         payload,
         header_chains,
         bsizes,
-        dotprefix,
+        transforms,
         app_ints,
         app_protos,
         extract_vars: extract_names.len(),

@@ -27,8 +27,8 @@ use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput};
 use crate::matchers::{
-    inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Threshold, ThresholdKind,
-    Track, UniqueOn,
+    apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand,
+    Threshold, ThresholdKind, Track, UniqueOn,
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
@@ -991,17 +991,10 @@ impl RuleSet {
             for (buf, ops) in &r.header_chains {
                 let ok = if buf.is_app() {
                     let vars = &mut state.vars;
-                    let dot = r.dotprefix.contains(buf);
-                    let mut scratch = Vec::new();
+                    let ts = transforms_of(r, *buf);
+                    let (mut t1, mut t2) = (Vec::new(), Vec::new());
                     app.any(*buf, |bytes| {
-                        let bytes = if dot {
-                            scratch.clear();
-                            scratch.push(b'.');
-                            scratch.extend_from_slice(bytes);
-                            &scratch[..]
-                        } else {
-                            bytes
-                        };
+                        let bytes = apply_transforms(ts, bytes, &mut t1, &mut t2);
                         r.bsizes
                             .iter()
                             .filter(|(b, _)| b == buf)
@@ -1023,13 +1016,24 @@ impl RuleSet {
             if r.header_chains.iter().any(|(b, _)| b == buf) {
                 continue;
             }
-            let extra = u64::from(r.dotprefix.contains(buf));
-            if !app.any(*buf, |bytes| c.matches(bytes.len() as u64 + extra)) {
+            let ts = transforms_of(r, *buf);
+            let (mut t1, mut t2) = (Vec::new(), Vec::new());
+            if !app.any(*buf, |bytes| {
+                c.matches(apply_transforms(ts, bytes, &mut t1, &mut t2).len() as u64)
+            }) {
                 return false;
             }
         }
         true
     }
+}
+
+/// The transforms a rule applies to buffer `b` (empty when none).
+fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Transform] {
+    r.transforms
+        .iter()
+        .find(|(tb, _)| *tb == b)
+        .map_or(&[], |(_, ts)| ts.as_slice())
 }
 
 fn collect(g: &Group, pkt: &PacketInput<'_>, app: &AppView<'_>, state: &mut DetectState) {

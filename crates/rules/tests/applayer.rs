@@ -456,3 +456,36 @@ fn ja3_hash_and_string() {
         r#"ja3.hash; content:"00000000000000000000000000000000";"#
     ));
 }
+
+#[test]
+fn transforms_on_sticky_buffers() {
+    let p = tcp(b"POST /x HTTP/1.1\r\nHost: h\r\nUser-Agent: Mozilla  Compatible\t X\r\n\r\na=%3Cscript%3E+alert(1)");
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.user_agent; to_lowercase; content:"mozilla  compatible";"#
+    ));
+    assert!(!ok(r#"http.user_agent; to_lowercase; content:"Mozilla";"#));
+    assert!(ok(r#"http.user_agent; to_uppercase; content:"MOZILLA";"#));
+    assert!(ok(
+        r#"http.user_agent; strip_whitespace; content:"MozillaCompatibleX"; bsize:18;"#
+    ));
+    assert!(ok(
+        r#"http.user_agent; compress_whitespace; content:"Mozilla Compatible X";"#
+    ));
+    // In rule order: strip, then prefix.
+    assert!(ok(
+        r#"http.user_agent; strip_whitespace; dotprefix; content:".MozillaCompatibleX"; startswith;"#
+    ));
+    assert!(ok(
+        r#"http.request_body; url_decode; content:"<script> alert(1)";"#
+    ));
+    assert!(!ok(r#"http.request_body; content:"<script>";"#));
+    // A transform on the payload is still unsupported.
+    let parsed = verdict_rules::parse_str(
+        r#"alert tcp any any -> any any (to_lowercase; content:"x"; sid:1;)"#,
+        "t",
+    );
+    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    assert!(set.is_empty());
+    assert_eq!(report.unsupported.len(), 1);
+}
