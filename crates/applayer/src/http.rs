@@ -3,9 +3,9 @@
 //! [`Request::parse`] and [`Response::parse`] need the complete first line; the header block
 //! is what follows up to the empty line, or, when the empty line is not in this segment, the
 //! complete header lines that are ([`Request::headers_complete`] tells which). The body is
-//! whatever follows the empty line in the same segment: no de-chunking, no decompression
-//! (Suricata's `http.request_body`/`http.response_body` are de-chunked and, for responses,
-//! decompressed from the reassembled stream; here they are the segment's bytes as sent).
+//! whatever follows the empty line in the same segment, as sent; [`dechunk`] removes the
+//! chunk framing when the message is chunked. There is no decompression (Suricata's
+//! `http.response_body` is also decompressed, from the reassembled stream).
 //!
 //! No-panic: every index comes from `memchr` or a bounds-checked `get`.
 
@@ -410,6 +410,49 @@ impl<'a> Response<'a> {
     }
 }
 
+/// True when a `Transfer-Encoding` value names `chunked`.
+pub fn is_chunked(transfer_encoding: &[u8]) -> bool {
+    transfer_encoding
+        .split(|&b| b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(b"chunked"))
+}
+
+/// De-chunks the body bytes of a `Transfer-Encoding: chunked` message as far as this segment
+/// goes: the data of each chunk, without sizes, extensions and CR LFs. A chunk cut by the
+/// segment end contributes the bytes present; a malformed size line ends the body.
+pub fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let Some(lf) = memchr(b'\n', rest) else {
+            return out;
+        };
+        let line = trim(&rest[..lf]);
+        let digits = line
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .map_or(line, |i| &line[..i]);
+        if digits.is_empty() || digits.len() > 8 {
+            return out;
+        }
+        let size = digits
+            .iter()
+            .fold(0usize, |a, &d| a << 4 | usize::from(hex(d).unwrap_or(0)));
+        if size == 0 {
+            return out;
+        }
+        let data = &rest[lf + 1..];
+        let take = size.min(data.len());
+        out.extend_from_slice(&data[..take]);
+        if take < size {
+            return out;
+        }
+        rest = &data[take..];
+        rest = rest.strip_prefix(b"\r").unwrap_or(rest);
+        rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+    }
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -587,6 +630,20 @@ mod tests {
         assert_eq!(normalize_uri(b"/%zz%4"), b"/%zz%4");
         assert_eq!(normalize_uri(b"/"), b"/");
         assert_eq!(normalize_uri(b"*"), b"*");
+    }
+
+    #[test]
+    fn chunked_bodies() {
+        assert!(is_chunked(b"gzip, Chunked") && !is_chunked(b"gzip"));
+        assert_eq!(
+            dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"),
+            b"hello world"
+        );
+        // Cut in the middle of the second chunk, or of a size line.
+        assert_eq!(dechunk(b"5\r\nhello\r\nA\r\n wor"), b"hello wor");
+        assert_eq!(dechunk(b"5\r\nhello\r\n1"), b"hello");
+        assert_eq!(dechunk(b"zz\r\nhello"), b"");
+        assert_eq!(dechunk(b"fffffffff\r\nx"), b"");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! [`ClientHello::parse`] reads a handshake record whose first message is a ClientHello and
 //! extracts the versions, the server name (`tls.sni`) and what JA3 needs. Only the first
 //! record is read: a ClientHello split over records or segments gives
-//! [`Error::Incomplete`]. No-panic: all reads are bounds-checked through [`Reader`].
+//! [`Error::Incomplete`]. No-panic: all reads are bounds-checked through a cursor whose reads
+//! return `Incomplete` past the end.
 
 use crate::Error;
 

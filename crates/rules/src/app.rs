@@ -38,6 +38,7 @@ pub(crate) struct AppView<'a> {
     start: OnceCell<Vec<u8>>,
     dns_names: OnceCell<Vec<Vec<u8>>>,
     ja3: OnceCell<Option<(String, String)>>,
+    dechunked: OnceCell<Option<Vec<u8>>>,
 }
 
 impl<'a> AppView<'a> {
@@ -56,6 +57,7 @@ impl<'a> AppView<'a> {
             start: OnceCell::new(),
             dns_names: OnceCell::new(),
             ja3: OnceCell::new(),
+            dechunked: OnceCell::new(),
         }
     }
 
@@ -201,13 +203,15 @@ impl<'a> AppView<'a> {
                 self.http_derived(&self.start, |r| r.map_or_else(|r| r.start(), |q| q.start()))?
             }
             // A body is there when this segment carries body bytes.
-            Buffer::HttpRequestBody => non_empty(self.req()?.body())?,
-            Buffer::HttpResponseBody => non_empty(self.resp()?.body())?,
-            Buffer::FileData => match &self.parsed {
-                Some(Parsed::HttpRequest(r)) => non_empty(r.body())?,
-                Some(Parsed::HttpResponse(r)) => non_empty(r.body())?,
-                _ => return None,
-            },
+            Buffer::HttpRequestBody => {
+                self.req()?;
+                non_empty(self.body()?)?
+            }
+            Buffer::HttpResponseBody => {
+                self.resp()?;
+                non_empty(self.body()?)?
+            }
+            Buffer::FileData => non_empty(self.body()?)?,
             Buffer::DnsQuery => self.dns_names().first()?,
             // Multi-buffers: read through `any` (the prefilter covers them through the
             // normalised header block, which holds every `Name: Value`).
@@ -231,6 +235,21 @@ impl<'a> AppView<'a> {
         // A header that is present with an empty value is an empty buffer (`bsize:0` and
         // negated contents match it), not a missing one.
         Some(v)
+    }
+
+    /// The body of this segment's HTTP message, de-chunked when the message is chunked.
+    fn body(&self) -> Option<&[u8]> {
+        let (raw, te) = match &self.parsed {
+            Some(Parsed::HttpRequest(r)) => (r.body(), r.header(b"transfer-encoding")),
+            Some(Parsed::HttpResponse(r)) => (r.body(), r.header(b"transfer-encoding")),
+            _ => return None,
+        };
+        if !te.is_some_and(http::is_chunked) {
+            return Some(raw);
+        }
+        self.dechunked
+            .get_or_init(|| Some(http::dechunk(raw)))
+            .as_deref()
     }
 
     /// The JA3 string and hash of a ClientHello, built once.
@@ -276,6 +295,7 @@ impl<'a> AppView<'a> {
                     Buffer::HttpHeader,
                     Buffer::HttpHeaderNames,
                     Buffer::HttpStart,
+                    Buffer::FileData,
                 ] {
                     if let Some(bytes) = self.get(b) {
                         if !inside(bytes) {

@@ -489,3 +489,17 @@ fn transforms_on_sticky_buffers() {
     assert!(set.is_empty());
     assert_eq!(report.unsupported.len(), 1);
 }
+
+#[test]
+fn chunked_bodies_are_dechunked() {
+    let resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nEICA\r\n6\r\nR-TEST\r\n0\r\n\r\n";
+    let p = pkt(resp, false, 80, 40000);
+    // The pattern spans two chunks: only the de-chunked body holds it (and the prefilter
+    // must scan that body).
+    assert!(fires(
+        r#"file_data; content:"EICAR-TEST"; startswith; endswith; fast_pattern;"#,
+        &p
+    ));
+    assert!(fires(r#"http.response_body; content:"EICAR-TEST";"#, &p));
+    assert!(!fires(r#"file_data; content:"|0d 0a|";"#, &p));
+}
