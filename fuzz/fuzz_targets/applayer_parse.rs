@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
     // Each parser directly, whatever detection says.
     let _ = http::normalize_uri(payload);
     let _ = (http::dechunk(payload), http::is_chunked(payload));
+    let _ = (http::decompress(payload, b"gzip"), http::decompress(payload, b"deflate"));
     let _ = http::Request::parse(payload);
     let _ = http::Response::parse(payload);
     if let Ok(m) = dns::Message::parse(payload) {

@@ -4,8 +4,8 @@
 //! is what follows up to the empty line, or, when the empty line is not in this segment, the
 //! complete header lines that are ([`Request::headers_complete`] tells which). The body is
 //! whatever follows the empty line in the same segment, as sent; [`dechunk`] removes the
-//! chunk framing when the message is chunked. There is no decompression (Suricata's
-//! `http.response_body` is also decompressed, from the reassembled stream).
+//! chunk framing when the message is chunked and [`decompress`] undoes `gzip`/`deflate`
+//! content encodings (bounded by [`DECOMPRESS_LIMIT`]).
 //!
 //! No-panic: every index comes from `memchr` or a bounds-checked `get`.
 
@@ -453,6 +453,50 @@ pub fn dechunk(body: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The most bytes [`decompress`] produces: bounds what one hostile segment (a compression
+/// bomb) can cost.
+pub const DECOMPRESS_LIMIT: usize = 256 * 1024;
+
+/// Decompresses a body per its `Content-Encoding` (`gzip`/`x-gzip`, or `deflate` as zlib or
+/// raw deflate, as libhtp accepts both), as far as the bytes go: a body cut by the segment
+/// end gives what decompresses from its start. None for another or no encoding, or when
+/// nothing decompresses. At most [`DECOMPRESS_LIMIT`] bytes.
+pub fn decompress(body: &[u8], content_encoding: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    fn drain(mut r: impl Read) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while out.len() < DECOMPRESS_LIMIT {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let n = n.min(DECOMPRESS_LIMIT - out.len());
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        out
+    }
+    let token = |name: &[u8]| {
+        content_encoding
+            .split(|&b| b == b',')
+            .any(|t| trim(t).eq_ignore_ascii_case(name))
+    };
+    let out = if token(b"gzip") || token(b"x-gzip") {
+        drain(flate2::read::GzDecoder::new(body))
+    } else if token(b"deflate") {
+        let z = drain(flate2::read::ZlibDecoder::new(body));
+        if z.is_empty() {
+            drain(flate2::read::DeflateDecoder::new(body))
+        } else {
+            z
+        }
+    } else {
+        return None;
+    };
+    (!out.is_empty()).then_some(out)
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -644,6 +688,38 @@ mod tests {
         assert_eq!(dechunk(b"5\r\nhello\r\n1"), b"hello");
         assert_eq!(dechunk(b"zz\r\nhello"), b"");
         assert_eq!(dechunk(b"fffffffff\r\nx"), b"");
+    }
+
+    #[test]
+    fn compressed_bodies() {
+        use std::io::Write;
+        let text = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(decompress(&gz, b"gzip").as_deref(), Some(&text[..]));
+        assert_eq!(
+            decompress(&gz, b"identity, X-GZIP").as_deref(),
+            Some(&text[..])
+        );
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(text).unwrap();
+        let z = z.finish().unwrap();
+        assert_eq!(decompress(&z, b"deflate").as_deref(), Some(&text[..]));
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        d.write_all(text).unwrap();
+        let d = d.finish().unwrap();
+        assert_eq!(decompress(&d, b"deflate").as_deref(), Some(&text[..]));
+        assert_eq!(decompress(&gz, b"br"), None);
+        assert_eq!(decompress(b"not gzip", b"gzip"), None);
+        // A bomb stops at the limit.
+        let mut big = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        big.write_all(&vec![0u8; DECOMPRESS_LIMIT * 4]).unwrap();
+        let big = big.finish().unwrap();
+        assert_eq!(
+            decompress(&big, b"gzip").map(|v| v.len()),
+            Some(DECOMPRESS_LIMIT)
+        );
     }
 
     #[test]

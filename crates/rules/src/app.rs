@@ -39,6 +39,7 @@ pub(crate) struct AppView<'a> {
     dns_names: OnceCell<Vec<Vec<u8>>>,
     ja3: OnceCell<Option<(String, String)>>,
     dechunked: OnceCell<Option<Vec<u8>>>,
+    decompressed: OnceCell<Option<Vec<u8>>>,
 }
 
 impl<'a> AppView<'a> {
@@ -58,6 +59,7 @@ impl<'a> AppView<'a> {
             dns_names: OnceCell::new(),
             ja3: OnceCell::new(),
             dechunked: OnceCell::new(),
+            decompressed: OnceCell::new(),
         }
     }
 
@@ -237,8 +239,27 @@ impl<'a> AppView<'a> {
         Some(v)
     }
 
-    /// The body of this segment's HTTP message, de-chunked when the message is chunked.
+    /// The body of this segment's HTTP message: de-chunked when the message is chunked, and
+    /// for a response, decompressed per its `Content-Encoding` (as Suricata does).
     fn body(&self) -> Option<&[u8]> {
+        let dechunked = self.dechunked_body()?;
+        let Some(Parsed::HttpResponse(r)) = &self.parsed else {
+            return Some(dechunked);
+        };
+        let Some(ce) = r.header(b"content-encoding") else {
+            return Some(dechunked);
+        };
+        match self
+            .decompressed
+            .get_or_init(|| http::decompress(dechunked, ce))
+        {
+            Some(d) => Some(d),
+            None => Some(dechunked),
+        }
+    }
+
+    /// The body of this segment's HTTP message, de-chunked when the message is chunked.
+    fn dechunked_body(&self) -> Option<&[u8]> {
         let (raw, te) = match &self.parsed {
             Some(Parsed::HttpRequest(r)) => (r.body(), r.header(b"transfer-encoding")),
             Some(Parsed::HttpResponse(r)) => (r.body(), r.header(b"transfer-encoding")),
