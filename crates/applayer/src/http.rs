@@ -477,23 +477,36 @@ pub fn decompress(body: &[u8], content_encoding: &[u8]) -> Option<Vec<u8>> {
         }
         out
     }
-    let token = |name: &[u8]| {
-        content_encoding
-            .split(|&b| b == b',')
-            .any(|t| trim(t).eq_ignore_ascii_case(name))
-    };
-    let out = if token(b"gzip") || token(b"x-gzip") {
-        drain(flate2::read::GzDecoder::new(body))
-    } else if token(b"deflate") {
-        let z = drain(flate2::read::ZlibDecoder::new(body));
-        if z.is_empty() {
-            drain(flate2::read::DeflateDecoder::new(body))
+    // Layers are listed in the order they were applied: undo them from the last one; a layer
+    // that does not decode is skipped. At most 4 layers, as a bound on the work.
+    let mut cur: Option<Vec<u8>> = None;
+    let mut layers = 0;
+    for t in content_encoding.rsplit(|&b| b == b',') {
+        let t = trim(t);
+        let input = cur.as_deref().unwrap_or(body);
+        let out = if t.eq_ignore_ascii_case(b"gzip") || t.eq_ignore_ascii_case(b"x-gzip") {
+            drain(flate2::read::GzDecoder::new(input))
+        } else if t.eq_ignore_ascii_case(b"deflate") {
+            let z = drain(flate2::read::ZlibDecoder::new(input));
+            if z.is_empty() {
+                drain(flate2::read::DeflateDecoder::new(input))
+            } else {
+                z
+            }
         } else {
-            z
+            continue;
+        };
+        if out.is_empty() {
+            // Not this encoding after all (a mislabelled layer): try the next one.
+            continue;
         }
-    } else {
-        return None;
-    };
+        cur = Some(out);
+        layers += 1;
+        if layers == 4 {
+            break;
+        }
+    }
+    let out = cur?;
     (!out.is_empty()).then_some(out)
 }
 
@@ -679,6 +692,7 @@ mod tests {
     #[test]
     fn chunked_bodies() {
         assert!(is_chunked(b"gzip, Chunked") && !is_chunked(b"gzip"));
+        assert!(!is_chunked(b"x chunked"));
         assert_eq!(
             dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n"),
             b"hello world"
@@ -711,6 +725,14 @@ mod tests {
         let d = d.finish().unwrap();
         assert_eq!(decompress(&d, b"deflate").as_deref(), Some(&text[..]));
         assert_eq!(decompress(&gz, b"br"), None);
+        // Two layers: deflate applied first, then gzip.
+        let mut gz2 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz2.write_all(&z).unwrap();
+        let gz2 = gz2.finish().unwrap();
+        assert_eq!(
+            decompress(&gz2, b"deflate,gzip").as_deref(),
+            Some(&text[..])
+        );
         assert_eq!(decompress(b"not gzip", b"gzip"), None);
         // A bomb stops at the limit.
         let mut big = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
