@@ -512,7 +512,20 @@ fn tcp_segment(flags: u8, seq: u32, ack: u32, payload: &[u8], reply: bool) -> Ve
     } else {
         ((a, 40000u16), (b, 80u16))
     };
-    let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 6, 0, 0];
+    let mut v = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ];
     v.extend_from_slice(&s);
     v.extend_from_slice(&d);
     v.extend_from_slice(&sp.to_be_bytes());
