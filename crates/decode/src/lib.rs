@@ -75,7 +75,7 @@ pub enum DecodeError {
     #[error("link layer carries ethertype {0:#06x}, not IP (ignored)")]
     NotIp(u16),
     /// The pcap link type is not one this decoder knows.
-    #[error("unsupported link type {0}; supported: Ethernet(1), Raw(101/12/14), IPv4(228), IPv6(229), SLL(113), SLL2(276), Null(0), Loop(108)")]
+    #[error("unsupported link type {0}; supported: Ethernet(1), Raw(101/12/14), IPv4(228), IPv6(229), SLL(113), SLL2(276), Null(0), Loop(108), PPP(9)")]
     UnsupportedLinkType(u32),
 }
 
@@ -98,6 +98,9 @@ pub enum LinkType {
     Null,
     /// OpenBSD loopback, big-endian 4-byte family (LINKTYPE_LOOP, 108).
     Loop,
+    /// PPP (LINKTYPE_PPP, 9): an optional HDLC address/control pair `ff 03`, then a
+    /// protocol field of one byte (compressed, odd) or two bytes.
+    Ppp,
 }
 
 impl LinkType {
@@ -112,6 +115,7 @@ impl LinkType {
             229 => LinkType::Ipv6,
             0 => LinkType::Null,
             108 => LinkType::Loop,
+            9 => LinkType::Ppp,
             other => return Err(DecodeError::UnsupportedLinkType(other)),
         })
     }
@@ -421,6 +425,29 @@ pub fn decode(link: LinkType, bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
                 other => Err(DecodeError::NotIp(other as u16)),
             }
         }
+        LinkType::Ppp => decode_ppp(bytes),
+    }
+}
+
+/// Decodes a PPP frame as Suricata does: a leading `0xff` is the HDLC address byte
+/// (followed by control), so the protocol starts at offset 2; a protocol byte with its
+/// low bit set is a compressed one-byte protocol (RFC 1661 section 6.5), else the
+/// protocol takes two bytes. Only IPv4 (0x21) and IPv6 (0x57) are decoded further.
+fn decode_ppp(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    need("ppp", bytes, 1)?;
+    let at = if bytes[0] == 0xff { 2 } else { 0 };
+    need("ppp", bytes, at + 1)?;
+    let first = bytes[at];
+    let (proto, len) = if first != 0xff && first & 1 == 1 {
+        (u16::from(first), 1)
+    } else {
+        need("ppp", bytes, at + 2)?;
+        (be16(bytes, at), 2)
+    };
+    match proto {
+        0x21 | 0x57 => decode_ip(&bytes[at + len..]),
+        // Reported as the PPP protocol number (LCP, IPCP, ...), which is not IP.
+        other => Err(DecodeError::NotIp(other)),
     }
 }
 

@@ -335,6 +335,21 @@ fn link_layers() {
     let mut lp = vec![0, 0, 0, 24];
     lp.extend_from_slice(&ipv6(17, &[], &udp(1, 2, b"6")));
     assert_eq!(decode(LinkType::Loop, &lp).unwrap().payload, b"6");
+    // PPP: compressed one-byte protocol (0x21 IPv4), HDLC header with two-byte
+    // protocol (0x0057 IPv6), and a control protocol (LCP 0xc021) that is not IP.
+    assert_eq!(LinkType::from_pcap(9), Ok(LinkType::Ppp));
+    let mut ppp = vec![0x21];
+    ppp.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::Ppp, &ppp).unwrap().payload, b"z");
+    let mut ppp6 = vec![0xff, 0x03, 0x00, 0x57];
+    ppp6.extend_from_slice(&ipv6(17, &[], &udp(1, 2, b"6")));
+    assert_eq!(decode(LinkType::Ppp, &ppp6).unwrap().payload, b"6");
+    assert_eq!(
+        decode(LinkType::Ppp, &[0xc0, 0x21, 1, 2]).unwrap_err(),
+        DecodeError::NotIp(0xc021)
+    );
+    assert!(decode(LinkType::Ppp, &[0xff, 0x03]).is_err());
+    assert!(decode(LinkType::Ppp, &[]).is_err());
     assert_eq!(
         LinkType::from_pcap(147),
         Err(DecodeError::UnsupportedLinkType(147))
