@@ -321,13 +321,23 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 for a in d.alerts_of(inner) {
                     let mut ev = eve::inner_alert_event(&ctx, inner, a);
                     ev.verdict = verdict;
-                    if inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG {
+                    let defrag = inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG;
+                    if defrag {
                         ev.add_payload(d.reassembled, &inner.packet, false, &outputs.payload);
                     } else {
                         ev.add_payload(data, &inner.packet, true, &outputs.payload);
                     }
                     if outputs.payload.packet {
                         ev.packet_info = Some(eve::PacketInfo::raw_ip(&inner.packet));
+                        if defrag {
+                            // Suricata rebuilds a datagram behind the link header of the
+                            // capture (its first fragment's), keeping the capture's link
+                            // type; the completing fragment's header stands in for it.
+                            let mut bytes = data.get(..p.ip_offset).unwrap_or(&[]).to_vec();
+                            bytes.extend_from_slice(d.reassembled);
+                            ev.packet = Some(eve::base64(&bytes));
+                            ev.packet_info = Some(eve::PacketInfo { linktype });
+                        }
                     }
                     writer.write_event(&ev)?;
                 }
