@@ -712,7 +712,7 @@ impl<I: Inspector> Engine<I> {
             stats: &mut self.stats,
             ended: &mut self.ended,
         };
-        let root = layers.inspect_packet(now, bytes, &pkt, &mut self.alerts);
+        let root = layers.inspect_packet(now, bytes, bytes.len(), &pkt, &mut self.alerts);
         let mut verdict = root.verdict;
         let mut mark = root.mark;
         let mut outer = pkt;
@@ -732,7 +732,8 @@ impl<I: Inspector> Engine<I> {
                 inner.link.push_outer_vlan(v);
             }
             let start = self.inner_alerts.len();
-            let r = layers.inspect_packet(now, bytes, &inner, &mut self.inner_alerts);
+            let inner_len = t.inner.len();
+            let r = layers.inspect_packet(now, bytes, inner_len, &inner, &mut self.inner_alerts);
             if r.verdict.is_drop() && !verdict.is_drop() {
                 verdict = r.verdict;
             }
@@ -767,9 +768,12 @@ impl<I: Inspector> Engine<I> {
             {
                 if let Ok(whole) = verdict_decode::decode_ip(&self.reassembled) {
                     let start = self.inner_alerts.len();
+                    // Suricata rebuilds the datagram behind the capture's link header.
+                    let len = off + self.reassembled.len();
                     let r = layers.inspect_packet(
                         now,
                         &self.reassembled,
+                        len,
                         &whole,
                         &mut self.inner_alerts,
                     );
@@ -869,10 +873,14 @@ struct Layers<'a, I: Inspector> {
 }
 
 impl<I: Inspector> Layers<'_, I> {
+    /// Inspects one packet layer. `pkt_len` is the packet's length as Suricata counts it
+    /// in flow byte counters: the whole captured frame (link header included) for the
+    /// wire packet, the bytes from the inner header on for a tunnelled packet.
     fn inspect_packet(
         &mut self,
         now: Duration,
         base: &[u8],
+        pkt_len: usize,
         pkt: &verdict_decode::Packet<'_>,
         alerts: &mut Vec<Alert>,
     ) -> LayerResult {
@@ -884,7 +892,7 @@ impl<I: Inspector> Layers<'_, I> {
         let (ended, on) = (&mut *self.ended, self.cfg.flow_events);
         let tracked = self
             .flows
-            .track(now, key, dir, tcp_flags, pkt.ip.total_len, |f, why| {
+            .track(now, key, dir, tcp_flags, pkt_len, |f, why| {
                 if on {
                     ended.push(EndedFlow::of(&f, why, false));
                 }

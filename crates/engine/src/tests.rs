@@ -310,6 +310,23 @@ fn summary_and_flow_counters() {
     assert_eq!(e.flow_stats().active, 1);
 }
 
+#[test]
+fn flow_bytes_count_the_whole_captured_frame() {
+    // Suricata counts GET_PKT_LEN: the link header and any trailer padding are included.
+    let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());
+    let mut eth = vec![0u8; 12];
+    eth.extend_from_slice(&[0x08, 0x00]);
+    eth.extend_from_slice(&udp_packet(1000, 53, b"q", false));
+    eth.extend_from_slice(&[0u8; 4]);
+    let link = PacketMeta {
+        link: LinkType::Ethernet,
+    };
+    let d = e.inspect(t(0), &eth, link);
+    let p = d.packet.unwrap();
+    assert_eq!(p.flow.bytes_toserver, eth.len() as u64);
+    assert_eq!(p.flow.bytes_toserver, 14 + 29 + 4);
+}
+
 fn ipip(inner: &[u8]) -> Vec<u8> {
     let total = 20 + inner.len();
     let mut v = vec![

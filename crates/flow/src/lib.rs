@@ -316,7 +316,8 @@ impl<T: Default> FlowTable<T> {
     }
 
     /// Accounts one packet: finds or creates its flow, updates direction, TCP state and
-    /// counters. `tcp_flags` is the TCP flag byte for TCP packets, `bytes` the IP length.
+    /// counters. `tcp_flags` is the TCP flag byte for TCP packets, `bytes` the packet's
+    /// length (Suricata counts the captured frame, link header included).
     /// Flows removed to make room (or idle ones found on the way) go to `removed`.
     pub fn track(
         &mut self,
