@@ -74,6 +74,17 @@ pub enum DecodeError {
     /// The link layer carries something other than IPv4/IPv6 (ARP, LLDP, ...).
     #[error("link layer carries ethertype {0:#06x}, not IP (ignored)")]
     NotIp(u16),
+    /// A header field holds a value this decoder does not handle (an unknown version, a
+    /// reserved type, a next protocol it cannot follow).
+    #[error("{layer} {field} {value} is not supported (packet not decoded further)")]
+    Unsupported {
+        /// The layer.
+        layer: &'static str,
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u16,
+    },
     /// The pcap link type is not one this decoder knows.
     #[error("unsupported link type {0}; supported: Ethernet(1), Raw(101/12/14), IPv4(228), IPv6(229), SLL(113), SLL2(276), Null(0), Loop(108), PPP(9)")]
     UnsupportedLinkType(u32),
@@ -456,10 +467,45 @@ fn ethertype_walk<'a>(
     mut rest: &'a [u8],
     mut link: Link,
 ) -> Result<Packet<'a>, DecodeError> {
-    // Bounded loop: each tag consumes 4 bytes, so this ends with the buffer.
+    // Bounded loop: each tag or header consumes at least 4 bytes, so this ends with the
+    // buffer.
     loop {
         match ethertype {
             0x0800 | 0x86dd => return decode_ip_with(rest, link),
+            0x894f => {
+                // Network Service Header (RFC 8300), checked as Suricata's decoder does.
+                let unsupported = |field, value| DecodeError::Unsupported {
+                    layer: "nsh",
+                    field,
+                    value,
+                };
+                need("nsh", rest, 8)?;
+                let word = be16(rest, 0);
+                if word >> 14 != 0 {
+                    return Err(unsupported("version", word >> 14));
+                }
+                let len = usize::from(word & 0x3f) * 4;
+                let (md_type, next) = (rest[2] & 0x0f, rest[3]);
+                match md_type {
+                    // MD type 1 has four fixed context words: six words in all.
+                    1 if len != 24 => return Err(DecodeError::BadHeaderLen { layer: "nsh", len }),
+                    // MD type 2 has zero or more variable-length context headers.
+                    2 if len < 8 => return Err(DecodeError::BadHeaderLen { layer: "nsh", len }),
+                    1 | 2 => {}
+                    other => return Err(unsupported("MD type", u16::from(other))),
+                }
+                need("nsh", rest, len)?;
+                let body = &rest[len..];
+                match next {
+                    1 | 2 => return decode_ip_with(body, link),
+                    3 => {
+                        need("ethernet", body, 14)?;
+                        ethertype = be16(body, 12);
+                        rest = &body[14..];
+                    }
+                    other => return Err(unsupported("next protocol", u16::from(other))),
+                }
+            }
             0x8100 | 0x88a8 | 0x9100 => {
                 need("vlan", rest, 4)?;
                 let tci = be16(rest, 0) & 0x0fff;

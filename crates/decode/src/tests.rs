@@ -350,6 +350,29 @@ fn link_layers() {
     );
     assert!(decode(LinkType::Ppp, &[0xff, 0x03]).is_err());
     assert!(decode(LinkType::Ppp, &[]).is_err());
+    // NSH (ethertype 0x894f): MD type 2 with no context headers, then IPv4; MD type 1
+    // (24 bytes) then Ethernet then IPv4; a bad version and a bad MD-1 length are refused.
+    let mut nsh = vec![0u8; 12];
+    nsh.extend_from_slice(&[0x89, 0x4f, 0x00, 0x02, 0x02, 0x01, 0, 0, 1, 2]);
+    nsh.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::Ethernet, &nsh).unwrap().payload, b"z");
+    let mut nsh1 = vec![0u8; 12];
+    nsh1.extend_from_slice(&[0x89, 0x4f, 0x00, 0x06, 0x01, 0x03]);
+    nsh1.extend_from_slice(&[0u8; 20]);
+    nsh1.extend_from_slice(&[0u8; 12]);
+    nsh1.extend_from_slice(&[0x08, 0x00]);
+    nsh1.extend_from_slice(&ip);
+    assert_eq!(decode(LinkType::Ethernet, &nsh1).unwrap().payload, b"z");
+    let mut bad = nsh.clone();
+    bad[14] = 0x40;
+    assert!(matches!(
+        decode(LinkType::Ethernet, &bad),
+        Err(DecodeError::Unsupported { layer: "nsh", .. })
+    ));
+    let mut bad = nsh1.clone();
+    bad[15] = 0x05;
+    assert!(decode(LinkType::Ethernet, &bad).is_err());
+    assert!(decode(LinkType::Ethernet, &nsh[..20]).is_err());
     assert_eq!(
         LinkType::from_pcap(147),
         Err(DecodeError::UnsupportedLinkType(147))
