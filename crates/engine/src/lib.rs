@@ -757,15 +757,13 @@ impl<I: Inspector> Engine<I> {
             outer_summary = r.summary;
             outer_handle = r.handle;
         }
-        // IPv4 reassembly: the datagram a fragment completes is inspected as a packet of
+        // IPv4 and IPv6 reassembly: the datagram a fragment completes is inspected as a packet of
         // its own (Suricata's `defrag` pseudo packet); the completing fragment carries its
         // verdict.
         if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment) {
             let off = offset_in(bytes, pkt.ip.header);
             let ip_bytes = bytes.get(off..off + pkt.ip.total_len).unwrap_or(&[]);
-            if pkt.ip.version == verdict_decode::IpVersion::V4
-                && defrag.push(now, ip_bytes, &mut self.reassembled)
-            {
+            if defrag.push(now, ip_bytes, &mut self.reassembled) {
                 if let Ok(whole) = verdict_decode::decode_ip(&self.reassembled) {
                     let start = self.inner_alerts.len();
                     // Suricata rebuilds the datagram behind the capture's link header.
