@@ -367,11 +367,41 @@ pub struct AlertEvent<'a> {
     pub packet_info: Option<PacketInfo>,
 }
 
-/// `packet_info`: the pcap link type of the `packet` bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `packet_info`: the pcap link type of the `packet` bytes, and its name as Suricata
+/// writes it (`linktype_name`, from its datalink table; `n/a` for types it does not name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketInfo {
     /// LINKTYPE_* number (1 Ethernet, 228 raw IPv4, 229 raw IPv6, ...).
     pub linktype: u32,
+}
+
+impl PacketInfo {
+    /// Suricata's name for the link type (libpcap's DLT names).
+    pub fn linktype_name(&self) -> &'static str {
+        match self.linktype {
+            0 => "NULL",
+            1 => "EN10MB",
+            9 => "PPP",
+            // LINKTYPE_RAW (101) is DLT_RAW once libpcap reads the file.
+            12 | 14 | 101 => "RAW",
+            104 => "C_HDLC",
+            113 => "LINUX_SLL",
+            228 => "IPv4",
+            229 => "IPv6",
+            276 => "LINUX_SLL2",
+            778 => "GRE_RAW",
+            _ => "n/a",
+        }
+    }
+}
+
+impl Serialize for PacketInfo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("linktype", &self.linktype)?;
+        m.serialize_entry("linktype_name", self.linktype_name())?;
+        m.end()
+    }
 }
 
 impl PacketInfo {
@@ -886,6 +916,15 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use verdict_engine::{AlertInfo, FlowSummary, RuleAction, Verdict};
+
+    #[test]
+    fn packet_info_names_the_link_type() {
+        let j = |linktype| serde_json::to_string(&PacketInfo { linktype }).unwrap();
+        assert_eq!(j(229), r#"{"linktype":229,"linktype_name":"IPv6"}"#);
+        assert_eq!(j(1), r#"{"linktype":1,"linktype_name":"EN10MB"}"#);
+        assert_eq!(j(9), r#"{"linktype":9,"linktype_name":"PPP"}"#);
+        assert_eq!(j(147), r#"{"linktype":147,"linktype_name":"n/a"}"#);
+    }
 
     #[test]
     fn flow_event_shape() {
