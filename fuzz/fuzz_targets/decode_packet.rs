@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use verdict_decode::{decode, LinkType};
 
-const LINKS: [LinkType; 8] = [
+const LINKS: [LinkType; 9] = [
     LinkType::Raw,
     LinkType::Ethernet,
     LinkType::LinuxSll,
@@ -14,6 +14,7 @@ const LINKS: [LinkType; 8] = [
     LinkType::Ipv6,
     LinkType::Null,
     LinkType::Loop,
+    LinkType::Ppp,
 ];
 
 fuzz_target!(|data: &[u8]| {
