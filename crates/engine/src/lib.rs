@@ -392,6 +392,10 @@ pub struct EngineConfig {
     pub flow_events: bool,
     /// IPv4 reassembly: `None` turns it off (fragments are then only inspected one by one).
     pub defrag: Option<DefragConfig>,
+    /// VLAN ids are part of the flow key (Suricata's `vlan.use-for-tracking`, on by
+    /// default); off, both directions of a conversation tagged differently (or tagged one
+    /// way only) are one flow.
+    pub vlan_tracking: bool,
 }
 
 impl Default for EngineConfig {
@@ -403,6 +407,7 @@ impl Default for EngineConfig {
             tunnels: TunnelConfig::default(),
             flow_events: false,
             defrag: Some(DefragConfig::default()),
+            vlan_tracking: true,
         }
     }
 }
@@ -882,7 +887,10 @@ impl<I: Inspector> Layers<'_, I> {
         pkt: &verdict_decode::Packet<'_>,
         alerts: &mut Vec<Alert>,
     ) -> LayerResult {
-        let (key, dir) = pkt.flow_key();
+        let (mut key, dir) = pkt.flow_key();
+        if !self.cfg.vlan_tracking {
+            key.vlan = 0;
+        }
         let tcp_flags = match pkt.l4 {
             L4::Tcp { flags, .. } => Some(flags),
             _ => None,

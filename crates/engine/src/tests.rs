@@ -311,6 +311,35 @@ fn summary_and_flow_counters() {
 }
 
 #[test]
+fn vlan_tracking_off_joins_differently_tagged_directions() {
+    let link = PacketMeta {
+        link: LinkType::Ethernet,
+    };
+    let frame = |vlan: Option<u8>, ip: Vec<u8>| {
+        let mut eth = vec![0u8; 12];
+        if let Some(v) = vlan {
+            eth.extend_from_slice(&[0x81, 0x00, 0x00, v]);
+        }
+        eth.extend_from_slice(&[0x08, 0x00]);
+        eth.extend_from_slice(&ip);
+        eth
+    };
+    let request = frame(Some(7), udp_packet(1000, 53, b"q", false));
+    let reply = frame(None, udp_packet(53, 1000, b"a", true));
+    for (tracking, flows, toclient) in [(true, 2, 0), (false, 1, 1)] {
+        let cfg = EngineConfig {
+            vlan_tracking: tracking,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(needle(RuleAction::Alert), cfg);
+        e.inspect(t(0), &request, link);
+        let d = e.inspect(t(1), &reply, link);
+        assert_eq!(d.packet.unwrap().flow.pkts_toclient, toclient);
+        assert_eq!(e.flow_stats().active, flows);
+    }
+}
+
+#[test]
 fn flow_bytes_count_the_whole_captured_frame() {
     // Suricata counts GET_PKT_LEN: the link header and any trailer padding are included.
     let mut e = Engine::new(needle(RuleAction::Alert), EngineConfig::default());

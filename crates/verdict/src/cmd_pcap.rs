@@ -90,6 +90,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(false),
             others: true,
         },
+        vlan_tracking: cfg.bool("vlan.use-for-tracking").unwrap_or(true),
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,

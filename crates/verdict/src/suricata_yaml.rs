@@ -24,6 +24,7 @@ const SUPPORTED: &[&str] = &[
     "action-order",
     "decoder",
     "defrag",
+    "vlan",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
