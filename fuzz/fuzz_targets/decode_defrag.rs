@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_millis(300);
         if d.push(now, frag, &mut out) {
             if out[0] >> 4 == 6 {
-                assert_eq!(usize::from(u16::from_be_bytes([out[4], out[5]])) + 40, out.len());
+                assert_eq!(
+                    usize::from(u16::from_be_bytes([out[4], out[5]])) + 40,
+                    out.len()
+                );
                 continue;
             }
             let p = decode_ip(&out).expect("a reassembled datagram decodes");
