@@ -58,6 +58,16 @@ use verdict_flow::{
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 
 mod rules_inspector;
+
+// The decoder's IPv4 option bits go to the rules unchanged (`IpInput::ipopts`); the two crates
+// define them separately so neither depends on the other. This keeps them equal at compile time.
+const _: () = {
+    use verdict_decode::ipopt as d;
+    use verdict_rules::input::ipopt as r;
+    assert!(d::RR == r::RR && d::EOL == r::EOL && d::NOP == r::NOP && d::TS == r::TS);
+    assert!(d::SEC == r::SEC && d::ESEC == r::ESEC && d::LSRR == r::LSRR);
+    assert!(d::SSRR == r::SSRR && d::SATID == r::SATID);
+};
 pub use rules_inspector::{alert_info, RulesInspector};
 
 /// What a rule (or inspector) asks for when it matches.

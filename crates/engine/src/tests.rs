@@ -64,10 +64,10 @@ fn needle(action: RuleAction) -> Needle {
     }
 }
 
-pub(crate) fn udp_packet(sport: u16, dport: u16, payload: &[u8], reply: bool) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let (a, b) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
-    let (s, d) = if reply { (b, a) } else { (a, b) };
+/// An IPv4 header (no options, checksum 0, DF as given) for `proto` and `payload_len` bytes.
+fn ipv4_header(proto: u8, payload_len: usize, src: [u8; 4], dst: [u8; 4], df: bool) -> Vec<u8> {
+    let total = 20 + payload_len;
+    let flags = if df { 0x40 } else { 0 };
     let mut v = vec![
         0x45,
         0,
@@ -75,15 +75,22 @@ pub(crate) fn udp_packet(sport: u16, dport: u16, payload: &[u8], reply: bool) ->
         total as u8,
         0,
         1,
-        0,
+        flags,
         0,
         64,
-        17,
+        proto,
         0,
         0,
     ];
-    v.extend_from_slice(&s);
-    v.extend_from_slice(&d);
+    v.extend_from_slice(&src);
+    v.extend_from_slice(&dst);
+    v
+}
+
+pub(crate) fn udp_packet(sport: u16, dport: u16, payload: &[u8], reply: bool) -> Vec<u8> {
+    let (a, b) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
+    let (s, d) = if reply { (b, a) } else { (a, b) };
+    let mut v = ipv4_header(17, 8 + payload.len(), s, d, false);
     v.extend_from_slice(&sport.to_be_bytes());
     v.extend_from_slice(&dport.to_be_bytes());
     v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
@@ -551,29 +558,13 @@ fn rules_see_the_transport_header_and_vlans() {
 
 /// An IPv4 TCP segment between 198.18.0.1:40000 (client) and 198.18.0.2:80.
 fn tcp_segment(flags: u8, seq: u32, ack: u32, payload: &[u8], reply: bool) -> Vec<u8> {
-    let total = 40 + payload.len();
     let (a, b) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
     let ((s, sp), (d, dp)) = if reply {
         ((b, 80u16), (a, 40000u16))
     } else {
         ((a, 40000u16), (b, 80u16))
     };
-    let mut v = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        6,
-        0,
-        0,
-    ];
-    v.extend_from_slice(&s);
-    v.extend_from_slice(&d);
+    let mut v = ipv4_header(6, 20 + payload.len(), s, d, true);
     v.extend_from_slice(&sp.to_be_bytes());
     v.extend_from_slice(&dp.to_be_bytes());
     v.extend_from_slice(&seq.to_be_bytes());
