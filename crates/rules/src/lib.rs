@@ -65,6 +65,7 @@ pub mod error;
 pub mod input;
 mod matchers;
 pub mod parse;
+mod prefilter;
 mod rule;
 mod ruleset;
 pub mod vars;
