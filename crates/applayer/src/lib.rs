@@ -1,10 +1,11 @@
-//! Application-layer protocol detection and parsing for Verdict, **per packet**.
+//! Application-layer protocol detection and parsing for Verdict.
 //!
-//! Verdict has no TCP stream reassembly yet, so this crate parses what one TCP segment or one
-//! UDP datagram carries: an HTTP/1 request or response head (and the body bytes that follow
-//! it in the same segment), a DNS message, a TLS ClientHello. A request split over two
-//! segments is seen only as far as the first segment goes; a segment in the middle of a
-//! body is not recognised as HTTP at all.
+//! The parsers read one message from a byte slice: an HTTP/1 request or response head (and
+//! the body bytes that follow it), a DNS message, a TLS ClientHello. For TCP, [`flow`] keeps
+//! the per-flow state over the reassembled stream (`verdict_stream`): it detects the
+//! protocol, frames messages (HTTP head and body, TLS records, DNS length prefix) and hands
+//! whole messages to these parsers, so a request cut over several segments parses as one.
+//! A UDP datagram (or a payload given without a flow) is parsed on its own by [`parse`].
 //!
 //! Design:
 //! - sans-IO and zero-copy: every parser takes a byte slice and returns a view that borrows
@@ -20,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dns;
+pub mod flow;
 pub mod http;
 pub mod tls;
 
@@ -27,8 +29,8 @@ pub mod tls;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The bytes are a valid start but end before the parser has what it needs (the rest is
-    /// in later segments, which this per-packet parser does not see).
-    #[error("incomplete message: the rest is in a later segment (no stream reassembly yet)")]
+    /// in later segments: feed more of the stream).
+    #[error("incomplete message: the rest is in later bytes of the stream")]
     Incomplete,
     /// The bytes are not this protocol, or are malformed.
     #[error("malformed {0}: the bytes do not follow the protocol")]
@@ -152,25 +154,30 @@ pub fn parse(
     src_port: u16,
     dst_port: u16,
 ) -> Option<Parsed<'_>> {
-    match detect(payload, transport, src_port, dst_port)? {
+    let proto = detect(payload, transport, src_port, dst_port)?;
+    parse_as(proto, payload, transport)
+}
+
+/// Parses a message already known to be of protocol `proto` (a framed message from
+/// [`flow::FlowParser`]). None when the parser rejects the bytes.
+pub fn parse_as(proto: AppProto, bytes: &[u8], transport: Transport) -> Option<Parsed<'_>> {
+    match proto {
         AppProto::Http => {
-            if http::is_response_start(payload) {
-                http::Response::parse(payload)
-                    .ok()
-                    .map(Parsed::HttpResponse)
+            if http::is_response_start(bytes) {
+                http::Response::parse(bytes).ok().map(Parsed::HttpResponse)
             } else {
-                http::Request::parse(payload).ok().map(Parsed::HttpRequest)
+                http::Request::parse(bytes).ok().map(Parsed::HttpRequest)
             }
         }
-        AppProto::Tls => Some(match tls::ClientHello::parse(payload) {
+        AppProto::Tls => Some(match tls::ClientHello::parse(bytes) {
             Ok(ch) => Parsed::TlsClientHello(ch),
             Err(_) => Parsed::Tls {
-                record_version: tls::record_version(payload)?,
+                record_version: tls::record_version(bytes)?,
             },
         }),
         AppProto::Dns => match transport {
-            Transport::Udp => dns::Message::parse(payload).ok().map(Parsed::Dns),
-            Transport::Tcp => dns::parse_tcp(payload).ok().map(Parsed::Dns),
+            Transport::Udp => dns::Message::parse(bytes).ok().map(Parsed::Dns),
+            Transport::Tcp => dns::parse_tcp(bytes).ok().map(Parsed::Dns),
         },
     }
 }

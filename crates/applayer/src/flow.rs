@@ -1,0 +1,860 @@
+//! Per-flow app-layer state over a reassembled TCP stream: protocol detection on the first
+//! bytes of each direction, then message framing, so rules see whole messages (an HTTP
+//! request head and body, a TLS handshake, a DNS-over-TCP message) however the sender cut
+//! them into segments.
+//!
+//! Design:
+//! - The reassembler (`verdict_stream`) hands over the stream of each direction in order;
+//!   [`FlowParser::data`] and [`FlowParser::gap`] take it. Each direction accumulates the
+//!   bytes of its *current message* in one buffer, bounded by [`AppConfig`] (head limit and
+//!   Suricata's request/response body limits), and frames it: HTTP/1 head up to the empty
+//!   line, then the body by `Content-Length`, `chunked` or connection close; TLS records
+//!   (the handshake fragments of consecutive records are joined into one synthetic record,
+//!   so a ClientHello cut over records or segments parses); DNS's 2-byte length prefix.
+//! - The existing zero-copy parsers ([`crate::parse_as`]) run on that buffer, so the
+//!   per-packet parsers serve reassembled data unchanged.
+//! - Transactions: HTTP request *n* and response *n* are transaction *n*; DNS query and
+//!   response likewise; a TLS session is one transaction (0), as in Suricata. Rules match
+//!   once per (rule, transaction), which the rules crate keeps track of.
+//! - [`FlowParser::messages`] lists the messages that got data since
+//!   [`FlowParser::begin_packet`]: the current one and those completed during the packet
+//!   (pipelining), at most [`MAX_DONE`] of the latter.
+//! - After a gap, a message in progress is abandoned and the direction resynchronises on the
+//!   next bytes that start a message.
+//!
+//! No-panic promise: as the rest of the crate, every index is checked.
+
+use crate::{AppProto, Transport};
+
+/// Most completed messages remembered per direction and packet.
+pub const MAX_DONE: usize = 8;
+
+/// Bounds on what is kept per message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppConfig {
+    /// Bytes of an HTTP head kept (request/status line and headers).
+    pub head_limit: usize,
+    /// Bytes of a request body kept (Suricata's `request-body-limit`, 100 KiB by default).
+    pub request_body_limit: usize,
+    /// Bytes of a response body kept (Suricata's `response-body-limit`, 100 KiB).
+    pub response_body_limit: usize,
+    /// Bytes of TLS handshake kept per direction.
+    pub tls_handshake_limit: usize,
+    /// Bytes looked at to detect the protocol of a direction before giving up.
+    pub detect_limit: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            head_limit: 64 << 10,
+            request_body_limit: 100 << 10,
+            response_body_limit: 100 << 10,
+            tls_handshake_limit: 64 << 10,
+            detect_limit: 1024,
+        }
+    }
+}
+
+/// One message (or the part of it seen so far) as rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppMessage<'a> {
+    /// Its protocol.
+    pub proto: AppProto,
+    /// Its bytes, from the start of the message: what [`crate::parse_as`] parses.
+    pub bytes: &'a [u8],
+    /// The transaction it belongs to.
+    pub tx_id: u64,
+    /// The whole message was seen.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunked {
+    /// Reading the chunk-size line.
+    Size { value: u64, digits: bool, ext: bool },
+    /// In chunk data.
+    Data(u64),
+    /// The CR LF after chunk data.
+    DataEnd,
+    /// Trailer lines; `empty` = the current line has no byte yet.
+    Trailer { empty: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing known yet (protocol detection runs on the buffer).
+    Detect,
+    /// Waiting for the start of the next message.
+    Idle,
+    /// Collecting an HTTP head.
+    HttpHead,
+    /// HTTP body with this many bytes left.
+    HttpBody(u64),
+    /// Chunked HTTP body.
+    HttpChunked(Chunked),
+    /// HTTP body until the connection closes.
+    HttpUntilClose,
+    /// TLS records.
+    Tls,
+    /// DNS over TCP.
+    Dns,
+    /// Not parsed any more (unknown protocol, tunnel, too many errors).
+    Off,
+}
+
+#[derive(Debug, Clone)]
+struct Dir {
+    state: State,
+    /// The current message's bytes (bounded).
+    buf: Vec<u8>,
+    /// The current message got data in this packet.
+    touched: bool,
+    /// The current message is complete.
+    complete: bool,
+    /// Transaction id of the current message.
+    tx: u64,
+    /// Messages completed during this packet: (tx, bytes).
+    done: Vec<(u64, Vec<u8>)>,
+    /// Spare buffers for reuse.
+    spare: Vec<Vec<u8>>,
+    /// Bytes of the current message seen (kept or not).
+    seen: u64,
+    /// Body limit hit: body bytes are no longer kept.
+    truncated: bool,
+    /// TLS: the record being read (header and as much of the body as kept) and the bytes of
+    /// its body still to come.
+    tls_rec: Vec<u8>,
+    /// TLS: joined handshake fragments.
+    tls_hs: Vec<u8>,
+    /// TLS: record version of the first handshake record.
+    tls_ver: [u8; 2],
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir {
+            state: State::Detect,
+            buf: Vec::new(),
+            touched: false,
+            complete: false,
+            tx: 0,
+            done: Vec::new(),
+            spare: Vec::new(),
+            seen: 0,
+            truncated: false,
+            tls_rec: Vec::new(),
+            tls_hs: Vec::new(),
+            tls_ver: [3, 1],
+        }
+    }
+
+    /// Ends the current message: it goes to `done` (if it had data in this packet) and the
+    /// next one starts empty with the next transaction id.
+    fn finish(&mut self, next_tx: bool) {
+        if self.touched && self.done.len() < MAX_DONE {
+            let fresh = self.spare.pop().unwrap_or_default();
+            let bytes = std::mem::replace(&mut self.buf, fresh);
+            self.done.push((self.tx, bytes));
+        } else {
+            self.buf.clear();
+        }
+        self.touched = false;
+        self.complete = false;
+        self.seen = 0;
+        self.truncated = false;
+        if next_tx {
+            self.tx += 1;
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8], limit: usize) {
+        self.touched = true;
+        self.seen += bytes.len() as u64;
+        let room = limit.saturating_sub(self.buf.len());
+        if bytes.len() > room {
+            self.truncated = true;
+        }
+        self.buf
+            .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&[]));
+    }
+}
+
+/// The app-layer state of one TCP flow (both directions). Index 0 is to-server.
+#[derive(Debug, Clone)]
+pub struct FlowParser {
+    cfg: AppConfig,
+    proto: Option<AppProto>,
+    ports: (u16, u16),
+    dirs: [Dir; 2],
+    /// Requests whose response has no body (HEAD), by transaction id, oldest first.
+    head_requests: Vec<u64>,
+    /// Requests that are CONNECT, by transaction id.
+    connect_requests: Vec<u64>,
+}
+
+fn idx(to_server: bool) -> usize {
+    usize::from(!to_server)
+}
+
+impl FlowParser {
+    /// A flow with nothing seen; `client_port`, `server_port` help protocol detection.
+    pub fn new(cfg: AppConfig, client_port: u16, server_port: u16) -> FlowParser {
+        FlowParser {
+            cfg,
+            proto: None,
+            ports: (client_port, server_port),
+            dirs: [Dir::new(), Dir::new()],
+            head_requests: Vec::new(),
+            connect_requests: Vec::new(),
+        }
+    }
+
+    /// The detected protocol of the flow.
+    pub fn proto(&self) -> Option<AppProto> {
+        self.proto
+    }
+
+    /// Starts a packet: forgets which messages the previous packet touched.
+    pub fn begin_packet(&mut self) {
+        for d in &mut self.dirs {
+            d.touched = false;
+            while let Some((_, mut b)) = d.done.pop() {
+                if d.spare.len() < 2 {
+                    b.clear();
+                    d.spare.push(b);
+                }
+            }
+        }
+    }
+
+    /// The messages of direction `to_server` that got data since [`FlowParser::begin_packet`],
+    /// completed ones first, in stream order.
+    pub fn messages(&self, to_server: bool) -> impl Iterator<Item = AppMessage<'_>> + '_ {
+        let d = &self.dirs[idx(to_server)];
+        let proto = self.proto;
+        let done = d.done.iter().filter_map(move |(tx, b)| {
+            Some(AppMessage {
+                proto: proto?,
+                bytes: b,
+                tx_id: *tx,
+                complete: true,
+            })
+        });
+        let current = (d.touched && !d.buf.is_empty())
+            .then_some(())
+            .and_then(|_| {
+                Some(AppMessage {
+                    proto: proto?,
+                    bytes: &d.buf,
+                    tx_id: d.tx,
+                    complete: d.complete,
+                })
+            });
+        done.chain(current)
+    }
+
+    /// Bytes lost in direction `to_server` (a stream gap): the message in progress is
+    /// abandoned and parsing resumes at the next message start.
+    pub fn gap(&mut self, to_server: bool, len: u64) {
+        let d = &mut self.dirs[idx(to_server)];
+        match d.state {
+            State::HttpBody(left) if left > len => {
+                // Only body bytes are lost: the message goes on.
+                d.state = State::HttpBody(left - len);
+                d.seen += len;
+                return;
+            }
+            State::Detect | State::Off => return,
+            _ => {}
+        }
+        let was_idle = d.state == State::Idle;
+        if !d.buf.is_empty() || !was_idle {
+            d.finish(!was_idle && !d.buf.is_empty());
+        }
+        d.tls_rec.clear();
+        d.state = match self.proto {
+            Some(AppProto::Http) => State::Idle,
+            // Record boundaries are lost: TLS and DNS over TCP can not resynchronise.
+            _ => State::Off,
+        };
+    }
+
+    /// Takes in-order stream bytes of direction `to_server`.
+    pub fn data(&mut self, to_server: bool, mut bytes: &[u8]) {
+        let i = idx(to_server);
+        // Bounded: each round consumes bytes or changes state towards consuming them.
+        let mut rounds = 0;
+        while !bytes.is_empty() && rounds < 4096 {
+            rounds += 1;
+            let state = self.dirs[i].state;
+            bytes = match state {
+                State::Off => return,
+                State::Detect => self.detect(i, bytes),
+                State::Idle => self.idle(i, bytes),
+                State::HttpHead => self.http_head(i, bytes),
+                State::HttpBody(left) => self.http_body(i, bytes, left),
+                State::HttpChunked(c) => self.http_chunked(i, bytes, c),
+                State::HttpUntilClose => {
+                    let lim = self.body_limit(i);
+                    self.dirs[i].keep(bytes, lim);
+                    &[]
+                }
+                State::Tls => self.tls(i, bytes),
+                State::Dns => self.dns(i, bytes),
+            };
+        }
+    }
+
+    fn body_limit(&self, i: usize) -> usize {
+        let body = if i == 0 {
+            self.cfg.request_body_limit
+        } else {
+            self.cfg.response_body_limit
+        };
+        self.cfg.head_limit.saturating_add(body)
+    }
+
+    /// Protocol detection on the first bytes of a direction.
+    fn detect<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        if let Some(p) = self.proto {
+            // The other direction decided: parse what this one buffered, then the rest.
+            self.dirs[i].state = start_state(p);
+            let old = std::mem::take(&mut self.dirs[i].buf);
+            if !old.is_empty() {
+                self.data(i == 0, &old);
+            }
+            return bytes;
+        }
+        let d = &mut self.dirs[i];
+        let pending = d.buf.len();
+        d.buf
+            .extend_from_slice(bytes.get(..self.cfg.detect_limit).unwrap_or(bytes));
+        let (cp, sp) = self.ports;
+        let (src, dst) = if i == 0 { (cp, sp) } else { (sp, cp) };
+        match crate::detect(&d.buf, Transport::Tcp, src, dst) {
+            Some(p) => {
+                self.proto = Some(p);
+                d.state = start_state(p);
+                // Re-feed what was buffered, then the rest of this chunk.
+                let buffered = std::mem::take(&mut d.buf);
+                let (old, _) = buffered.split_at(pending.min(buffered.len()));
+                let old = old.to_vec();
+                if !old.is_empty() {
+                    self.data(i == 0, &old);
+                }
+                bytes
+            }
+            None => {
+                let d = &mut self.dirs[i];
+                // HTTP needs the method and a blank; DNS its length-prefixed message.
+                let short = d.buf.len() < 16 && !d.buf.contains(&b'\n');
+                if !short || d.buf.len() >= self.cfg.detect_limit {
+                    d.state = State::Off;
+                    d.buf = Vec::new();
+                }
+                &[]
+            }
+        }
+    }
+
+    /// Between messages: what starts the next one.
+    fn idle<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let d = &mut self.dirs[i];
+        match self.proto {
+            Some(AppProto::Http) => {
+                // Resynchronise: skip up to a line that starts a request or response.
+                let pending = d.buf.len();
+                d.buf.extend_from_slice(bytes.get(..64).unwrap_or(bytes));
+                let starts = |b: &[u8]| {
+                    crate::http::is_request_start(b) || crate::http::is_response_start(b)
+                };
+                if starts(&d.buf) {
+                    let buffered = std::mem::take(&mut d.buf);
+                    d.state = State::HttpHead;
+                    let old = buffered.get(..pending).unwrap_or(&[]).to_vec();
+                    if !old.is_empty() {
+                        self.data(i == 0, &old);
+                    }
+                    return bytes;
+                }
+                if d.buf.len() < 16 && !d.buf.contains(&b'\n') {
+                    // Too short to tell yet.
+                    return &[];
+                }
+                // Not a message start: drop up to the next line.
+                let skip = match memchr::memchr(b'\n', bytes) {
+                    Some(n) => n + 1,
+                    None => bytes.len(),
+                };
+                d.buf.clear();
+                bytes.get(skip..).unwrap_or(&[])
+            }
+            Some(p) => {
+                d.state = start_state(p);
+                bytes
+            }
+            None => {
+                d.state = State::Off;
+                &[]
+            }
+        }
+    }
+
+    fn http_head<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let limit = self.cfg.head_limit;
+        let d = &mut self.dirs[i];
+        // Where the empty line ends, searching from a little before the new bytes.
+        let from = d.buf.len().saturating_sub(3);
+        let old = d.buf.len();
+        d.buf.extend_from_slice(bytes);
+        d.touched = true;
+        let end = head_end(d.buf.get(from..).unwrap_or(&[])).map(|e| from + e);
+        let Some(end) = end else {
+            if d.buf.len() > limit {
+                d.buf.truncate(limit);
+                d.truncated = true;
+                // A head that never ends: stop parsing this direction.
+                d.complete = true;
+                d.state = State::Off;
+            }
+            return &[];
+        };
+        // The bytes after the head belong to the body or the next message.
+        d.buf.truncate(end);
+        let used = end.saturating_sub(old);
+        let rest = bytes.get(used..).unwrap_or(&[]);
+        d.seen = end as u64;
+        let next = self.body_state(i);
+        let d = &mut self.dirs[i];
+        match next {
+            None => {
+                d.complete = true;
+                d.state = State::Idle;
+                d.finish(true);
+            }
+            Some(s) => d.state = s,
+        }
+        rest
+    }
+
+    /// The framing of the body after a complete head in `dirs[i].buf`; None when there is
+    /// none.
+    fn body_state(&mut self, i: usize) -> Option<State> {
+        let d = &self.dirs[i];
+        let tx = d.tx;
+        if let Ok(r) = crate::http::Request::parse(&d.buf) {
+            if r.method.eq_ignore_ascii_case(b"HEAD") {
+                push_bounded(&mut self.head_requests, tx);
+            }
+            if r.method.eq_ignore_ascii_case(b"CONNECT") {
+                push_bounded(&mut self.connect_requests, tx);
+            }
+            if r.header(b"transfer-encoding")
+                .is_some_and(crate::http::is_chunked)
+            {
+                return Some(State::HttpChunked(Chunked::Size {
+                    value: 0,
+                    digits: false,
+                    ext: false,
+                }));
+            }
+            return match content_length(r.header(b"content-length")) {
+                Some(n) if n > 0 => Some(State::HttpBody(n)),
+                _ => None,
+            };
+        }
+        if let Ok(r) = crate::http::Response::parse(&d.buf) {
+            let status = r.status();
+            let head_req = self.head_requests.contains(&tx);
+            let connect = self.connect_requests.contains(&tx);
+            if status == 101 || (connect && (200..300).contains(&status)) {
+                // A tunnel (upgrade, CONNECT): no more HTTP on this flow.
+                self.dirs[0].state = State::Off;
+                return Some(State::Off);
+            }
+            if head_req || (100..200).contains(&status) || status == 204 || status == 304 {
+                return None;
+            }
+            if r.header(b"transfer-encoding")
+                .is_some_and(crate::http::is_chunked)
+            {
+                return Some(State::HttpChunked(Chunked::Size {
+                    value: 0,
+                    digits: false,
+                    ext: false,
+                }));
+            }
+            return match content_length(r.header(b"content-length")) {
+                Some(0) => None,
+                Some(n) => Some(State::HttpBody(n)),
+                None => Some(State::HttpUntilClose),
+            };
+        }
+        // Neither parses (e.g. a bad request line): no body.
+        None
+    }
+
+    fn http_body<'b>(&mut self, i: usize, bytes: &'b [u8], left: u64) -> &'b [u8] {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(bytes.len());
+        let (now, rest) = bytes.split_at(n);
+        let lim = self.body_limit(i);
+        let d = &mut self.dirs[i];
+        d.keep(now, lim);
+        let left = left - n as u64;
+        if left == 0 {
+            d.complete = true;
+            d.state = State::Idle;
+            d.finish(true);
+        } else {
+            d.state = State::HttpBody(left);
+        }
+        rest
+    }
+
+    fn http_chunked<'b>(&mut self, i: usize, bytes: &'b [u8], mut c: Chunked) -> &'b [u8] {
+        let lim = self.body_limit(i);
+        let mut pos = 0;
+        let mut done = false;
+        while pos < bytes.len() && !done {
+            match c {
+                Chunked::Data(left) => {
+                    let n = usize::try_from(left)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len() - pos);
+                    pos += n;
+                    let left = left - n as u64;
+                    c = if left == 0 {
+                        Chunked::DataEnd
+                    } else {
+                        Chunked::Data(left)
+                    };
+                }
+                _ => {
+                    let b = bytes.get(pos).copied().unwrap_or(b'\n');
+                    pos += 1;
+                    c = match (c, b) {
+                        (Chunked::Size { value, .. }, b'\n') => {
+                            if value == 0 {
+                                Chunked::Trailer { empty: true }
+                            } else {
+                                Chunked::Data(value)
+                            }
+                        }
+                        (Chunked::Size { ext: true, .. }, _) => c,
+                        (Chunked::Size { value, digits, .. }, b) if b.is_ascii_hexdigit() => {
+                            let v = (b as char).to_digit(16).unwrap_or(0);
+                            if digits || v > 0 || value == 0 {
+                                Chunked::Size {
+                                    value: value.saturating_mul(16).saturating_add(u64::from(v)),
+                                    digits: true,
+                                    ext: false,
+                                }
+                            } else {
+                                c
+                            }
+                        }
+                        (Chunked::Size { value, digits, .. }, b';') => Chunked::Size {
+                            value,
+                            digits,
+                            ext: true,
+                        },
+                        // Spaces, CR and anything else on the size line are skipped (lenient).
+                        (Chunked::Size { .. }, _) => c,
+                        (Chunked::DataEnd, b'\n') => Chunked::Size {
+                            value: 0,
+                            digits: false,
+                            ext: false,
+                        },
+                        (Chunked::DataEnd, _) => Chunked::DataEnd,
+                        (Chunked::Trailer { empty }, b'\n') => {
+                            if empty {
+                                done = true;
+                            }
+                            Chunked::Trailer { empty: true }
+                        }
+                        (Chunked::Trailer { .. }, b'\r') => c,
+                        (Chunked::Trailer { .. }, _) => Chunked::Trailer { empty: false },
+                        (Chunked::Data(_), _) => c,
+                    };
+                }
+            }
+        }
+        let (now, rest) = bytes.split_at(pos.min(bytes.len()));
+        let d = &mut self.dirs[i];
+        d.keep(now, lim);
+        if done {
+            d.complete = true;
+            d.state = State::Idle;
+            d.finish(true);
+        } else {
+            d.state = State::HttpChunked(c);
+        }
+        rest
+    }
+
+    fn tls<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let d = &mut self.dirs[i];
+        // Complete the record header first.
+        if d.tls_rec.len() < 5 {
+            let n = (5 - d.tls_rec.len()).min(bytes.len());
+            d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+            let rest = bytes.get(n..).unwrap_or(&[]);
+            if d.tls_rec.len() == 5 && crate::tls::record_version(&d.tls_rec).is_none() {
+                // Not a TLS record: the stream is not (or no longer) TLS.
+                d.state = State::Off;
+                d.tls_rec.clear();
+                return &[];
+            }
+            if d.tls_rec.len() == 5 && rec_len(&d.tls_rec) == 0 {
+                self.tls_record_done(i);
+            }
+            return rest;
+        }
+        let want = rec_len(&d.tls_rec).saturating_sub(d.tls_rec.len() - 5);
+        let n = want.min(bytes.len());
+        d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+        if n == want {
+            self.tls_record_done(i);
+        }
+        bytes.get(n..).unwrap_or(&[])
+    }
+
+    /// A whole TLS record is in `tls_rec`.
+    fn tls_record_done(&mut self, i: usize) {
+        let hs_limit = self.cfg.tls_handshake_limit;
+        let d = &mut self.dirs[i];
+        let rec = std::mem::take(&mut d.tls_rec);
+        let ctype = rec.first().copied().unwrap_or(0);
+        d.buf.clear();
+        if ctype == 0x16 {
+            if d.tls_hs.is_empty() {
+                d.tls_ver = [
+                    rec.get(1).copied().unwrap_or(3),
+                    rec.get(2).copied().unwrap_or(1),
+                ];
+            }
+            let frag = rec.get(5..).unwrap_or(&[]);
+            let room = hs_limit.saturating_sub(d.tls_hs.len());
+            d.tls_hs
+                .extend_from_slice(frag.get(..room.min(frag.len())).unwrap_or(&[]));
+            // The message rules see: one synthetic record holding the joined handshake.
+            let len = u16::try_from(d.tls_hs.len()).unwrap_or(u16::MAX);
+            d.buf.extend_from_slice(&[0x16, d.tls_ver[0], d.tls_ver[1]]);
+            d.buf.extend_from_slice(&len.to_be_bytes());
+            d.buf.extend_from_slice(&d.tls_hs);
+        } else {
+            // Other records: their header tells the record version.
+            d.buf.extend_from_slice(rec.get(..5).unwrap_or(&rec));
+        }
+        d.touched = true;
+        d.complete = true;
+        d.tls_rec = rec;
+        d.tls_rec.clear();
+    }
+
+    fn dns<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let d = &mut self.dirs[i];
+        d.touched = true;
+        if d.buf.len() < 2 {
+            let n = (2 - d.buf.len()).min(bytes.len());
+            d.buf.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+            return bytes.get(n..).unwrap_or(&[]);
+        }
+        let len = usize::from(u16::from_be_bytes([d.buf[0], d.buf[1]]));
+        let want = (len + 2).saturating_sub(d.buf.len());
+        let n = want.min(bytes.len());
+        d.buf.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+        if d.buf.len() >= len + 2 {
+            d.complete = true;
+            d.finish(true);
+        }
+        bytes.get(n..).unwrap_or(&[])
+    }
+}
+
+fn start_state(p: AppProto) -> State {
+    match p {
+        AppProto::Http => State::Idle,
+        AppProto::Tls => State::Tls,
+        AppProto::Dns => State::Dns,
+    }
+}
+
+fn rec_len(h: &[u8]) -> usize {
+    match h {
+        [_, _, _, a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
+        _ => 0,
+    }
+}
+
+fn push_bounded(v: &mut Vec<u64>, tx: u64) {
+    if v.len() >= 16 {
+        v.remove(0);
+    }
+    v.push(tx);
+}
+
+/// The end of an HTTP head (after the empty line) in `b`, accepting bare LF line ends.
+fn head_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(n) = memchr::memchr(b'\n', b.get(i..)?) {
+        let nl = i + n;
+        match b.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if b.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            _ => {}
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+fn content_length(v: Option<&[u8]>) -> Option<u64> {
+    let v = v?;
+    let s = std::str::from_utf8(v).ok()?.trim();
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msgs(p: &FlowParser, ts: bool) -> Vec<(Vec<u8>, u64, bool)> {
+        p.messages(ts)
+            .map(|m| (m.bytes.to_vec(), m.tx_id, m.complete))
+            .collect()
+    }
+
+    #[test]
+    fn http_request_over_three_segments() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.begin_packet();
+        p.data(true, b"GET /ind");
+        assert_eq!(p.proto(), Some(AppProto::Http));
+        assert_eq!(msgs(&p, true), [(b"GET /ind".to_vec(), 0, false)]);
+        p.begin_packet();
+        p.data(true, b"ex.html HTTP/1.1\r\nHost: a\r\n");
+        p.begin_packet();
+        p.data(true, b"\r\n");
+        let m = msgs(&p, true);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0, b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(m[0].2, "the head completes the request");
+        let r = crate::http::Request::parse(&m[0].0).unwrap();
+        assert_eq!(r.uri_raw, b"/index.html");
+        // The next request is transaction 1.
+        p.begin_packet();
+        p.data(true, b"GET /2 HTTP/1.1\r\n\r\n");
+        assert_eq!(msgs(&p, true)[0].1, 1);
+    }
+
+    #[test]
+    fn http_bodies_by_length_and_chunks_and_pipelining() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.begin_packet();
+        p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
+        assert_eq!(msgs(&p, true)[0].2, false);
+        p.begin_packet();
+        p.data(true, b"cdeGET /x HTTP/1.1\r\n\r\n");
+        let m = msgs(&p, true);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(m[0].0.ends_with(b"\r\n\r\nabcde") && m[0].2 && m[0].1 == 0);
+        assert_eq!(m[1].0, b"GET /x HTTP/1.1\r\n\r\n");
+        assert_eq!(m[1].1, 1);
+        // A chunked response, cut inside the chunk framing.
+        p.begin_packet();
+        p.data(
+            false,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+        );
+        p.begin_packet();
+        p.data(false, b"c\r\n0\r\n\r\nHTTP/1.1 304 NM\r\n\r\n");
+        let m = msgs(&p, false);
+        assert_eq!(m.len(), 2);
+        assert!(m[0].0.ends_with(b"3\r\nabc\r\n0\r\n\r\n"));
+        assert_eq!((m[0].1, m[1].1), (0, 1));
+        let r = crate::http::Response::parse(&m[0].0).unwrap();
+        assert_eq!(crate::http::dechunk(r.body()), b"abc");
+    }
+
+    #[test]
+    fn body_limit_bounds_memory() {
+        let cfg = AppConfig {
+            head_limit: 100,
+            request_body_limit: 10,
+            ..AppConfig::default()
+        };
+        let mut p = FlowParser::new(cfg, 1, 80);
+        p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+        for _ in 0..100 {
+            p.begin_packet();
+            p.data(true, b"0123456789");
+        }
+        let m = msgs(&p, true);
+        assert!(m[0].0.len() <= 110);
+        assert!(m[0].2, "the body is complete");
+    }
+
+    #[test]
+    fn tls_client_hello_over_segments_and_records() {
+        let hello = crate::tls::tests::client_hello(b"www.example.com");
+        // Cut the handshake into two records, and the bytes into segments.
+        let hs = &hello[5..];
+        let (a, b) = hs.split_at(20);
+        let mut wire = vec![0x16, 3, 1];
+        wire.extend_from_slice(&(a.len() as u16).to_be_bytes());
+        wire.extend_from_slice(a);
+        wire.extend_from_slice(&[0x16, 3, 1]);
+        wire.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        wire.extend_from_slice(b);
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        let mut seen = None;
+        for part in wire.chunks(7) {
+            p.begin_packet();
+            p.data(true, part);
+            if let Some(m) = p.messages(true).last() {
+                if let Ok(ch) = crate::tls::ClientHello::parse(m.bytes) {
+                    seen = ch.sni.map(|s| s.to_vec());
+                }
+            }
+        }
+        assert_eq!(p.proto(), Some(AppProto::Tls));
+        assert_eq!(seen.as_deref(), Some(&b"www.example.com"[..]));
+        assert!(p.messages(true).all(|m| m.tx_id == 0));
+    }
+
+    #[test]
+    fn dns_over_tcp_is_framed() {
+        let q = crate::dns::tests::query(b"\x07example\x03com\x00", 7);
+        let mut wire = (q.len() as u16).to_be_bytes().to_vec();
+        wire.extend_from_slice(&q);
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 53);
+        p.data(true, &wire[..5]);
+        p.begin_packet();
+        p.data(true, &wire[5..]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        assert!(crate::dns::parse_tcp(m[0].bytes).is_ok());
+    }
+
+    #[test]
+    fn gap_resynchronises_http() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET /a HTTP/1.1\r\nHo");
+        p.gap(true, 100);
+        p.begin_packet();
+        p.data(true, b"garbage line\r\nGET /b HTTP/1.1\r\n\r\n");
+        let m = msgs(&p, true);
+        assert_eq!(m.last().unwrap().0, b"GET /b HTTP/1.1\r\n\r\n");
+    }
+
+    #[test]
+    fn unknown_protocol_is_not_kept() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 22);
+        p.data(true, b"SSH-2.0-OpenSSH_9.0\r\n");
+        p.data(true, &[0u8; 5000]);
+        assert_eq!(p.proto(), None);
+        assert_eq!(p.messages(true).count(), 0);
+    }
+}
