@@ -1,0 +1,318 @@
+//! Message body framing the way libhtp (Suricata's HTTP/1 parser) does it: which bytes after
+//! the header block are the body, with the chunk framing removed.
+//!
+//! - `Transfer-Encoding` whose value contains `chunked` anywhere (case and NUL bytes
+//!   ignored) means chunked, whatever the protocol version and even with a
+//!   `Content-Length`;
+//! - chunk-size lines: leading CR, LF, SP, HT, VT, FF are skipped (so is a line made only of
+//!   them), then hex digits, then anything (extensions, junk) up to the LF. A size line
+//!   without hex digits ends the chunking: from that line on, the rest is the body as sent
+//!   (libhtp falls back to "identity until close"); so does a first line that is not hex and
+//!   has no LF yet;
+//! - after a chunk's data, everything up to the next LF is skipped;
+//! - size 0 ends the body (trailers follow);
+//! - otherwise `Content-Length` (digits after optional junk, junk after ignored) bounds the
+//!   body; an unparsable one means no body;
+//! - otherwise the body runs to the end of the connection.
+//!
+//! The bytes at hand may end early: the body is then what they hold.
+//! No-panic: every index is checked.
+
+use super::fields::{contains_nocase_nozero, trimmed};
+
+/// How the body of a message is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (a 1xx, 204 or 304 response without length headers, or an invalid length).
+    None,
+    /// Chunked transfer coding.
+    Chunked,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Until the connection closes.
+    Close,
+}
+
+/// libhtp's response framing from the status code and the (joined) TE and CL values.
+pub(crate) fn response_framing(
+    status: Option<u16>,
+    te: Option<&[u8]>,
+    cl: Option<&[u8]>,
+) -> Framing {
+    if let Some(s) = status {
+        if ((100..=199).contains(&s) || s == 204 || s == 304) && te.is_none() && cl.is_none() {
+            return Framing::None;
+        }
+    }
+    if te.is_some_and(|t| contains_nocase_nozero(t, b"chunked")) {
+        return Framing::Chunked;
+    }
+    match cl {
+        Some(v) => match content_length(v) {
+            Some(n) => Framing::Length(n),
+            None => Framing::None,
+        },
+        None => Framing::Close,
+    }
+}
+
+/// libhtp's request framing: chunked, or `Content-Length`, or no body.
+pub(crate) fn request_framing(te: Option<&[u8]>, cl: Option<&[u8]>) -> Framing {
+    if te.is_some_and(|t| contains_nocase_nozero(t, b"chunked")) {
+        return Framing::Chunked;
+    }
+    match cl.and_then(content_length) {
+        Some(n) => Framing::Length(n),
+        None => Framing::None,
+    }
+}
+
+/// A `Content-Length` value: blanks, then optional junk, then digits (junk after them is
+/// ignored). None without digits or on overflow.
+pub(crate) fn content_length(v: &[u8]) -> Option<u64> {
+    let start = v.iter().position(u8::is_ascii_digit)?;
+    let digits = &v[start..];
+    let end = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].iter().try_fold(0u64, |a, &d| {
+        a.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+fn is_chunked_ctl(c: u8) -> bool {
+    matches!(c, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)
+}
+
+/// The size on one chunk-size line (LF included): Ok(None) to skip the line, Err when it is
+/// not a size line.
+fn chunk_size(line: &[u8]) -> Result<Option<u64>, ()> {
+    let mut p = line;
+    while let [c, rest @ ..] = p {
+        if !is_chunked_ctl(*c) {
+            break;
+        }
+        p = rest;
+    }
+    if p.is_empty() {
+        return Ok(None);
+    }
+    while let [b' ' | b'\t', rest @ ..] = p {
+        p = rest;
+    }
+    let n = p
+        .iter()
+        .position(|c| !c.is_ascii_hexdigit())
+        .unwrap_or(p.len());
+    if n == 0 {
+        return Err(());
+    }
+    let mut v: u64 = 0;
+    for &d in &p[..n] {
+        let x = char::from(d).to_digit(16).unwrap_or(0);
+        v = match v.checked_mul(16) {
+            Some(v) => v + u64::from(x),
+            None => return Ok(None),
+        };
+    }
+    if v > i32::MAX as u64 {
+        return Ok(None);
+    }
+    Ok(Some(v))
+}
+
+/// Where the body in `d` ends for this framing (chunked excluded): the slice of `d` that is
+/// body, and the offset after it.
+fn plain(d: &[u8], f: Framing) -> (&[u8], usize) {
+    match f {
+        Framing::None | Framing::Chunked => (&[], 0),
+        Framing::Length(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX).min(d.len());
+            (&d[..n], n)
+        }
+        Framing::Close => (d, d.len()),
+    }
+}
+
+/// Removes the chunk framing from `d`: the data, and the offset where the chunked body ended
+/// (None when it did not end in `d`).
+pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        let rest = d.get(i..).unwrap_or(&[]);
+        let Some(lf) = rest.iter().position(|&c| c == b'\n') else {
+            // No complete size line: junk that cannot start one means "not chunked after
+            // all", the rest is body as sent.
+            let mut p = rest;
+            while let [c, r @ ..] = p {
+                if !is_chunked_ctl(*c) {
+                    break;
+                }
+                p = r;
+            }
+            if p.first().is_some_and(|c| !c.is_ascii_hexdigit()) {
+                out.extend_from_slice(rest);
+                return Some(d.len());
+            }
+            return None;
+        };
+        let line = &rest[..=lf];
+        match chunk_size(line) {
+            Ok(None) => {
+                i += lf + 1;
+                continue;
+            }
+            Err(()) => {
+                out.extend_from_slice(rest);
+                return Some(d.len());
+            }
+            Ok(Some(0)) => {
+                // Trailers: up to the first empty line.
+                let t = i + lf + 1;
+                let tr = d.get(t..).unwrap_or(&[]);
+                let mut j = 0;
+                loop {
+                    let Some(e) = tr.get(j..).and_then(|r| r.iter().position(|&c| c == b'\n'))
+                    else {
+                        return Some(d.len());
+                    };
+                    let l = &tr[j..j + e];
+                    j += e + 1;
+                    if trimmed(l).is_empty() {
+                        return Some(t + j);
+                    }
+                }
+            }
+            Ok(Some(n)) => {
+                let data = &rest[lf + 1..];
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let take = n.min(data.len());
+                out.extend_from_slice(&data[..take]);
+                if take < n {
+                    return None;
+                }
+                let after = &data[take..];
+                let Some(e) = after.iter().position(|&c| c == b'\n') else {
+                    return None;
+                };
+                i += lf + 1 + take + e + 1;
+            }
+        }
+    }
+}
+
+/// The body bytes of a message in `d` (the bytes after its header block) and the offset
+/// where the message ended (None when it did not end in `d`).
+pub(crate) fn body(d: &[u8], f: Framing) -> (Vec<u8>, Option<usize>) {
+    if f == Framing::Chunked {
+        let mut out = Vec::with_capacity(d.len());
+        let end = dechunk(d, &mut out);
+        return (out, end);
+    }
+    let (b, end) = plain(d, f);
+    let ended = match f {
+        Framing::Close => None,
+        Framing::Length(n) => (u64::try_from(end).ok() == Some(n)).then_some(end),
+        _ => Some(end),
+    };
+    (b.to_vec(), ended)
+}
+
+/// After a response body ends, libhtp keeps reading: bytes that do not start (after blanks
+/// and NULs) with `http` are more body of the same response. The extra body in `d`.
+pub(crate) fn trailing_response_body(d: &[u8]) -> &[u8] {
+    let mut p = d;
+    // Empty lines between responses are ignored.
+    while let [b'\r' | b'\n', rest @ ..] = p {
+        p = rest;
+    }
+    if p.is_empty() || super::looks_like_status_line(p) {
+        return &[];
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dc(d: &[u8]) -> (Vec<u8>, Option<usize>) {
+        body(d, Framing::Chunked)
+    }
+
+    #[test]
+    fn framing_choice() {
+        assert_eq!(
+            response_framing(Some(200), Some(b"chunked"), Some(b"5")),
+            Framing::Chunked
+        );
+        assert_eq!(
+            response_framing(Some(200), Some(b"xchu\0nked;"), None),
+            Framing::Chunked
+        );
+        assert_eq!(
+            response_framing(Some(200), Some(b"gzip"), Some(b"5")),
+            Framing::Length(5)
+        );
+        assert_eq!(response_framing(Some(204), None, None), Framing::None);
+        assert_eq!(
+            response_framing(Some(304), None, Some(b"3")),
+            Framing::Length(3)
+        );
+        assert_eq!(response_framing(None, None, None), Framing::Close);
+        assert_eq!(
+            response_framing(Some(200), None, Some(b"abc")),
+            Framing::None
+        );
+        assert_eq!(request_framing(None, None), Framing::None);
+        assert_eq!(request_framing(None, Some(b" +12x")), Framing::Length(12));
+        assert_eq!(content_length(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(dc(b"5\r\nhello\r\n0\r\n\r\n").0, b"hello");
+        // Leading CR/FF/LF before the size, extensions and junk after it.
+        assert_eq!(
+            dc(b"\r5\r\nhello\r\n\x0c3;x=y\r\nabc\r\n0\r\n\r\n").0,
+            b"helloabc"
+        );
+        assert_eq!(dc(b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n").0, b"hello");
+        // Junk up to the LF after the data is skipped.
+        assert_eq!(dc(b"5\r\nhelloXYZ\n2\nab\n0\n\n").0, b"helloab");
+        // Cut in the middle of a chunk.
+        assert_eq!(dc(b"5\r\nhel"), (b"hel".to_vec(), None));
+        // End offset after the trailers.
+        let d = b"1\r\na\r\n0\r\nX: y\r\n\r\nNEXT";
+        let (b, end) = dc(d);
+        assert_eq!(
+            (b.as_slice(), &d[end.unwrap()..]),
+            (&b"a"[..], &b"NEXT"[..])
+        );
+    }
+
+    #[test]
+    fn not_chunked_after_all() {
+        // A size line without hex digits: the rest is the body as sent.
+        assert_eq!(dc(b"5\r\nhello\r\nworld\r\n").0, b"helloworld\r\n");
+        // No LF and not hex: plain body.
+        assert_eq!(dc(b"X5O!P%@AP[4"), (b"X5O!P%@AP[4".to_vec(), Some(11)));
+        // Hex without LF yet: wait.
+        assert_eq!(dc(b"5"), (Vec::new(), None));
+    }
+
+    #[test]
+    fn lengths() {
+        assert_eq!(
+            body(b"abcdef", Framing::Length(3)),
+            (b"abc".to_vec(), Some(3))
+        );
+        assert_eq!(body(b"ab", Framing::Length(3)), (b"ab".to_vec(), None));
+        assert_eq!(body(b"ab", Framing::Close), (b"ab".to_vec(), None));
+        assert_eq!(body(b"ab", Framing::None), (Vec::new(), Some(0)));
+        assert_eq!(trailing_response_body(b"\r\nmore"), b"more");
+        assert_eq!(trailing_response_body(b"HTTP/1.1 200 OK\r\n"), b"");
+        assert_eq!(trailing_response_body(b"  http/1.1 200"), b"");
+    }
+}
