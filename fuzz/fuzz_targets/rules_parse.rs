@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
         vlan_ids: &[100, 200],
         decode_events: &["ipv6.frag_overlap"],
         stream_events: &["rst_invalid_ack"],
+        ..Default::default()
     };
     out.clear();
     set.detect_ext(

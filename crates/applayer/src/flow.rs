@@ -241,12 +241,21 @@ impl FlowParser {
                 complete: true,
             })
         });
-        let current = (d.touched && !d.buf.is_empty())
+        // An HTTP head in progress is shown up to its last complete line, as libhtp makes
+        // the request line and each header available once their line ends.
+        let shown = match d.state {
+            State::HttpHead => match memchr::memrchr(b'\n', &d.buf) {
+                Some(n) => d.buf.get(..n + 1).unwrap_or(&[]),
+                None => &[],
+            },
+            _ => &d.buf[..],
+        };
+        let current = (d.touched && !shown.is_empty())
             .then_some(())
             .and_then(|_| {
                 Some(AppMessage {
                     proto: proto?,
-                    bytes: &d.buf,
+                    bytes: shown,
                     tx_id: d.tx,
                     complete: d.complete,
                 })
@@ -732,14 +741,28 @@ mod tests {
         p.begin_packet();
         p.data(true, b"GET /ind");
         assert_eq!(p.proto(), Some(AppProto::Http));
-        assert_eq!(msgs(&p, true), [(b"GET /ind".to_vec(), 0, false)]);
+        assert_eq!(msgs(&p, true), [], "no complete line yet");
         p.begin_packet();
-        p.data(true, b"ex.html HTTP/1.1\r\nHost: a\r\n");
+        p.data(true, b"ex.html HTTP/1.1\r\nHost: a\r\nAcc");
+        assert_eq!(
+            msgs(&p, true),
+            [(
+                b"GET /index.html HTTP/1.1\r\nHost: a\r\n".to_vec(),
+                0,
+                false
+            )],
+            "complete lines only"
+        );
+        p.begin_packet();
+        p.data(true, b"ept: */*\r\n");
         p.begin_packet();
         p.data(true, b"\r\n");
         let m = msgs(&p, true);
         assert_eq!(m.len(), 1);
-        assert_eq!(m[0].0, b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(
+            m[0].0,
+            b"GET /index.html HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"
+        );
         assert!(m[0].2, "the head completes the request");
         let r = crate::http::Request::parse(&m[0].0).unwrap();
         assert_eq!(r.uri_raw, b"/index.html");

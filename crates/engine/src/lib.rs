@@ -32,9 +32,14 @@
 //! to a bounded [`Defragmenter`]; the datagram a fragment completes is inspected as a packet
 //! of its own (`pkt_src` [`PKT_SRC_DEFRAG`]) and the completing fragment carries its verdict.
 //!
-//! # Not done (yet)
-//! IPv6 reassembly and TCP stream reassembly: IPv6 fragments and TCP segments are inspected
-//! one by one, so content split across them is not seen, unlike Suricata's defaults.
+//! # TCP streams
+//! Each TCP flow gets a reassembler per direction (`verdict_stream`, [`EngineConfig::stream`])
+//! feeding the flow's app-layer parser (`verdict_applayer::flow`). Every packet is judged
+//! on what is reassembled so far, never waiting for an ACK (inline semantics, identical live
+//! and offline): app-layer rules see whole messages (a request cut over segments), once per
+//! transaction; TCP payload rules also see a window of the reassembled stream (a pattern
+//! across segments; [`Alert::stream`]); overlapping segments keep the first bytes and raise
+//! `reassembly_overlap_different_data` when the new ones differ. See `stream.rs`.
 //!
 //! # Allocation
 //! The hot path reuses buffers owned by the engine: alerts are written into an internal
@@ -58,6 +63,11 @@ use verdict_flow::{
 use verdict_rules::input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 
 mod rules_inspector;
+mod stream;
+
+pub use stream::{StreamStats, STREAM_BACK};
+pub use verdict_applayer::flow::AppConfig;
+pub use verdict_stream::StreamConfig;
 
 // The decoder's IPv4 option bits go to the rules unchanged (`IpInput::ipopts`); the two crates
 // define them separately so neither depends on the other. This keeps them equal at compile time.
@@ -109,6 +119,11 @@ pub struct Alert {
     pub action: RuleAction,
     /// What matched.
     pub info: Arc<AlertInfo>,
+    /// It matched the reassembled TCP stream rather than the packet's own payload (EVE
+    /// `stream: 1`; the payload to log is [`Decision::stream_payload`]).
+    pub stream: bool,
+    /// The app-layer transaction it matched (EVE `tx_id`), for app-layer rules.
+    pub tx_id: Option<u64>,
 }
 
 impl Alert {
@@ -162,7 +177,8 @@ pub struct Outcome {
 ///                alerts: &mut Vec<Alert>) -> Outcome {
 ///         if let Some(n) = flow { *n += 1; }
 ///         if pkt.payload.windows(6).any(|w| w == b"secret") {
-///             alerts.push(Alert { action: RuleAction::Drop, info: self.info.clone() });
+///             alerts.push(Alert { action: RuleAction::Drop, info: self.info.clone(),
+///                                 stream: false, tx_id: None });
 ///             return Outcome { action: Some(RuleAction::Drop), flow: true, ..Default::default() };
 ///         }
 ///         Outcome::default()
@@ -317,6 +333,8 @@ pub struct PacketSummary {
     pub payload: (usize, usize),
     /// Where this packet's IP header starts in that buffer (inner packets start inside it).
     pub ip_offset: usize,
+    /// The flow's app-layer protocol, when detected (`http`, `tls`, `dns`).
+    pub app_proto: Option<&'static str>,
 }
 
 /// Flow facts at the time of a packet.
@@ -368,6 +386,9 @@ pub struct Decision<'e> {
     /// The datagram reassembled from fragments, when an inner packet has `pkt_src`
     /// [`PKT_SRC_DEFRAG`] (its `payload` offsets index this buffer, not the wire bytes).
     pub reassembled: &'e [u8],
+    /// The reassembled stream window a stream alert ([`Alert::stream`]) of the wire packet
+    /// matched, for EVE's `payload`; empty otherwise.
+    pub stream_payload: &'e [u8],
 }
 
 /// Per-packet metadata from the driver.
@@ -406,6 +427,11 @@ pub struct EngineConfig {
     /// default); off, both directions of a conversation tagged differently (or tagged one
     /// way only) are one flow.
     pub vlan_tracking: bool,
+    /// TCP stream reassembly (per direction: depth, out-of-order memcap); `None` turns it
+    /// off (segments are then inspected one by one, app-layer rules parse single payloads).
+    pub stream: Option<StreamConfig>,
+    /// App-layer limits over reassembled streams (body limits, ...).
+    pub app: AppConfig,
 }
 
 impl Default for EngineConfig {
@@ -418,6 +444,8 @@ impl Default for EngineConfig {
             flow_events: false,
             defrag: Some(DefragConfig::default()),
             vlan_tracking: true,
+            stream: Some(StreamConfig::default()),
+            app: AppConfig::default(),
         }
     }
 }
@@ -459,6 +487,8 @@ pub struct EngineStats {
     pub dropped: u64,
     /// Packets accepted without detection because their flow was passed.
     pub passed: u64,
+    /// TCP stream reassembly counters.
+    pub stream: StreamStats,
 }
 
 /// Why a flow ended.
@@ -576,6 +606,8 @@ pub struct FlowData<S> {
     pub alerted: bool,
     /// The inspector's state.
     pub inspector: S,
+    /// TCP stream reassembly and app-layer state (TCP flows, created on the first segment).
+    stream: Option<Box<stream::TcpStream>>,
 }
 
 /// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
@@ -592,6 +624,7 @@ pub struct Engine<I: Inspector> {
     defrag: Option<Defragmenter>,
     overlaps6: Option<FragOverlapTracker>,
     reassembled: Vec<u8>,
+    stream_payload: Vec<u8>,
     stats: EngineStats,
 }
 
@@ -610,6 +643,7 @@ impl<I: Inspector> Engine<I> {
             defrag: cfg.defrag.map(Defragmenter::new),
             overlaps6: cfg.defrag.map(FragOverlapTracker::new),
             reassembled: Vec::new(),
+            stream_payload: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -677,6 +711,7 @@ impl<I: Inspector> Engine<I> {
     /// flow, as Suricata does. The packet is dropped if it or any inner packet is dropped.
     pub fn inspect(&mut self, now: Duration, bytes: &[u8], meta: PacketMeta) -> Decision<'_> {
         self.alerts.clear();
+        self.stream_payload.clear();
         self.inner.clear();
         self.inner_alerts.clear();
         self.cause = None;
@@ -703,6 +738,7 @@ impl<I: Inspector> Engine<I> {
                     inner: &[],
                     inner_alerts: &[],
                     reassembled: &[],
+                    stream_payload: &[],
                 };
             }
         };
@@ -726,6 +762,7 @@ impl<I: Inspector> Engine<I> {
             inspector: &mut self.inspector,
             stats: &mut self.stats,
             ended: &mut self.ended,
+            stream_payload: &mut self.stream_payload,
         };
         let root = layers.inspect_packet(now, bytes, bytes.len(), &pkt, &mut self.alerts);
         let mut verdict = root.verdict;
@@ -825,6 +862,7 @@ impl<I: Inspector> Engine<I> {
             inner: &self.inner,
             inner_alerts: &self.inner_alerts,
             reassembled: &self.reassembled,
+            stream_payload: &self.stream_payload,
         }
     }
 }
@@ -883,6 +921,7 @@ struct Layers<'a, I: Inspector> {
     inspector: &'a mut I,
     stats: &'a mut EngineStats,
     ended: &'a mut Vec<EndedFlow>,
+    stream_payload: &'a mut Vec<u8>,
 }
 
 impl<I: Inspector> Layers<'_, I> {
@@ -969,6 +1008,12 @@ impl<I: Inspector> Layers<'_, I> {
             vlan_count: pkt.link.vlan_count,
             payload: (offset_in(base, pkt.payload), pkt.payload.len()),
             ip_offset: offset_in(base, pkt.ip.header),
+            app_proto: flow
+                .data
+                .stream
+                .as_ref()
+                .and_then(|s| s.app.proto())
+                .map(|p| p.name()),
             flow: FlowSummary {
                 pkts_toserver: flow.to_server.pkts,
                 pkts_toclient: flow.to_client.pkts,
@@ -979,6 +1024,9 @@ impl<I: Inspector> Layers<'_, I> {
                 server,
             },
         };
+        // Streams are reassembled once the session is tracked: from the SYN on, or from a
+        // midstream pickup when that is on; not for a session whose start was not seen.
+        let stream_on = flow.tcp != verdict_flow::TcpState::None;
         let fd = &mut flow.data;
         let mut res = LayerResult {
             summary,
@@ -1080,15 +1128,80 @@ impl<I: Inspector> Layers<'_, I> {
             *slot = name;
             n_events += 1;
         }
+        // TCP: reassemble, frame app-layer messages, and give rules what this packet added.
+        let mut stream_events: [&str; 1] = [""];
+        let mut n_stream_events = 0;
+        let mut fed = None;
+        if let (
+            Some(scfg),
+            L4::Tcp {
+                seq, ack, flags, ..
+            },
+            true,
+        ) = (self.cfg.stream, pkt.l4, stream_on)
+        {
+            let st = fd.stream.get_or_insert_with(|| {
+                Box::new(stream::TcpStream::new(
+                    scfg,
+                    self.cfg.app,
+                    client.1,
+                    server.1,
+                ))
+            });
+            let f = st.feed(
+                tracked.to_server,
+                seq,
+                (flags & 0x10 != 0).then_some(ack),
+                flags,
+                pkt.payload,
+                &mut self.stats.stream,
+            );
+            if f.update.overlap_different {
+                stream_events[0] = verdict_stream::Event::OverlapDifferentData.name();
+                n_stream_events = 1;
+            }
+            fed = Some(f);
+        }
+        let st = fd.stream.as_deref();
+        let messages: Vec<verdict_applayer::flow::AppMessage<'_>> = match st {
+            Some(s) => s.app.messages(tracked.to_server).collect(),
+            None => Vec::new(),
+        };
+        let stream_in = match (st, &fed) {
+            (Some(s), Some(f)) if f.delivered > 0 => {
+                let (window, new_from) = s.window(tracked.to_server, f.delivered);
+                Some(verdict_rules::input::StreamInput {
+                    window,
+                    new_from,
+                    payload_only: f.payload_only,
+                })
+            }
+            _ => None,
+        };
         let extra = PacketExtra {
             l4_header,
             vlan_ids: &pkt.link.vlan[..(pkt.link.vlan_count as usize).min(3)],
             decode_events: &event_names[..n_events],
-            stream_events: &[],
+            stream_events: &stream_events[..n_stream_events],
+            app: st.map(|s| verdict_rules::input::AppInput {
+                proto: s.app.proto(),
+                messages: &messages,
+            }),
+            stream: stream_in,
         };
         let out = self
             .inspector
             .inspect_ext(now, &input, &extra, Some(&mut fd.inspector), alerts);
+        if let Some(s) = stream_in {
+            if alerts
+                .get(before..)
+                .is_some_and(|a| a.iter().any(|a| a.stream))
+                || out.cause.as_ref().is_some_and(|c| c.stream)
+            {
+                self.stream_payload.clear();
+                self.stream_payload.extend_from_slice(s.window);
+            }
+        }
         let raised = alerts.len().saturating_sub(before);
         self.stats.alerts += raised as u64;
         if raised > 0 {

@@ -97,9 +97,11 @@ pub fn flow_scoped(m: &RuleMeta) -> bool {
 ///
 /// In IPS mode Suricata inspects TCP payload as stream data (`stream.inline`), and a drop or
 /// pass that matched in the stream applies to the flow (`FlowApplySignatureActions`: "match is
-/// in stream"). Verdict has no stream reassembly yet, so a payload match on a TCP segment stands
-/// in for the stream match: the issue's promise "the packet and the rest of its flow get a drop
-/// verdict" holds, and a blocked request's retransmissions are dropped without new alerts.
+/// in stream"). A payload match on a segment of an established session is such stream data
+/// here too (the segment is the newest part of the reassembled stream), as is a match on the
+/// reassembled window itself ([`verdict_rules::Match::stream`]): the packet and the rest of
+/// its flow get a drop verdict, and a blocked request's retransmissions are dropped without
+/// new alerts.
 /// Only payload of an established TCP session counts as stream data. `flow:no_stream` rules
 /// keep their packet scope; UDP/ICMP payload rules always do.
 pub fn stream_scoped(m: &RuleMeta) -> bool {
@@ -185,17 +187,25 @@ impl Inspector for RulesInspector {
                 let tcp_payload = matches!(packet.l4, L4Input::Tcp { .. })
                     && packet.flow.established
                     && !packet.payload.is_empty();
+                // A match on reassembled stream data or on an app-layer message covers the
+                // flow: the packet that completed it and the rest of the flow are dropped.
                 flow = self.flow_scope.get(idx).copied().unwrap_or(false)
+                    || m.stream
+                    || m.tx_id.is_some()
                     || (tcp_payload && self.stream_scope.get(idx).copied().unwrap_or(false));
                 cause = Some(Alert {
                     action: a,
                     info: info(),
+                    stream: m.stream,
+                    tx_id: m.tx_id,
                 });
             }
             if m.alert {
                 alerts.push(Alert {
                     action: a,
                     info: info(),
+                    stream: m.stream,
+                    tx_id: m.tx_id,
                 });
             }
         }

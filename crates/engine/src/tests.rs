@@ -34,6 +34,8 @@ impl Inspector for Needle {
                 alerts.push(Alert {
                     action: self.action,
                     info: self.info.clone(),
+                    stream: false,
+                    tx_id: None,
                 });
             }
             return Outcome {
@@ -607,4 +609,181 @@ fn tcp_payload_drop_on_an_established_session_drops_the_flow() {
     assert_eq!((d.verdict, d.alerts.len()), (Verdict::Drop, 0));
     let d = e.inspect(t(5), &tcp_segment(psh, 501, 110, b"fine", true), m);
     assert_eq!(d.verdict, Verdict::Drop);
+}
+
+/// An engine running `rules` (IPS when asked) with a completed handshake between
+/// 198.18.0.1:40000 (ISN 100) and 198.18.0.2:80 (ISN 500).
+fn stream_engine(rules: &str, ips: bool) -> Engine<RulesInspector> {
+    let parsed = verdict_rules::parse_str(rules, "t.rules");
+    let (set, report) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    assert!(
+        report.unsupported.is_empty() && report.invalid.is_empty(),
+        "{report:?}"
+    );
+    let cfg = EngineConfig {
+        ips,
+        ..Default::default()
+    };
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), cfg);
+    let m = PacketMeta::default();
+    for (i, seg) in [
+        tcp_segment(0x02, 100, 0, b"", false),
+        tcp_segment(0x12, 500, 101, b"", true),
+        tcp_segment(0x10, 101, 501, b"", false),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(e.inspect(t(i as u64), seg, m).verdict, Verdict::Accept);
+    }
+    e
+}
+
+/// Sids of the alerts of one client segment at sequence number `seq`.
+fn client_says(e: &mut Engine<RulesInspector>, ms: u64, seq: u32, data: &[u8]) -> Vec<u32> {
+    let d = e.inspect(
+        t(ms),
+        &tcp_segment(0x18, seq, 501, data, false),
+        PacketMeta::default(),
+    );
+    d.alerts.iter().map(|a| a.info.sid).collect()
+}
+
+#[test]
+fn http_request_split_over_three_segments_alerts_once() {
+    let mut e = stream_engine(
+        "alert http any any -> any any (http.uri; content:\"/admin/login\"; sid:1;)\n\
+         alert http any any -> any any (http.host; content:\"example.org\"; sid:2;)",
+        false,
+    );
+    let req = b"GET /admin/login HTTP/1.1\r\nHost: example.org\r\n\r\n";
+    let (a, rest) = req.split_at(9); // "GET /admi"
+    let (b, c) = rest.split_at(25);
+    assert_eq!(client_says(&mut e, 10, 101, a), Vec::<u32>::new());
+    // The request line completes with the second segment (the URI rule matches, once), the
+    // Host header with the third.
+    let d = e.inspect(
+        t(11),
+        &tcp_segment(0x18, 110, 501, b, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.iter().map(|a| a.info.sid).collect::<Vec<_>>(), [1]);
+    assert_eq!(d.alerts[0].tx_id, Some(0));
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x18, 135, 501, c, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.iter().map(|a| a.info.sid).collect::<Vec<_>>(), [2]);
+    assert!(d.alerts.iter().all(|a| a.tx_id == Some(0)));
+    assert_eq!(d.packet.unwrap().app_proto, Some("http"));
+    // A retransmission of the whole request does not alert again (same transaction).
+    assert_eq!(client_says(&mut e, 13, 101, req), Vec::<u32>::new());
+    // The next request is a new transaction.
+    let d = e.inspect(
+        t(14),
+        &tcp_segment(0x18, 101 + req.len() as u32, 501, req, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 2);
+    assert!(d.alerts.iter().all(|a| a.tx_id == Some(1)));
+}
+
+#[test]
+fn out_of_order_overlap_with_different_data_keeps_the_first_bytes_and_raises_the_event() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (msg:\"overlap\"; stream-event:reassembly_overlap_different_data; sid:1;)\n\
+         alert http any any -> any any (http.uri; content:\"/good\"; sid:2;)\n\
+         alert http any any -> any any (http.uri; content:\"/evil\"; sid:3;)",
+        false,
+    );
+    // The second half arrives first and is held.
+    assert_eq!(
+        client_says(&mut e, 10, 107, b"ood HTTP/1.1\r\n\r\n"),
+        Vec::<u32>::new()
+    );
+    // Then a segment covering the hole and, with other bytes, the held data: the held
+    // (first) bytes win, the event is raised, and the request is "/good".
+    let sids = client_says(&mut e, 11, 101, b"GET /good HTTP/1.1\r\n\r\n");
+    assert_eq!(sids, [2]);
+    let mut sids = client_says(&mut e, 12, 107, b"vil HTTP/1.1\r\n\r\n");
+    sids.sort_unstable();
+    assert_eq!(
+        sids,
+        [1],
+        "a different retransmission raises the event, not sid 3"
+    );
+    assert_eq!(e.stats().stream.overlaps_different, 1);
+    // Out of order with different data inside the held part.
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (stream-event:reassembly_overlap_different_data; sid:1;)\n\
+         alert http any any -> any any (http.uri; content:\"/evil\"; sid:3;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 107, b"ood HTTP/1.1\r\n\r\n").is_empty());
+    let sids = client_says(&mut e, 11, 101, b"GET /evil HTTP/1.1\r\n\r\n");
+    assert_eq!(sids, [1]);
+}
+
+#[test]
+fn content_across_two_segments_matches_on_the_stream() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (msg:\"split\"; content:\"attack-string\"; sid:1;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"xxxxattack-").is_empty());
+    let d = e.inspect(
+        t(11),
+        &tcp_segment(0x18, 112, 501, b"string yyyy", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert!(d.alerts[0].stream, "the match is on the reassembled stream");
+    assert_eq!(d.stream_payload, b"xxxxattack-string yyyy");
+    // Reported once: the next segment's window still holds it, but it is not new.
+    assert!(client_says(&mut e, 12, 123, b"zzzz").is_empty());
+    // A pattern inside one segment still matches on the packet.
+    let d = e.inspect(
+        t(13),
+        &tcp_segment(0x18, 127, 501, b"attack-string", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert!(!d.alerts[0].stream);
+}
+
+#[test]
+fn ips_drop_of_a_split_request_drops_the_rest_of_the_flow() {
+    let mut e = stream_engine(
+        "drop http any any -> any any (http.uri; content:\"/etc/passwd\"; sid:1;)",
+        true,
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(
+        t(10),
+        &tcp_segment(0x18, 101, 501, b"GET /etc/pa", false),
+        m,
+    );
+    assert_eq!(d.verdict, Verdict::Accept);
+    let d = e.inspect(
+        t(11),
+        &tcp_segment(0x18, 112, 501, b"sswd HTTP/1.1\r\n\r\n", false),
+        m,
+    );
+    assert_eq!(
+        d.verdict,
+        Verdict::Drop,
+        "the packet completing the match is dropped"
+    );
+    assert_eq!(d.alerts.len(), 1);
+    // Everything after, both ways, is dropped without new alerts.
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x18, 501, 129, b"HTTP/1.1 200 OK\r\n\r\n", true),
+        m,
+    );
+    assert_eq!((d.verdict, d.alerts.len()), (Verdict::Drop, 0));
+    let d = e.inspect(t(13), &tcp_segment(0x18, 129, 520, b"more", false), m);
+    assert_eq!(d.drop_reason, Some(DropReason::FlowDrop));
 }

@@ -1,12 +1,13 @@
-//! The app-layer view of one packet, as rules see it: the detected protocol and the sticky
-//! buffers (`http.uri`, `dns.query`, `tls.sni`, ...) built from `verdict_applayer`'s parse of
-//! the packet's payload.
+//! The app-layer view rules see: the detected protocol and the sticky buffers (`http.uri`,
+//! `dns.query`, `tls.sni`, ...) built from `verdict_applayer`'s parse of one message.
 //!
-//! Verdict has no stream reassembly yet, so this is per packet: the buffers hold what this
-//! one TCP segment or UDP datagram carries. The view is computed once per packet and only when
-//! the rule set has app-layer rules; buffers that differ from the wire bytes (the normalised
-//! URI, the lowercased host, Suricata's normalised header block, ...) are built when a rule
-//! first asks for them.
+//! For TCP flows the engine reassembles the stream and frames messages
+//! (`verdict_applayer::flow`); each message a packet touched gets its own view
+//! ([`AppView::message`]), so a request cut over segments is seen whole. Without that (UDP,
+//! or a caller that tracks no stream) the view parses the packet's own payload
+//! ([`AppView::parse`]). Views are built only when the rule set has app-layer rules; buffers
+//! that differ from the wire bytes (the normalised URI, the lowercased host, Suricata's
+//! normalised header block, ...) are built when a rule first asks for them.
 
 use std::cell::OnceCell;
 
@@ -30,6 +31,7 @@ pub(crate) enum AppInt {
 
 /// The parsed app layer of one packet and its lazily built buffers.
 pub(crate) struct AppView<'a> {
+    proto: Option<AppProto>,
     parsed: Option<Parsed<'a>>,
     uri: OnceCell<Vec<u8>>,
     host: OnceCell<Option<Vec<u8>>>,
@@ -48,8 +50,24 @@ impl<'a> AppView<'a> {
         AppView::from_parsed(None)
     }
 
+    /// A view of a flow whose protocol is known but whose packet carries no message.
+    pub(crate) fn flow_only(proto: Option<AppProto>) -> AppView<'a> {
+        let mut v = AppView::from_parsed(None);
+        v.proto = proto;
+        v
+    }
+
+    /// A view of one framed message of a TCP flow.
+    pub(crate) fn message(m: &verdict_applayer::flow::AppMessage<'a>) -> AppView<'a> {
+        let mut v =
+            AppView::from_parsed(verdict_applayer::parse_as(m.proto, m.bytes, Transport::Tcp));
+        v.proto = Some(m.proto);
+        v
+    }
+
     fn from_parsed(parsed: Option<Parsed<'a>>) -> AppView<'a> {
         AppView {
+            proto: parsed.as_ref().map(Parsed::proto),
             parsed,
             uri: OnceCell::new(),
             host: OnceCell::new(),
@@ -79,7 +97,7 @@ impl<'a> AppView<'a> {
 
     /// The detected protocol.
     pub(crate) fn proto(&self) -> Option<AppProto> {
-        self.parsed.as_ref().map(Parsed::proto)
+        self.proto
     }
 
     fn req(&self) -> Option<&http::Request<'a>> {

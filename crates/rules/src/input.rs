@@ -152,4 +152,35 @@ pub struct PacketExtra<'a> {
     pub stream_events: &'a [&'a str],
     /// VLAN ids of the packet, outermost first, for `vlan.id`.
     pub vlan_ids: &'a [u16],
+    /// The flow's app layer over the reassembled stream, when the engine tracks it (TCP).
+    /// `None`: app-layer rules parse the packet's own payload (UDP, or no stream tracking).
+    pub app: Option<AppInput<'a>>,
+    /// The reassembled stream around this packet's new data, for raw stream inspection of
+    /// TCP payload rules (`None` when the packet added no stream data).
+    pub stream: Option<StreamInput<'a>>,
+}
+
+/// The app layer of a TCP flow as rules see it on one packet: the flow's protocol and the
+/// messages of the packet's direction that got data from it (built from the reassembled
+/// stream, so a message cut over segments is whole).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppInput<'a> {
+    /// The flow's detected protocol.
+    pub proto: Option<verdict_applayer::AppProto>,
+    /// The messages touched by this packet, in stream order: their protocol, bytes from the
+    /// message start, transaction id. App-layer rules match once per (rule, transaction).
+    pub messages: &'a [verdict_applayer::flow::AppMessage<'a>],
+}
+
+/// Reassembled stream data around one packet, for raw stream inspection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamInput<'a> {
+    /// Stream bytes ending with the data this packet added (and made contiguous), starting
+    /// up to a few KiB before it so patterns straddling segments are found.
+    pub window: &'a [u8],
+    /// Where this packet's new data starts in `window`.
+    pub new_from: usize,
+    /// The new data is exactly this packet's payload (in order, nothing released from the
+    /// out-of-order queue): then only the boundary needs a new prefilter scan.
+    pub payload_only: bool,
 }

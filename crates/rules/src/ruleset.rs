@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::app::AppView;
 use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
-use crate::input::{L4Input, PacketExtra, PacketInput};
+use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
 use crate::matchers::{
     apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand,
     Threshold, ThresholdKind, Track, UniqueOn,
@@ -49,6 +49,12 @@ pub struct Match {
     /// the count) hold back are not reported at all: Suricata applies neither alert nor
     /// action to them.
     pub alert: bool,
+    /// The app-layer transaction the match belongs to, for app-layer rules matched on a
+    /// framed message ([`PacketExtra::app`]); such a rule matches once per transaction.
+    pub tx_id: Option<u64>,
+    /// The match was on the reassembled stream ([`PacketExtra::stream`]), not on the
+    /// packet's own payload.
+    pub stream: bool,
 }
 
 /// Per-flow rule state the engine stores with each flow: flowbits (flowints later).
@@ -59,7 +65,13 @@ pub struct FlowVars {
     thresholds: HashMap<(u32, u32), ThresholdEntry>,
     /// flowint variables.
     ints: HashMap<Arc<str>, u32>,
+    /// (rule index, transaction) pairs that matched: app-layer rules match once per
+    /// transaction. Bounded: the oldest transactions are forgotten first.
+    txs: Vec<(u32, u64)>,
 }
+
+/// Most (rule, transaction) pairs remembered per flow.
+const TX_MEMORY: usize = 512;
 
 impl FlowVars {
     /// A flow with no variables set.
@@ -92,6 +104,23 @@ impl FlowVars {
     /// The flowbits set, in no particular order.
     pub fn flowbits(&self) -> impl Iterator<Item = &str> {
         self.bits.iter().map(|s| &**s)
+    }
+
+    fn tx_matched(&self, rule: u32, tx: u64) -> bool {
+        self.txs.contains(&(rule, tx))
+    }
+
+    fn mark_tx(&mut self, rule: u32, tx: u64) {
+        if self.txs.len() >= TX_MEMORY {
+            // Forget the oldest transaction's entries.
+            if let Some(min) = self.txs.iter().map(|&(_, t)| t).min() {
+                self.txs.retain(|&(_, t)| t != min);
+            }
+            if self.txs.len() >= TX_MEMORY {
+                self.txs.drain(..TX_MEMORY / 2);
+            }
+        }
+        self.txs.push((rule, tx));
     }
 }
 
@@ -353,6 +382,14 @@ pub struct RuleSet {
     patterns: u32,
     /// Some rule needs the app-layer view (protocol, sticky buffers): parse payloads.
     has_app: bool,
+    /// Per rule: it is an app-layer rule (app protocol in the header, app buffers or
+    /// integers): it matches framed messages, once per transaction.
+    tx_bound: Vec<bool>,
+    /// Per rule: it may match the reassembled stream (TCP payload rule, not `no_stream`,
+    /// not `tcp-pkt`, not app-layer).
+    stream_ok: Vec<bool>,
+    /// Longest fast pattern, for the prefilter scan across a segment boundary.
+    max_pattern: usize,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -600,11 +637,25 @@ impl RuleSet {
                 || !r.bsizes.is_empty()
                 || r.header_chains.iter().any(|(b, _)| b.is_app())
         });
+        let tx_bound: Vec<bool> = rules.iter().map(is_tx_bound).collect();
+        let stream_ok = rules
+            .iter()
+            .zip(&tx_bound)
+            .map(|(r, &tx)| !tx && stream_capable(r))
+            .collect();
+        let max_pattern = rules
+            .iter()
+            .filter_map(|r| r.prefilter.as_ref().map(|(p, _)| p.len()))
+            .max()
+            .unwrap_or(0);
         RuleSet {
             rules,
             classes,
             patterns,
             has_app,
+            tx_bound,
+            stream_ok,
+            max_pattern,
         }
     }
 
@@ -684,15 +735,57 @@ impl RuleSet {
             state.pattern_stamp.iter_mut().for_each(|s| *s = 0);
             state.stamp = 1;
         }
-        let app = if self.has_app {
-            AppView::parse(pkt)
+        // The app layer: framed messages of the flow when the engine reassembles it, else
+        // the packet's own payload.
+        let msgs: &[verdict_applayer::flow::AppMessage<'_>] = extra.app.map_or(&[], |a| a.messages);
+        let app = match extra.app {
+            Some(a) => AppView::flow_only(a.proto),
+            None if self.has_app => AppView::parse(pkt),
+            None => AppView::none(),
+        };
+        let views: Vec<AppView<'_>> = if self.has_app {
+            msgs.iter().map(AppView::message).collect()
         } else {
-            AppView::none()
+            Vec::new()
         };
         let dport = pkt.l4.ports().map(|(_, d)| d);
         let port_group = dport.and_then(|d| cg.by_port.get(&d));
         for g in std::iter::once(&cg.any).chain(port_group) {
             collect(g, pkt, &app, state);
+            // Each message is scanned whole (its raw buffers are slices of it).
+            for (m, v) in msgs.iter().zip(&views) {
+                let mp = PacketInput {
+                    payload: m.bytes,
+                    ..pkt.clone()
+                };
+                collect(g, &mp, v, state);
+            }
+        }
+        // The reassembled stream: scan what the packet scan could not see (patterns across
+        // the segment boundary, data released from the out-of-order queue).
+        let stream = extra
+            .stream
+            .filter(|s| s.window.len() > s.new_from && class == Class::Tcp);
+        if let Some(s) = stream {
+            let back = self.max_pattern.saturating_sub(1);
+            let from = s.new_from.saturating_sub(back);
+            let to = if s.payload_only {
+                s.new_from.saturating_add(back).min(s.window.len())
+            } else {
+                s.window.len()
+            };
+            if !(s.payload_only && s.new_from == 0) {
+                if let Some(hay) = s.window.get(from..to) {
+                    let sp = PacketInput {
+                        payload: hay,
+                        ..pkt.clone()
+                    };
+                    let none = AppView::none();
+                    for g in std::iter::once(&cg.any).chain(port_group) {
+                        collect(g, &sp, &none, state);
+                    }
+                }
+            }
         }
         state.candidates.sort_unstable();
         state.candidates_checked += state.candidates.len() as u64;
@@ -701,8 +794,33 @@ impl RuleSet {
             let Some(rule) = self.rules.get(idx as usize) else {
                 continue;
             };
-            if !self.rule_matches(rule, pkt, extra, &app, flow_vars.as_deref(), state) {
-                continue;
+            let mut tx_id = None;
+            let mut on_stream = false;
+            let tx_rule = extra.app.is_some() && self.tx_bound.get(idx as usize) == Some(&true);
+            if tx_rule {
+                // App-layer rule: the first message of this packet it matches, once per
+                // transaction.
+                let fv = flow_vars.as_deref();
+                let hit = msgs.iter().zip(&views).find(|(m, v)| {
+                    !fv.is_some_and(|fv| fv.tx_matched(idx, m.tx_id))
+                        && self.rule_matches(rule, pkt, extra, v, fv, state)
+                });
+                let Some((m, _)) = hit else {
+                    continue;
+                };
+                tx_id = Some(m.tx_id);
+                if let Some(fv) = flow_vars.as_deref_mut() {
+                    fv.mark_tx(idx, m.tx_id);
+                }
+            } else if !self.rule_matches(rule, pkt, extra, &app, flow_vars.as_deref(), state) {
+                let Some(s) = stream.filter(|_| self.stream_ok.get(idx as usize) == Some(&true))
+                else {
+                    continue;
+                };
+                if !self.stream_matches(rule, pkt, extra, &app, s, flow_vars.as_deref(), state) {
+                    continue;
+                }
+                on_stream = true;
             }
             if let Some(fv) = flow_vars.as_deref_mut() {
                 apply_flowbits(rule, fv);
@@ -734,12 +852,43 @@ impl RuleSet {
                 rule: rule.meta.clone(),
                 index: idx,
                 alert,
+                tx_id,
+                stream: on_stream,
             });
             if rule.meta.action == Action::Pass {
                 break;
             }
         }
         state.candidates = candidates;
+    }
+
+    /// Raw stream inspection: the rule matches the stream window (as a packet whose payload
+    /// is the window, `from_stream` set), and did not already match the part of the window
+    /// inspected before this packet (so each stream match is reported once).
+    #[allow(clippy::too_many_arguments)]
+    fn stream_matches(
+        &self,
+        r: &Rule,
+        p: &PacketInput<'_>,
+        x: &PacketExtra<'_>,
+        app: &AppView<'_>,
+        s: StreamInput<'_>,
+        fv: Option<&FlowVars>,
+        state: &mut DetectState,
+    ) -> bool {
+        let mut sp = PacketInput {
+            payload: s.window,
+            ..p.clone()
+        };
+        sp.flow.from_stream = true;
+        if !self.rule_matches(r, &sp, x, app, fv, state) {
+            return false;
+        }
+        if s.new_from == 0 {
+            return true;
+        }
+        sp.payload = s.window.get(..s.new_from).unwrap_or(&[]);
+        !self.rule_matches(r, &sp, x, app, fv, state)
     }
 
     fn rule_matches(
@@ -879,6 +1028,29 @@ fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Tra
         .iter()
         .find(|(tb, _)| *tb == b)
         .map_or(&[], |(_, ts)| ts.as_slice())
+}
+
+/// An app-layer rule: matched against framed messages, once per transaction.
+fn is_tx_bound(r: &Rule) -> bool {
+    matches!(r.proto, Proto::App(_))
+        || !r.app_ints.is_empty()
+        || !r.bsizes.is_empty()
+        || r.header_chains.iter().any(|(b, _)| b.is_app())
+}
+
+/// A rule that can match TCP stream data: payload keywords, a protocol that covers TCP,
+/// not `flow:no_stream`, not `tcp-pkt`.
+fn stream_capable(r: &Rule) -> bool {
+    if r.payload.is_empty() || r.meta.stream == Some(false) {
+        return false;
+    }
+    let tcp = matches!(
+        r.proto,
+        Proto::Any | Proto::V4 | Proto::V6 | Proto::Tcp | Proto::TcpStream | Proto::Number(6)
+    );
+    // `tcp-pkt` compiles to the same protocol as `tcp`: tell them apart by the header.
+    tcp && !(r.proto == Proto::Tcp
+        && crate::parse::parse_rule(&r.meta.text, "").is_ok_and(|p| p.proto == "tcp-pkt"))
 }
 
 fn proto_matches(proto: Proto, p: &PacketInput<'_>) -> bool {

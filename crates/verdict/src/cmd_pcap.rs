@@ -91,6 +91,12 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             others: true,
         },
         vlan_tracking: cfg.bool("vlan.use-for-tracking").unwrap_or(true),
+        stream: Some(verdict_engine::StreamConfig {
+            depth: size(&cfg, "stream.reassembly.depth")
+                .unwrap_or(verdict_engine::StreamConfig::default().depth),
+            ..Default::default()
+        }),
+        app: app_config(&cfg),
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,
@@ -134,6 +140,42 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         eve_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A byte size setting as Suricata writes them: `1048576`, `1mb`, `64kb`, `2gb`.
+fn size(cfg: &SuricataConfig, path: &str) -> Option<u64> {
+    let text = match cfg.get(path)? {
+        yaml_rust2::Yaml::Integer(i) => return u64::try_from(*i).ok(),
+        yaml_rust2::Yaml::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return None,
+    };
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match text[digits.len()..].trim() {
+        "" | "b" => 1,
+        "kb" | "k" | "kib" => 1 << 10,
+        "mb" | "m" | "mib" => 1 << 20,
+        "gb" | "g" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// App-layer limits from suricata.yaml (libhtp's default-config body limits).
+fn app_config(cfg: &SuricataConfig) -> verdict_engine::AppConfig {
+    let mut a = verdict_engine::AppConfig::default();
+    let base = "app-layer.protocols.http.libhtp.default-config";
+    // 0 means "no limit" to Suricata; memory stays bounded here at 16 MiB a message.
+    let limit = |n: u64| match n {
+        0 => 16 << 20,
+        n => usize::try_from(n).unwrap_or(usize::MAX).min(16 << 20),
+    };
+    if let Some(n) = size(cfg, &format!("{base}.request-body-limit")) {
+        a.request_body_limit = limit(n);
+    }
+    if let Some(n) = size(cfg, &format!("{base}.response-body-limit")) {
+        a.response_body_limit = limit(n);
+    }
+    a
 }
 
 fn flow_config(cfg: &SuricataConfig, max_flows: usize) -> FlowConfig {
@@ -303,6 +345,9 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 let mut ev = eve::alert_event(&ctx, &p, a);
                 ev.verdict = verdict;
                 ev.add_payload(data, &p, false, &outputs.payload);
+                if a.stream && !d.stream_payload.is_empty() {
+                    ev.add_stream_payload(d.stream_payload, &outputs.payload);
+                }
                 if outputs.payload.packet {
                     ev.packet_info = Some(eve::PacketInfo { linktype });
                 }

@@ -342,6 +342,12 @@ pub struct AlertEvent<'a> {
     pub header: EveHeader<'a>,
     /// `to_server` or `to_client`.
     pub direction: &'static str,
+    /// The flow's app-layer protocol, when detected (Suricata writes it on alerts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_proto: Option<&'static str>,
+    /// The app-layer transaction the alert is about (app-layer rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<u64>,
     /// The alert.
     pub alert: EveAlert<'a>,
     /// Flow facts.
@@ -355,7 +361,8 @@ pub struct AlertEvent<'a> {
     /// Transport payload with non-printable bytes as `.` (`alert.payload-printable: yes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_printable: Option<String>,
-    /// 0: the payload is the packet's own (not a reassembled stream).
+    /// 0: the payload is the packet's own; 1: it is the reassembled stream the alert
+    /// matched ([`AlertEvent::add_stream_payload`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<u8>,
     /// The packet, base64 (`alert.packet: yes`): the whole frame for wire packets, from
@@ -448,6 +455,20 @@ impl AlertEvent<'_> {
             self.packet = Some(base64(bytes));
         }
     }
+
+    /// For an alert that matched the reassembled stream: logs the stream window it matched
+    /// as the payload, with `stream: 1`, as Suricata does for stream matches.
+    pub fn add_stream_payload(&mut self, window: &[u8], o: &PayloadOptions) {
+        if o.payload || o.payload_printable {
+            self.stream = Some(1);
+        }
+        if o.payload {
+            self.payload = Some(base64(window));
+        }
+        if o.payload_printable {
+            self.payload_printable = Some(printable(window));
+        }
+    }
 }
 
 /// Standard base64 with padding.
@@ -525,6 +546,8 @@ pub fn alert_event<'a>(
     AlertEvent {
         header: EveHeader::packet("alert", ctx, p),
         direction: direction(p),
+        app_proto: p.app_proto,
+        tx_id: alert.tx_id,
         alert: EveAlert {
             alert,
             ips: ctx.ips,
@@ -689,6 +712,8 @@ pub fn inner_alert_event<'a>(
     AlertEvent {
         header: EveHeader::inner("alert", ctx, inner),
         direction: direction(&inner.packet),
+        app_proto: inner.packet.app_proto,
+        tx_id: alert.tx_id,
         alert: EveAlert {
             alert,
             ips: ctx.ips,
@@ -969,6 +994,8 @@ mod tests {
         let alert = Alert {
             action: RuleAction::Alert,
             info: Arc::new(AlertInfo::default()),
+            stream: false,
+            tx_id: None,
         };
         let ctx = EventContext {
             ts: Duration::ZERO,
@@ -1034,6 +1061,7 @@ mod tests {
             vlan_count: 0,
             payload: (0, 0),
             ip_offset: 0,
+            app_proto: None,
             flow: FlowSummary {
                 pkts_toserver: 3,
                 pkts_toclient: 2,
@@ -1065,6 +1093,8 @@ mod tests {
         let alert = Alert {
             action: RuleAction::Drop,
             info,
+            stream: false,
+            tx_id: None,
         };
         let ctx = EventContext {
             ts: Duration::from_secs(1_704_110_400),
@@ -1088,6 +1118,7 @@ mod tests {
             inner: &[],
             inner_alerts: &[],
             reassembled: &[],
+            stream_payload: &[],
         };
         w.write_event(&drop_event(&ctx, &d, &p, true).unwrap())
             .unwrap();

@@ -1,0 +1,136 @@
+//! Per-flow TCP stream state: one [`Reassembler`] per direction feeding the flow's app-layer
+//! parser ([`FlowParser`]), and what rules get of it on each packet.
+//!
+//! Inline semantics: each segment is reassembled and parsed when it arrives, and the packet
+//! is judged on what is reassembled so far (the engine never waits for an ACK), so the live
+//! daemon and `verdict pcap` take the same decisions. The packet sees:
+//! - the app-layer messages of its direction it added data to
+//!   ([`verdict_rules::input::AppInput`]), whole however they were cut into segments;
+//! - a window of the reassembled stream ending with the data it added and starting up to
+//!   [`STREAM_BACK`] bytes before ([`verdict_rules::input::StreamInput`]), for raw stream
+//!   inspection of payload rules (a pattern across two segments);
+//! - stream events ([`verdict_stream::Event::OverlapDifferentData`]).
+
+use verdict_applayer::flow::{AppConfig, FlowParser};
+use verdict_stream::{Chunk, Reassembler, StreamConfig, Update};
+
+/// Bytes of already inspected stream data put before a packet's new data for raw stream
+/// inspection: patterns and rules spanning up to this much across a segment boundary match.
+pub const STREAM_BACK: usize = 512;
+
+/// Stream counters, summed over flows (see [`crate::EngineStats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamStats {
+    /// TCP segments with payload fed to reassembly.
+    pub segments: u64,
+    /// Segments (or parts) held out of order.
+    pub ooo_segments: u64,
+    /// Overlapping segments whose bytes differ from the first ones (evasion attempts).
+    pub overlaps_different: u64,
+    /// Out-of-order segments not held because of the per-direction memcap.
+    pub memcap_drops: u64,
+    /// Holes given up on (acknowledged past, or open when the flow ended).
+    pub gaps: u64,
+    /// Directions that reached the reassembly depth.
+    pub depth_reached: u64,
+}
+
+/// The stream state of one TCP flow. Index 0 of `dirs` is client to server.
+#[derive(Debug)]
+pub(crate) struct TcpStream {
+    pub dirs: [Reassembler; 2],
+    pub app: FlowParser,
+    depth_counted: [bool; 2],
+}
+
+/// What feeding one segment produced, for the packet's inspection.
+pub(crate) struct Fed {
+    /// Bytes delivered in the packet's direction.
+    pub delivered: u64,
+    /// All of them are the packet's own payload.
+    pub payload_only: bool,
+    /// The segment's update (events).
+    pub update: Update,
+}
+
+impl TcpStream {
+    pub fn new(cfg: StreamConfig, app: AppConfig, client_port: u16, server_port: u16) -> Self {
+        TcpStream {
+            dirs: [Reassembler::new(cfg), Reassembler::new(cfg)],
+            app: FlowParser::new(app, client_port, server_port),
+            depth_counted: [false; 2],
+        }
+    }
+
+    /// Feeds one segment of direction `to_server` and the acknowledgement it carries for
+    /// the other direction.
+    pub fn feed(
+        &mut self,
+        to_server: bool,
+        seq: u32,
+        ack: Option<u32>,
+        flags: u8,
+        payload: &[u8],
+        stats: &mut StreamStats,
+    ) -> Fed {
+        let d = usize::from(!to_server);
+        let TcpStream { dirs, app, .. } = self;
+        app.begin_packet();
+        let (p0, p1) = (
+            payload.as_ptr() as usize,
+            payload.as_ptr() as usize + payload.len(),
+        );
+        let mut from_payload = 0u64;
+        let update = dirs[d].segment(seq, flags, payload, |c| {
+            if let Chunk::Data { bytes, .. } = c {
+                let b = bytes.as_ptr() as usize;
+                if b >= p0 && b + bytes.len() <= p1 {
+                    from_payload += bytes.len() as u64;
+                }
+            }
+            feed_app(app, to_server, c)
+        });
+        if let Some(ack) = ack {
+            let up = dirs[1 - d].ack(ack, |c| feed_app(app, !to_server, c));
+            stats.gaps += u64::from(up.gap);
+        }
+        if !payload.is_empty() {
+            stats.segments += 1;
+        }
+        stats.ooo_segments += u64::from(update.held);
+        stats.overlaps_different += u64::from(update.overlap_different);
+        stats.memcap_drops += u64::from(update.memcap_drop);
+        stats.gaps += u64::from(update.gap);
+        for (i, r) in self.dirs.iter().enumerate() {
+            if r.depth_reached() && !self.depth_counted[i] {
+                self.depth_counted[i] = true;
+                stats.depth_reached += 1;
+            }
+        }
+        Fed {
+            delivered: update.delivered,
+            payload_only: update.delivered == payload.len() as u64
+                && from_payload == update.delivered,
+            update,
+        }
+    }
+
+    /// The raw stream window for a packet of direction `to_server` that delivered
+    /// `delivered` bytes: (window, where the new data starts in it).
+    pub fn window(&self, to_server: bool, delivered: u64) -> (&[u8], usize) {
+        let (_, bytes) = self.dirs[usize::from(!to_server)].retained();
+        let new = usize::try_from(delivered)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let start = bytes.len() - new.saturating_add(STREAM_BACK).min(bytes.len());
+        let w = bytes.get(start..).unwrap_or(&[]);
+        (w, w.len() - new)
+    }
+}
+
+fn feed_app(app: &mut FlowParser, to_server: bool, c: Chunk<'_>) {
+    match c {
+        Chunk::Data { bytes, .. } => app.data(to_server, bytes),
+        Chunk::Gap { len, .. } => app.gap(to_server, len),
+    }
+}
