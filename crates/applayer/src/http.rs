@@ -99,8 +99,32 @@ pub fn is_request_start(p: &[u8]) -> bool {
 /// True when the payload starts like a status line as libhtp (and browsers) accept it: after
 /// optional blanks, line ends and NULs, `http` in any case (`HTTP/1.1 200 OK`,
 /// `http/1.0 200`, ` HTTP/2.1 200`, ...).
+///
+/// Like libhtp, a first line that is not a status line is skipped when it is at most two
+/// bytes long or the next line starts with `H` (`SIP/2.0 200 ok\r\nHTTP/1.1 200 ok\r\n`).
 pub fn is_response_start(p: &[u8]) -> bool {
-    looks_like_status_line(p)
+    status_line_start(p).is_some()
+}
+
+/// Where the status line starts in `p`, after the junk lines libhtp skips; None when `p`
+/// does not start a response.
+fn status_line_start(p: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let rest = p.get(at..)?;
+        let Ok((line, next)) = status_line(rest) else {
+            // No complete line yet: judge what there is.
+            return looks_like_status_line(rest).then_some(at);
+        };
+        if looks_like_status_line(line) {
+            return Some(at);
+        }
+        // Empty lines are ignored; junk lines as described above.
+        if next.is_empty() || !(line.len() <= 2 || next.first() == Some(&b'H')) {
+            return None;
+        }
+        at = p.len() - next.len();
+    }
 }
 
 /// Splits off the first line: (line without CR LF, rest after the LF). Incomplete without LF.
@@ -311,16 +335,30 @@ impl<'a> Request<'a> {
 
     /// The request body as libhtp delimits it, from the bytes at hand: de-chunked when
     /// `Transfer-Encoding` says chunked (read as loosely as libhtp does), else up to
-    /// `Content-Length`, else none. Request bodies are not decompressed.
-    pub fn file_data(&self) -> Vec<u8> {
+    /// `Content-Length`; then its `Content-Encoding` layers undone as for a response
+    /// (Suricata decompresses request bodies too).
+    ///
+    /// Without either header libhtp sees no body; these bytes are framed already (by the
+    /// flow's message framing, or they are one packet's payload), so whatever follows the
+    /// head in them is kept as the body.
+    pub fn file_data(&self, opts: &DecodeOptions) -> Vec<u8> {
         if !self.head.complete {
             return Vec::new();
         }
         let block = fields::parse(self.head.block, fields::Side::Request);
         let te = block.get(b"transfer-encoding");
         let cl = block.get(b"content-length");
-        let framing = body::request_framing(te.as_deref(), cl.as_deref());
-        body::body(self.head.body, framing).0
+        let framing = match body::request_framing(te.as_deref(), cl.as_deref()) {
+            body::Framing::None if cl.is_none() => body::Framing::Close,
+            f => f,
+        };
+        let out = body::body(self.head.body, framing).0;
+        match block.get(b"content-encoding") {
+            Some(ce) if !out.is_empty() => {
+                decompress::decode(&out, &ce, opts.decompress_layer_limit)
+            }
+            _ => out,
+        }
     }
 
     /// The Host header without its port (`http.host.raw`; Suricata's `http.host` is this
@@ -410,28 +448,10 @@ impl<'a> Response<'a> {
     }
 
     fn parse_one(p: &'a [u8]) -> Result<Response<'a>, Error> {
-        if !is_response_start(p) {
-            return Err(Error::Invalid(
-                "HTTP status line (does not start with `http`)",
-            ));
-        }
-        let mut rest = p;
-        let line = loop {
-            let (line, next) = status_line(rest)?;
-            if looks_like_status_line(line) {
-                rest = next;
-                break line;
-            }
-            // libhtp ignores empty lines and, when more follows, lines of up to two bytes
-            // or followed by a line starting with `H`.
-            let junk = trim(line);
-            if !(junk.len() <= 2 || next.first() == Some(&b'H')) || next.is_empty() {
-                return Err(Error::Invalid(
-                    "HTTP status line (body before the status line)",
-                ));
-            }
-            rest = next;
-        };
+        let start = status_line_start(p).ok_or(Error::Invalid(
+            "HTTP status line (does not start with `http`)",
+        ))?;
+        let (line, rest) = status_line(&p[start..])?;
         let is_ws = |c: &u8| fields::is_space(*c);
         let skip = line
             .iter()
@@ -781,6 +801,18 @@ mod tests {
             Response::parse(b"SIP/2.0 200 OK\r\n\r\n"),
             Err(Error::Invalid(_))
         ));
+        // Junk lines libhtp skips before the status line.
+        for p in [
+            &b"SIP/2.0 200 ok\r\nHTTP/1.1 200 ok\r\n\r\nX"[..],
+            b" foobar\r\nHTTP/1.1 200 ok\r\n\r\nX",
+            b"ab\r\nhttp/1.1 200 ok\r\n\r\nX",
+        ] {
+            assert!(is_response_start(p));
+            let r = Response::parse(p).unwrap();
+            assert_eq!((r.status(), r.body()), (200, &b"X"[..]));
+        }
+        assert!(!is_response_start(b"foobar\r\nxttp/1.1 200 ok\r\n"));
+        assert!(!is_response_start(b"foobar\r\n"));
     }
 
     #[test]
@@ -889,15 +921,28 @@ mod tests {
 
     #[test]
     fn request_file_data() {
+        let o = DecodeOptions::default();
         let r = Request::parse(
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         )
         .unwrap();
-        assert_eq!(r.file_data(), b"abc");
+        assert_eq!(r.file_data(&o), b"abc");
         let r = Request::parse(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nabc").unwrap();
-        assert_eq!(r.file_data(), b"ab");
+        assert_eq!(r.file_data(&o), b"ab");
+        // No length: what follows the head in these bytes.
         let r = Request::parse(b"GET / HTTP/1.1\r\n\r\nabc").unwrap();
-        assert_eq!(r.file_data(), b"");
+        assert_eq!(r.file_data(&o), b"abc");
+        // An invalid length: no body.
+        let r = Request::parse(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\nabc").unwrap();
+        assert_eq!(r.file_data(&o), b"");
+        let gz = decompress::tests::gzip(b"name=john");
+        let mut p = format!(
+            "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            gz.len()
+        )
+        .into_bytes();
+        p.extend_from_slice(&gz);
+        assert_eq!(Request::parse(&p).unwrap().file_data(&o), b"name=john");
     }
 
     #[test]

@@ -40,7 +40,6 @@ pub(crate) struct AppView<'a> {
     start: OnceCell<Vec<u8>>,
     dns_names: OnceCell<Vec<Vec<u8>>>,
     ja3: OnceCell<Option<(String, String)>>,
-    dechunked: OnceCell<Option<Vec<u8>>>,
     decompressed: OnceCell<Option<Vec<u8>>>,
 }
 
@@ -76,7 +75,6 @@ impl<'a> AppView<'a> {
             start: OnceCell::new(),
             dns_names: OnceCell::new(),
             ja3: OnceCell::new(),
-            dechunked: OnceCell::new(),
             decompressed: OnceCell::new(),
         }
     }
@@ -257,37 +255,18 @@ impl<'a> AppView<'a> {
         Some(v)
     }
 
-    /// The body of this segment's HTTP message: de-chunked when the message is chunked, and
-    /// for a response, decompressed per its `Content-Encoding` (as Suricata does).
+    /// The body of this HTTP message as libhtp delivers it (`verdict_applayer::http`'s
+    /// `file_data`): framed by chunking, `Content-Length` or connection close, de-chunked
+    /// and its `Content-Encoding` layers undone, with libhtp's tolerance of malformed
+    /// messages.
     fn body(&self) -> Option<&[u8]> {
-        let dechunked = self.dechunked_body()?;
-        let Some(Parsed::HttpResponse(r)) = &self.parsed else {
-            return Some(dechunked);
-        };
-        let Some(ce) = r.header(b"content-encoding") else {
-            return Some(dechunked);
-        };
-        match self
-            .decompressed
-            .get_or_init(|| http::decompress(dechunked, ce))
-        {
-            Some(d) => Some(d),
-            None => Some(dechunked),
-        }
-    }
-
-    /// The body of this segment's HTTP message, de-chunked when the message is chunked.
-    fn dechunked_body(&self) -> Option<&[u8]> {
-        let (raw, te) = match &self.parsed {
-            Some(Parsed::HttpRequest(r)) => (r.body(), r.header(b"transfer-encoding")),
-            Some(Parsed::HttpResponse(r)) => (r.body(), r.header(b"transfer-encoding")),
-            _ => return None,
-        };
-        if !te.is_some_and(http::is_chunked) {
-            return Some(raw);
-        }
-        self.dechunked
-            .get_or_init(|| Some(http::dechunk(raw)))
+        let opts = http::DecodeOptions::default();
+        self.decompressed
+            .get_or_init(|| match &self.parsed {
+                Some(Parsed::HttpRequest(r)) => Some(r.file_data(&opts)),
+                Some(Parsed::HttpResponse(r)) => Some(r.file_data(&opts)),
+                _ => None,
+            })
             .as_deref()
     }
 
