@@ -16,6 +16,8 @@ mod body;
 mod decompress;
 mod fields;
 
+pub use body::BodyEnd;
+
 /// Settings of the body decoding that Suricata makes configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeOptions {
@@ -333,6 +335,22 @@ impl<'a> Request<'a> {
         self.head.body
     }
 
+    /// Where this request's body ends in [`Request::body`], framed as libhtp frames it:
+    /// chunked (loosely detected and read), `Content-Length`, or no body.
+    pub fn body_end(&self) -> BodyEnd {
+        if !self.head.complete {
+            return BodyEnd::NeedMore;
+        }
+        let block = fields::parse(self.head.block, fields::Side::Request);
+        let te = block.get(b"transfer-encoding");
+        let cl = block.get(b"content-length");
+        body::body(
+            self.head.body,
+            body::request_framing(te.as_deref(), cl.as_deref()),
+        )
+        .1
+    }
+
     /// The request body as libhtp delimits it, from the bytes at hand: de-chunked when
     /// `Transfer-Encoding` says chunked (read as loosely as libhtp does), else up to
     /// `Content-Length`; then its `Content-Encoding` layers undone as for a response
@@ -509,6 +527,22 @@ impl<'a> Response<'a> {
         u16::try_from(v).ok().filter(|v| (100..=999).contains(v))
     }
 
+    /// Where this response's body ends in [`Response::body`], framed as libhtp frames it
+    /// (loose chunked detection and chunk-size lines, the raw fallback when the chunks are
+    /// not chunks, `Content-Length`, connection close; no body for 1xx/204/304 without
+    /// length headers). A message framer uses it to cut a stream into responses. The
+    /// response to a `HEAD` request has no body whatever this says.
+    pub fn body_end(&self) -> BodyEnd {
+        if !self.head.complete {
+            return BodyEnd::NeedMore;
+        }
+        let block = fields::parse(self.head.block, fields::Side::Response);
+        let te = block.get(b"transfer-encoding");
+        let cl = block.get(b"content-length");
+        let framing = body::response_framing(self.status_number(), te.as_deref(), cl.as_deref());
+        body::body(self.head.body, framing).1
+    }
+
     /// The decoded response body as Suricata's `file_data` sees it, from the bytes at hand:
     /// framed per libhtp ([`Response::parse`] gives the head; chunked coding detected
     /// loosely, chunk-size lines read leniently, falling back to the raw bytes when they are
@@ -524,7 +558,7 @@ impl<'a> Response<'a> {
         let cl = block.get(b"content-length");
         let framing = body::response_framing(self.status_number(), te.as_deref(), cl.as_deref());
         let (mut out, end) = body::body(self.head.body, framing);
-        if let Some(e) = end {
+        if let BodyEnd::At(e) = end {
             if framing != body::Framing::None {
                 out.extend_from_slice(body::trailing_response_body(
                     self.head.body.get(e..).unwrap_or(&[]),
@@ -917,6 +951,38 @@ mod tests {
             b"plain"
         );
         assert_eq!(fd(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"), b"");
+    }
+
+    #[test]
+    fn body_ends() {
+        let end = |p: &[u8]| Response::parse(p).unwrap().body_end();
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabcd"),
+            BodyEnd::At(2)
+        );
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabcd"),
+            BodyEnd::NeedMore
+        );
+        assert_eq!(end(b"HTTP/1.1 200 OK\r\n\r\nabcd"), BodyEnd::AtClose);
+        assert_eq!(end(b"HTTP/1.1 304 NM\r\n\r\n"), BodyEnd::At(0));
+        assert_eq!(end(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n\r\n1\r\na\r\n0\r\n\r\nHTTP"), BodyEnd::At(15));
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot chunks"),
+            BodyEnd::AtClose
+        );
+        assert_eq!(end(b"HTTP/1.1 200 OK\r\nServer: x\r\n"), BodyEnd::NeedMore);
+        // Header block ended by LF CR CR LF.
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nContent-length: 3\n\r\r\nabc"),
+            BodyEnd::At(3)
+        );
+        let req = |p: &[u8]| Request::parse(p).unwrap().body_end();
+        assert_eq!(req(b"GET / HTTP/1.1\r\n\r\nGET"), BodyEnd::At(0));
+        assert_eq!(
+            req(b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nab"),
+            BodyEnd::At(1)
+        );
     }
 
     #[test]

@@ -135,9 +135,20 @@ fn plain(d: &[u8], f: Framing) -> (&[u8], usize) {
     }
 }
 
-/// Removes the chunk framing from `d`: the data, and the offset where the chunked body ended
-/// (None when it did not end in `d`).
-pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+/// Where a body ends in the bytes after the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// After this many bytes (a chunked body: after its last chunk and trailers).
+    At(usize),
+    /// Not within these bytes: the body goes on in later ones.
+    NeedMore,
+    /// At the end of the connection (no length; or chunking that turned out not to be).
+    AtClose,
+}
+
+/// Removes the chunk framing from `d`: appends the data to `out` and says where the chunked
+/// body ends.
+pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> BodyEnd {
     let mut i = 0;
     loop {
         let rest = d.get(i..).unwrap_or(&[]);
@@ -153,9 +164,9 @@ pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
             }
             if p.first().is_some_and(|c| !c.is_ascii_hexdigit()) {
                 out.extend_from_slice(rest);
-                return Some(d.len());
+                return BodyEnd::AtClose;
             }
-            return None;
+            return BodyEnd::NeedMore;
         };
         let line = &rest[..=lf];
         match chunk_size(line) {
@@ -165,7 +176,7 @@ pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
             }
             Err(()) => {
                 out.extend_from_slice(rest);
-                return Some(d.len());
+                return BodyEnd::AtClose;
             }
             Ok(Some(0)) => {
                 // Trailers: up to the first empty line.
@@ -175,12 +186,12 @@ pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
                 loop {
                     let Some(e) = tr.get(j..).and_then(|r| r.iter().position(|&c| c == b'\n'))
                     else {
-                        return Some(d.len());
+                        return BodyEnd::NeedMore;
                     };
                     let l = &tr[j..j + e];
                     j += e + 1;
                     if trimmed(l).is_empty() {
-                        return Some(t + j);
+                        return BodyEnd::At(t + j);
                     }
                 }
             }
@@ -190,11 +201,11 @@ pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
                 let take = n.min(data.len());
                 out.extend_from_slice(&data[..take]);
                 if take < n {
-                    return None;
+                    return BodyEnd::NeedMore;
                 }
                 let after = &data[take..];
                 let Some(e) = after.iter().position(|&c| c == b'\n') else {
-                    return None;
+                    return BodyEnd::NeedMore;
                 };
                 i += lf + 1 + take + e + 1;
             }
@@ -202,21 +213,27 @@ pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     }
 }
 
-/// The body bytes of a message in `d` (the bytes after its header block) and the offset
-/// where the message ended (None when it did not end in `d`).
-pub(crate) fn body(d: &[u8], f: Framing) -> (Vec<u8>, Option<usize>) {
-    if f == Framing::Chunked {
-        let mut out = Vec::with_capacity(d.len());
-        let end = dechunk(d, &mut out);
-        return (out, end);
+/// The body bytes of a message in `d` (the bytes after its header block) and where the
+/// body ends.
+pub(crate) fn body(d: &[u8], f: Framing) -> (Vec<u8>, BodyEnd) {
+    match f {
+        Framing::Chunked => {
+            let mut out = Vec::with_capacity(d.len());
+            let end = dechunk(d, &mut out);
+            (out, end)
+        }
+        Framing::None => (Vec::new(), BodyEnd::At(0)),
+        Framing::Close => (d.to_vec(), BodyEnd::AtClose),
+        Framing::Length(n) => {
+            let (b, end) = plain(d, f);
+            let ended = if u64::try_from(end).ok() == Some(n) {
+                BodyEnd::At(end)
+            } else {
+                BodyEnd::NeedMore
+            };
+            (b.to_vec(), ended)
+        }
     }
-    let (b, end) = plain(d, f);
-    let ended = match f {
-        Framing::Close => None,
-        Framing::Length(n) => (u64::try_from(end).ok() == Some(n)).then_some(end),
-        _ => Some(end),
-    };
-    (b.to_vec(), ended)
 }
 
 /// After a response body ends, libhtp keeps reading: bytes that do not start (after blanks
@@ -237,7 +254,7 @@ pub(crate) fn trailing_response_body(d: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
-    fn dc(d: &[u8]) -> (Vec<u8>, Option<usize>) {
+    fn dc(d: &[u8]) -> (Vec<u8>, BodyEnd) {
         body(d, Framing::Chunked)
     }
 
@@ -282,14 +299,12 @@ mod tests {
         // Junk up to the LF after the data is skipped.
         assert_eq!(dc(b"5\r\nhelloXYZ\n2\nab\n0\n\n").0, b"helloab");
         // Cut in the middle of a chunk.
-        assert_eq!(dc(b"5\r\nhel"), (b"hel".to_vec(), None));
+        assert_eq!(dc(b"5\r\nhel"), (b"hel".to_vec(), BodyEnd::NeedMore));
+        assert_eq!(dc(b"5\r\nhello\r\n0\r\nX: y\r\n").1, BodyEnd::NeedMore);
         // End offset after the trailers.
         let d = b"1\r\na\r\n0\r\nX: y\r\n\r\nNEXT";
         let (b, end) = dc(d);
-        assert_eq!(
-            (b.as_slice(), &d[end.unwrap()..]),
-            (&b"a"[..], &b"NEXT"[..])
-        );
+        assert_eq!((b.as_slice(), end), (&b"a"[..], BodyEnd::At(d.len() - 4)));
     }
 
     #[test]
@@ -297,20 +312,28 @@ mod tests {
         // A size line without hex digits: the rest is the body as sent.
         assert_eq!(dc(b"5\r\nhello\r\nworld\r\n").0, b"helloworld\r\n");
         // No LF and not hex: plain body.
-        assert_eq!(dc(b"X5O!P%@AP[4"), (b"X5O!P%@AP[4".to_vec(), Some(11)));
+        assert_eq!(
+            dc(b"X5O!P%@AP[4"),
+            (b"X5O!P%@AP[4".to_vec(), BodyEnd::AtClose)
+        );
+        assert_eq!(dc(b"5\r\nhello\r\nzz\r\n").1, BodyEnd::AtClose);
         // Hex without LF yet: wait.
-        assert_eq!(dc(b"5"), (Vec::new(), None));
+        assert_eq!(dc(b"5"), (Vec::new(), BodyEnd::NeedMore));
     }
 
     #[test]
     fn lengths() {
+        let b = |d: &[u8], f| body(d, f);
         assert_eq!(
-            body(b"abcdef", Framing::Length(3)),
-            (b"abc".to_vec(), Some(3))
+            b(b"abcdef", Framing::Length(3)),
+            (b"abc".to_vec(), BodyEnd::At(3))
         );
-        assert_eq!(body(b"ab", Framing::Length(3)), (b"ab".to_vec(), None));
-        assert_eq!(body(b"ab", Framing::Close), (b"ab".to_vec(), None));
-        assert_eq!(body(b"ab", Framing::None), (Vec::new(), Some(0)));
+        assert_eq!(
+            b(b"ab", Framing::Length(3)),
+            (b"ab".to_vec(), BodyEnd::NeedMore)
+        );
+        assert_eq!(b(b"ab", Framing::Close), (b"ab".to_vec(), BodyEnd::AtClose));
+        assert_eq!(b(b"ab", Framing::None), (Vec::new(), BodyEnd::At(0)));
         assert_eq!(trailing_response_body(b"\r\nmore"), b"more");
         assert_eq!(trailing_response_body(b"HTTP/1.1 200 OK\r\n"), b"");
         assert_eq!(trailing_response_body(b"  http/1.1 200"), b"");
