@@ -7,7 +7,7 @@
 # SECONDS (default 5) of traffic per contender; PAYLOAD_BYTES (default 64) of UDP payload;
 # RATE_PPS (default 0 = as fast as the sender can) caps the offered load. With PIN=1 the
 # sender and the contender share CPU 0 (taskset), so the contender's cost shows in packets/s.
-# REPEAT=N (default 1) runs the four contenders N times, interleaved, and adds a table of
+# REPEAT=N (default 1) runs the five contenders N times, interleaved, and adds a table of
 # medians (a loaded machine is noisy; interleaving spreads the noise over all contenders).
 # NICE=N runs the contender at that nice level (with PIN=1 and NICE=19, the contender gets
 # a small share of the CPU the sender saturates: a slow reader, bursts pile up; its CPU time
@@ -141,12 +141,13 @@ for _ in $(seq "${REPEAT:-1}"); do
   run "Rust verdict batch 1"  "$RUST_BIN" 0 1
   run "C libnfq batch 32"     "$WORK/nfq_accept" 0 32
   run "Rust verdict batch 32" "$RUST_BIN" 0 32
+  run "Rust b32 no yield"     env ACCEPT_ALL_NO_YIELD=1 "$RUST_BIN" 0 32
 done
 if [ "${REPEAT:-1}" -gt 1 ]; then
   echo
   echo "medians over $REPEAT runs:"
   header
-  for name in "C libnfq batch 1" "Rust verdict batch 1" "C libnfq batch 32" "Rust verdict batch 32"; do
+  for name in "C libnfq batch 1" "Rust verdict batch 1" "C libnfq batch 32" "Rust verdict batch 32" "Rust b32 no yield"; do
     med=()
     for k in 6 5 4 3 2 1; do # fields counted from the end: offered .. enobufs
       col=$(grep -F "$name " "$WORK/rows" | awk -v k="$k" '{ print $(NF - k + 1) }' | sort -g)

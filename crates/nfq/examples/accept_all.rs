@@ -7,7 +7,9 @@
 //! - `BATCH` = 1 (default): one `recvmmsg` slot and one plain verdict per packet -- the same
 //!   syscall pattern as the C peer with batch 1 (one receive, one send per packet).
 //! - `BATCH` = N > 1: up to N packets per `recvmmsg`, and one batch verdict per burst (a burst
-//!   is whatever was queued, at most N, so no packet waits for a full batch).
+//!   is whatever was queued, at most N, so no packet waits for a full batch). After a short
+//!   burst the socket yields the CPU once before sleeping
+//!   ([`QueueSocket::set_yield_before_wait`]); `ACCEPT_ALL_NO_YIELD=1` turns that off.
 //!
 //! Like the C peer: 8 MiB receive buffer, queue length 8192, whole packets copied. On
 //! SIGINT/SIGTERM it prints `packets=N enobufs=M` on stdout and exits 0.
@@ -61,6 +63,8 @@ fn main() {
         let mut bufs = RecvBuffers::for_copy_range(batch, 0xffff);
         let mut out = Vec::with_capacity(64 * batch);
         let mut packets = 0u64;
+        // ACCEPT_ALL_NO_YIELD=1: sleep as soon as the queue is empty (for comparisons).
+        sock.set_yield_before_wait(std::env::var_os("ACCEPT_ALL_NO_YIELD").is_none());
         while !STOP.load(Ordering::Relaxed) {
             if sock.recv(&mut bufs)? == 0 {
                 continue; // interrupted by a signal
@@ -86,10 +90,12 @@ fn main() {
         let st = sock.stats();
         if st.recv_calls > 0 {
             eprintln!(
-                "accept_all: {} receive calls, {:.1} packets per receive, {} sends",
+                "accept_all: {} receive calls, {:.1} packets per receive, {} sends, {} yields ({} found packets)",
                 st.recv_calls,
                 st.datagrams as f64 / st.recv_calls as f64,
-                st.sends
+                st.sends,
+                st.yields,
+                st.yield_bursts
             );
         }
         Ok((packets, st.enobufs))

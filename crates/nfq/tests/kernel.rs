@@ -1132,3 +1132,92 @@ fn receive_buffer_is_forced_beyond_rmem_max() {
         })
         .unwrap();
 }
+
+/// Yielding before a wait: after a short burst the next receive first takes what was queued
+/// meanwhile (counted as a yield that found packets); with nothing queued it yields, finds
+/// nothing and waits; turned off, it never yields.
+#[test]
+fn yield_before_wait_takes_what_was_queued_meanwhile() {
+    let Some(net) = common::two_hosts() else {
+        return;
+    };
+    let fam = FAMILIES[0];
+    let rx = udp_socket(&net.b, fam.b);
+    let port = rx.local_addr().unwrap().port().to_string();
+    fam.queue_rule(&net.b, "INPUT", "udp", &port, "72");
+    let (tx_ready, rx_ready) = std::sync::mpsc::channel();
+    let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
+    let reader = net
+        .b
+        .spawn_thread(move || {
+            let mut sock = QueueSocket::open().unwrap();
+            sock.bind_queue(72, &QueueConfig::default()).unwrap();
+            let mut bufs = verdict_nfq::RecvBuffers::new(64, verdict_nfq::DEFAULT_SLOT_SIZE);
+            let accept_all = |sock: &mut QueueSocket, bufs: &verdict_nfq::RecvBuffers| {
+                for m in bufs.messages() {
+                    if let Ok(Message::Packet(p)) = m {
+                        sock.send_verdict(&VerdictMsg::new(72, p.id(), Verdict::Accept))
+                            .unwrap();
+                    }
+                }
+            };
+            let mut counts = Vec::new();
+            for phase in 0..3 {
+                if phase == 2 {
+                    sock.set_yield_before_wait(false);
+                }
+                tx_ready.send(()).unwrap();
+                rx_go.recv().unwrap();
+                let n = sock.recv(&mut bufs).unwrap();
+                accept_all(&mut sock, &bufs);
+                let st = sock.stats();
+                counts.push((n, st.yields, st.yield_bursts));
+            }
+            // Back on, nothing queued: one more yield that finds nothing, then the wait
+            // times out.
+            sock.set_yield_before_wait(true);
+            let idle = sock
+                .recv_timeout(&mut bufs, Duration::from_millis(100))
+                .unwrap();
+            let st = sock.stats();
+            counts.push((idle, st.yields, st.yield_bursts));
+            counts
+        })
+        .unwrap();
+    let tx = udp_socket(&net.a, fam.a);
+    let wait_queued = |count: u32| {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while std::time::Instant::now() < deadline {
+            let status = net
+                .b
+                .read_file("/proc/net/netfilter/nfnetlink_queue")
+                .unwrap();
+            let st = verdict_nfq::proc::parse_queue_status(&status);
+            if st.iter().any(|s| s.queue == 72 && s.queue_total == count) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{count} packets never queued");
+    };
+    let mut all = Vec::new();
+    for (phase, n) in [(0, 20), (1, 5), (2, 3)] {
+        rx_ready.recv().unwrap();
+        let sent = payloads(&format!("phase{phase}"), n);
+        send_all(&tx, rx.local_addr().unwrap(), &sent);
+        wait_queued(n as u32);
+        all.extend(sent);
+        tx_go.send(()).unwrap();
+    }
+    let counts = reader.join().unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            (20, 0, 0), // first receive: nothing to yield for
+            (5, 1, 1),  // after a short burst: yield, then found the 5 queued meanwhile
+            (3, 1, 1),  // turned off: no yield
+            (0, 2, 1),  // on again, idle: yielded, found nothing, waited 100 ms
+        ]
+    );
+    assert_eq!(recv_until(&rx, all.len(), QUIET, LIMIT), all);
+}

@@ -77,6 +77,7 @@ impl NfqQueue {
         conntrack: bool,
     ) -> Result<NfqQueue, verdict_nfq::Error> {
         let mut sock = QueueSocket::open()?;
+        sock.set_yield_before_wait(cfg.yield_before_wait);
         if let Err(e) = sock.set_recv_buffer(RECV_BUFFER_BYTES) {
             tracing::warn!(queue, "cannot enlarge the receive buffer: {e}");
         }
