@@ -42,6 +42,8 @@ pub struct AppConfig {
     pub tls_handshake_limit: usize,
     /// Bytes looked at to detect the protocol of a direction before giving up.
     pub detect_limit: usize,
+    /// How HTTP bodies are decoded for rules.
+    pub decode: crate::http::DecodeOptions,
 }
 
 impl Default for AppConfig {
@@ -52,6 +54,7 @@ impl Default for AppConfig {
             response_body_limit: 100 << 10,
             tls_handshake_limit: 64 << 10,
             detect_limit: 1024,
+            decode: crate::http::DecodeOptions::default(),
         }
     }
 }
@@ -129,6 +132,12 @@ struct Dir {
     tls_hs: Vec<u8>,
     /// TLS: record version of the first handshake record.
     tls_ver: [u8; 2],
+    /// HTTP, between messages: the first bytes of what follows, to tell whether a new
+    /// message starts.
+    probe: Vec<u8>,
+    /// HTTP: the current (complete) message is an interim 1xx response: the final response
+    /// belongs to the same transaction.
+    interim: bool,
 }
 
 impl Dir {
@@ -146,6 +155,8 @@ impl Dir {
             tls_rec: Vec::new(),
             tls_hs: Vec::new(),
             tls_ver: [3, 1],
+            probe: Vec::new(),
+            interim: false,
         }
     }
 
@@ -163,6 +174,7 @@ impl Dir {
         self.complete = false;
         self.seen = 0;
         self.truncated = false;
+        self.interim = false;
         if next_tx {
             self.tx += 1;
         }
@@ -208,6 +220,11 @@ impl FlowParser {
             head_requests: Vec::new(),
             connect_requests: Vec::new(),
         }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AppConfig {
+        &self.cfg
     }
 
     /// The detected protocol of the flow.
@@ -277,10 +294,17 @@ impl FlowParser {
             State::Detect | State::Off => return,
             _ => {}
         }
-        let was_idle = d.state == State::Idle;
-        if !d.buf.is_empty() || !was_idle {
-            d.finish(!was_idle && !d.buf.is_empty());
+        if d.state == State::Idle {
+            // A complete message waits for what follows: it is done.
+            if !d.buf.is_empty() {
+                let next = !d.interim;
+                d.finish(next);
+            }
+        } else if !d.buf.is_empty() {
+            // The message in progress is abandoned.
+            d.finish(true);
         }
+        d.probe.clear();
         d.tls_rec.clear();
         d.state = match self.proto {
             Some(AppProto::Http) => State::Idle,
@@ -367,36 +391,54 @@ impl FlowParser {
         }
     }
 
-    /// Between messages: what starts the next one.
+    /// Between messages: what starts the next one. An HTTP message stays current after it
+    /// completes until the next one starts: bytes that do not start a message are, for a
+    /// response, more of its body (libhtp hands them to `file_data`), for a request skipped.
     fn idle<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
         match self.proto {
             Some(AppProto::Http) => {
-                // Resynchronise: skip up to a line that starts a request or response.
-                let pending = d.buf.len();
-                d.buf.extend_from_slice(bytes.get(..64).unwrap_or(bytes));
+                let pending = d.probe.len();
+                d.probe.extend_from_slice(bytes.get(..64).unwrap_or(bytes));
                 let starts = |b: &[u8]| {
                     crate::http::is_request_start(b) || crate::http::is_response_start(b)
                 };
-                if starts(&d.buf) {
-                    let buffered = std::mem::take(&mut d.buf);
+                if starts(&d.probe) {
+                    let probe = std::mem::take(&mut d.probe);
+                    if !d.buf.is_empty() {
+                        let next = !d.interim;
+                        d.finish(next);
+                    }
                     d.state = State::HttpHead;
-                    let old = buffered.get(..pending).unwrap_or(&[]).to_vec();
+                    let old = probe.get(..pending).unwrap_or(&[]).to_vec();
                     if !old.is_empty() {
                         self.data(i == 0, &old);
                     }
                     return bytes;
                 }
-                if d.buf.len() < 16 && !d.buf.contains(&b'\n') {
+                if d.probe.len() < 16 && !d.probe.contains(&b'\n') {
                     // Too short to tell yet.
                     return &[];
+                }
+                let probe = std::mem::take(&mut d.probe);
+                if i == 1 && !d.buf.is_empty() {
+                    // Trailing bytes of a response: more body, up to the next line.
+                    let old = probe.get(..pending).unwrap_or(&[]).to_vec();
+                    let lim = self.body_limit(i);
+                    let d = &mut self.dirs[i];
+                    d.keep(&old, lim);
+                    let n = match memchr::memchr(b'\n', bytes) {
+                        Some(n) => n + 1,
+                        None => bytes.len(),
+                    };
+                    d.keep(bytes.get(..n).unwrap_or(&[]), lim);
+                    return bytes.get(n..).unwrap_or(&[]);
                 }
                 // Not a message start: drop up to the next line.
                 let skip = match memchr::memchr(b'\n', bytes) {
                     Some(n) => n + 1,
                     None => bytes.len(),
                 };
-                d.buf.clear();
                 bytes.get(skip..).unwrap_or(&[])
             }
             Some(p) => {
@@ -418,7 +460,8 @@ impl FlowParser {
         let old = d.buf.len();
         d.buf.extend_from_slice(bytes);
         d.touched = true;
-        let end = head_end(d.buf.get(from..).unwrap_or(&[])).map(|e| from + e);
+        let end = http_head_len(&d.buf)
+            .or_else(|| head_end(d.buf.get(from..).unwrap_or(&[])).map(|e| from + e));
         let Some(end) = end else {
             if d.buf.len() > limit {
                 d.buf.truncate(limit);
@@ -440,7 +483,6 @@ impl FlowParser {
             None => {
                 d.complete = true;
                 d.state = State::Idle;
-                d.finish(true);
             }
             Some(s) => d.state = s,
         }
@@ -450,6 +492,13 @@ impl FlowParser {
     /// The framing of the body after a complete head in `dirs[i].buf`; None when there is
     /// none.
     fn body_state(&mut self, i: usize) -> Option<State> {
+        let mut interim = false;
+        let state = self.body_state_inner(i, &mut interim);
+        self.dirs[i].interim = interim;
+        state
+    }
+
+    fn body_state_inner(&mut self, i: usize, interim: &mut bool) -> Option<State> {
         let d = &self.dirs[i];
         let tx = d.tx;
         if let Ok(r) = crate::http::Request::parse(&d.buf) {
@@ -482,6 +531,8 @@ impl FlowParser {
                 self.dirs[0].state = State::Off;
                 return Some(State::Off);
             }
+            // An interim response (100 Continue, ...) shares its transaction with the final one.
+            *interim = (100..200).contains(&status);
             if head_req || (100..200).contains(&status) || status == 204 || status == 304 {
                 return None;
             }
@@ -514,7 +565,6 @@ impl FlowParser {
         if left == 0 {
             d.complete = true;
             d.state = State::Idle;
-            d.finish(true);
         } else {
             d.state = State::HttpBody(left);
         }
@@ -595,7 +645,6 @@ impl FlowParser {
         if done {
             d.complete = true;
             d.state = State::Idle;
-            d.finish(true);
         } else {
             d.state = State::HttpChunked(c);
         }
@@ -704,7 +753,21 @@ fn push_bounded(v: &mut Vec<u64>, tx: u64) {
     v.push(tx);
 }
 
-/// The end of an HTTP head (after the empty line) in `b`, accepting bare LF line ends.
+/// The length of a complete HTTP head at the start of `b`, as the (lenient, libhtp-like)
+/// parsers of [`crate::http`] delimit it; None while it is incomplete or unparsable.
+fn http_head_len(b: &[u8]) -> Option<usize> {
+    let body = if crate::http::is_response_start(b) {
+        let r = crate::http::Response::parse(b).ok()?;
+        r.headers_complete().then(|| r.body().len())?
+    } else {
+        let r = crate::http::Request::parse(b).ok()?;
+        r.headers_complete().then(|| r.body().len())?
+    };
+    b.len().checked_sub(body)
+}
+
+/// The end of an HTTP head (after the empty line) in `b`, accepting bare LF line ends: the
+/// fallback when the parsers reject the head.
 fn head_end(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(n) = memchr::memchr(b'\n', b.get(i..)?) {
@@ -799,6 +862,29 @@ mod tests {
         assert_eq!((m[0].1, m[1].1), (0, 1));
         let r = crate::http::Response::parse(&m[0].0).unwrap();
         assert_eq!(crate::http::dechunk(r.body()), b"abc");
+    }
+
+    #[test]
+    fn interim_response_shares_the_transaction_and_trailing_bytes_are_body() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(msgs(&p, false)[0].1, 0);
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab");
+        p.begin_packet();
+        p.data(false, b"not a status line, more body\r\n");
+        let m = msgs(&p, false);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].1, 0, "the final response is transaction 0 too");
+        assert!(m[0]
+            .0
+            .ends_with(b"\r\n\r\nabnot a status line, more body\r\n"));
+        // The next response is transaction 1.
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 204 No Content\r\n\r\n");
+        assert_eq!(msgs(&p, false).last().unwrap().1, 1);
     }
 
     #[test]

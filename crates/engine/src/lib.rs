@@ -1186,6 +1186,7 @@ impl<I: Inspector> Layers<'_, I> {
             app: st.map(|s| verdict_rules::input::AppInput {
                 proto: s.app.proto(),
                 messages: &messages,
+                decode: s.app.config().decode,
             }),
             stream: stream_in,
         };

@@ -41,6 +41,8 @@ pub(crate) struct AppView<'a> {
     dns_names: OnceCell<Vec<Vec<u8>>>,
     ja3: OnceCell<Option<(String, String)>>,
     decompressed: OnceCell<Option<Vec<u8>>>,
+    /// How bodies are decoded (`Content-Encoding` layer limit).
+    decode: http::DecodeOptions,
 }
 
 impl<'a> AppView<'a> {
@@ -57,10 +59,14 @@ impl<'a> AppView<'a> {
     }
 
     /// A view of one framed message of a TCP flow.
-    pub(crate) fn message(m: &verdict_applayer::flow::AppMessage<'a>) -> AppView<'a> {
+    pub(crate) fn message(
+        m: &verdict_applayer::flow::AppMessage<'a>,
+        decode: http::DecodeOptions,
+    ) -> AppView<'a> {
         let mut v =
             AppView::from_parsed(verdict_applayer::parse_as(m.proto, m.bytes, Transport::Tcp));
         v.proto = Some(m.proto);
+        v.decode = decode;
         v
     }
 
@@ -76,6 +82,7 @@ impl<'a> AppView<'a> {
             dns_names: OnceCell::new(),
             ja3: OnceCell::new(),
             decompressed: OnceCell::new(),
+            decode: http::DecodeOptions::default(),
         }
     }
 
@@ -260,7 +267,7 @@ impl<'a> AppView<'a> {
     /// and its `Content-Encoding` layers undone, with libhtp's tolerance of malformed
     /// messages.
     fn body(&self) -> Option<&[u8]> {
-        let opts = http::DecodeOptions::default();
+        let opts = self.decode;
         self.decompressed
             .get_or_init(|| match &self.parsed {
                 Some(Parsed::HttpRequest(r)) => Some(r.file_data(&opts)),

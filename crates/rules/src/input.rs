@@ -170,6 +170,8 @@ pub struct AppInput<'a> {
     /// The messages touched by this packet, in stream order: their protocol, bytes from the
     /// message start, transaction id. App-layer rules match once per (rule, transaction).
     pub messages: &'a [verdict_applayer::flow::AppMessage<'a>],
+    /// How HTTP bodies are decoded (Suricata's `response-body-decompress-layer-limit`).
+    pub decode: verdict_applayer::http::DecodeOptions,
 }
 
 /// Reassembled stream data around one packet, for raw stream inspection.

@@ -743,8 +743,9 @@ impl RuleSet {
             None if self.has_app => AppView::parse(pkt),
             None => AppView::none(),
         };
+        let decode = extra.app.map(|a| a.decode).unwrap_or_default();
         let views: Vec<AppView<'_>> = if self.has_app {
-            msgs.iter().map(AppView::message).collect()
+            msgs.iter().map(|m| AppView::message(m, decode)).collect()
         } else {
             Vec::new()
         };

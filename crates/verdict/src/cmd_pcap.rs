@@ -175,6 +175,9 @@ fn app_config(cfg: &SuricataConfig) -> verdict_engine::AppConfig {
     if let Some(n) = size(cfg, &format!("{base}.response-body-limit")) {
         a.response_body_limit = limit(n);
     }
+    if let Some(n) = size(cfg, &format!("{base}.response-body-decompress-layer-limit")) {
+        a.decode.decompress_layer_limit = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     a
 }
 
