@@ -238,22 +238,36 @@ impl<'a> Head<'a> {
     }
 }
 
-/// Appends Suricata's normalised header block: `Name: Value\r\n` per header, in order.
-fn normalized_block(block: &[u8], out: &mut Vec<u8>) {
-    for h in (Headers { rest: block }) {
-        out.extend_from_slice(h.name);
+/// libhtp's header table of a header block. A block cut before its empty line (the rest of
+/// the head is in later bytes) is read as if it ended there, so that its last complete line
+/// counts.
+fn header_table(block: &[u8], side: fields::Side) -> Vec<fields::Field> {
+    let parsed = fields::parse(block, side);
+    if parsed.end.is_some() || block.is_empty() {
+        return parsed.table();
+    }
+    let mut ended = block.to_vec();
+    ended.extend_from_slice(b"\r\n");
+    fields::parse(&ended, side).table()
+}
+
+/// Appends Suricata's normalised header block: `Name: Value\r\n` per entry of libhtp's
+/// header table (folded lines joined, repeated names merged with `, `), in order.
+fn normalized_block(block: &[u8], side: fields::Side, out: &mut Vec<u8>) {
+    for f in header_table(block, side) {
+        out.extend_from_slice(&f.name);
         out.extend_from_slice(b": ");
-        out.extend_from_slice(h.value);
+        out.extend_from_slice(&f.value);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-/// Appends Suricata's `http.header_names` buffer: `\r\n`, each name followed by `\r\n`,
-/// then `\r\n`.
-fn names_block(block: &[u8], out: &mut Vec<u8>) {
+/// Appends Suricata's `http.header_names` buffer: `\r\n`, each name of libhtp's header
+/// table followed by `\r\n`, then `\r\n`.
+fn names_block(block: &[u8], side: fields::Side, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
-    for h in (Headers { rest: block }) {
-        out.extend_from_slice(h.name);
+    for f in header_table(block, side) {
+        out.extend_from_slice(&f.name);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -388,14 +402,14 @@ impl<'a> Request<'a> {
     /// Suricata's normalised `http.header` buffer: `Name: Value\r\n` per header.
     pub fn header_block_normalized(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(self.head.block.len());
-        normalized_block(self.head.block, &mut v);
+        normalized_block(self.head.block, fields::Side::Request, &mut v);
         v
     }
 
     /// Suricata's `http.header_names` buffer.
     pub fn header_names(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        names_block(self.head.block, &mut v);
+        names_block(self.head.block, fields::Side::Request, &mut v);
         v
     }
 
@@ -404,7 +418,7 @@ impl<'a> Request<'a> {
         let mut v = Vec::with_capacity(self.request_line.len() + self.head.block.len() + 4);
         v.extend_from_slice(self.request_line);
         v.extend_from_slice(b"\r\n");
-        normalized_block(self.head.block, &mut v);
+        normalized_block(self.head.block, fields::Side::Request, &mut v);
         v.extend_from_slice(b"\r\n");
         v
     }
@@ -609,14 +623,14 @@ impl<'a> Response<'a> {
     /// Suricata's normalised `http.header` buffer.
     pub fn header_block_normalized(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(self.head.block.len());
-        normalized_block(self.head.block, &mut v);
+        normalized_block(self.head.block, fields::Side::Response, &mut v);
         v
     }
 
     /// Suricata's `http.header_names` buffer.
     pub fn header_names(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        names_block(self.head.block, &mut v);
+        names_block(self.head.block, fields::Side::Response, &mut v);
         v
     }
 
@@ -625,7 +639,7 @@ impl<'a> Response<'a> {
         let mut v = Vec::with_capacity(self.response_line.len() + self.head.block.len() + 4);
         v.extend_from_slice(self.response_line);
         v.extend_from_slice(b"\r\n");
-        normalized_block(self.head.block, &mut v);
+        normalized_block(self.head.block, fields::Side::Response, &mut v);
         v.extend_from_slice(b"\r\n");
         v
     }
@@ -951,6 +965,22 @@ mod tests {
             b"plain"
         );
         assert_eq!(fd(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"), b"");
+    }
+
+    #[test]
+    fn normalized_headers_follow_libhtp() {
+        let r = Response::parse(
+            b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  2\r\nSet-Cookie: a\rset-cookie: b\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            r.header_block_normalized(),
+            b"X-A: 1  2\r\nSet-Cookie: a, b\r\n"
+        );
+        assert_eq!(r.header_names(), b"\r\nX-A\r\nSet-Cookie\r\n\r\n");
+        // A head cut after a complete line: that line counts.
+        let q = Request::parse(b"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAcc").unwrap();
+        assert_eq!(q.header_block_normalized(), b"Host: h\r\nUser-Agent: u\r\n");
     }
 
     #[test]

@@ -69,6 +69,29 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The fields as libhtp's header table holds them: one entry per name (compared
+    /// without case), in order of first appearance, repetitions joined with `, ` (a
+    /// repeated `Content-Length` keeps its first value).
+    pub(crate) fn table(&self) -> Vec<Field> {
+        let mut out: Vec<Field> = Vec::with_capacity(self.fields.len());
+        for f in &self.fields {
+            match out
+                .iter_mut()
+                .find(|e| e.name.eq_ignore_ascii_case(&f.name))
+            {
+                Some(e) if !f.name.eq_ignore_ascii_case(b"content-length") => {
+                    e.value.extend_from_slice(b", ");
+                    e.value.extend_from_slice(&f.value);
+                }
+                Some(_) => {}
+                None => out.push(f.clone()),
+            }
+        }
+        out
+    }
+}
+
 /// `a` equals `b` ignoring ASCII case and the NUL bytes of `a`.
 pub(crate) fn eq_nocase_nozero(a: &[u8], b: &[u8]) -> bool {
     let mut it = a.iter().filter(|&&c| c != 0);
@@ -499,6 +522,12 @@ mod tests {
         assert_eq!(b.get(b"content-length").as_deref(), Some(&b"5"[..]));
         assert_eq!(b.get(b"X").as_deref(), Some(&b"a, b"[..]));
         assert_eq!(b.get(b"missing"), None);
+        let t = b.table();
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (t[1].value.as_slice(), t[2].value.as_slice()),
+            (&b"5"[..], &b"a, b"[..])
+        );
         assert!(eq_nocase_nozero(b"Content\0-Encoding", b"content-encoding"));
         assert!(!eq_nocase_nozero(b"Content-Encodin", b"content-encoding"));
         assert!(contains_nocase_nozero(b"xchu\0nKed", b"chunked"));
