@@ -198,6 +198,9 @@ pub fn wall_clock() -> Duration {
 pub struct Daemon {
     cfg: Config,
     config_path: Option<PathBuf>,
+    /// The config file as it was at start (before command-line overrides), to tell which
+    /// settings a reload cannot apply.
+    file_at_start: Option<Config>,
     signals: Signals,
     shared: Arc<Shared<verdict_rules::RuleSet>>,
     threads: Vec<(u16, std::thread::JoinHandle<std::io::Result<()>>)>,
@@ -392,7 +395,9 @@ impl Daemon {
             },
             rule_count.load(Ordering::Relaxed)
         );
+        let file_at_start = config_path.as_ref().and_then(|p| Config::load(p).ok());
         Ok(Daemon {
+            file_at_start,
             cfg,
             config_path,
             signals,
@@ -493,7 +498,22 @@ impl Daemon {
         // Rule files are re-read; other settings need a restart.
         if let Some(path) = &self.config_path {
             match Config::load(path) {
-                Ok(new) => cfg.rules = new.rules,
+                Ok(new) => {
+                    let changed = self
+                        .file_at_start
+                        .as_ref()
+                        .map(|old| crate::config::changed_settings(old, &new))
+                        .unwrap_or_default();
+                    if !changed.is_empty() {
+                        tracing::warn!(
+                            "{}: {} changed; a reload applies only [rules], restart Verdict \
+                             for the rest",
+                            path.display(),
+                            changed.join(", ")
+                        );
+                    }
+                    cfg.rules = new.rules;
+                }
                 Err(e) => {
                     self.reload_errors.fetch_add(1, Ordering::Relaxed);
                     tracing::error!("reload refused, keeping the current rules: {e}");

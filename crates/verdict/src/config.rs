@@ -67,6 +67,42 @@ pub enum ConfigError {
     },
 }
 
+/// The settings other than `[rules]` that differ between `old` and `new`, by their names in
+/// the file. A reload (SIGHUP) applies only `[rules]`; these need a restart, and the daemon
+/// says so instead of ignoring them silently.
+pub fn changed_settings(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let mut check = |name: &'static str, differs: bool| {
+        if differs {
+            v.push(name);
+        }
+    };
+    check("queues", old.queues != new.queues);
+    check("topology", old.topology != new.topology);
+    check("fail_open", old.fail_open != new.fail_open);
+    check("queue_maxlen", old.queue_maxlen != new.queue_maxlen);
+    check("copy_range", old.copy_range != new.copy_range);
+    check("batch_size", old.batch_size != new.batch_size);
+    check(
+        "max_verdict_latency_us",
+        old.max_verdict_latency_us != new.max_verdict_latency_us,
+    );
+    check(
+        "yield_before_wait",
+        old.yield_before_wait != new.yield_before_wait,
+    );
+    check("undecodable", old.undecodable != new.undecodable);
+    check("[capture]", old.capture != new.capture);
+    check("[outputs]", old.outputs != new.outputs);
+    check("[flow_bypass]", old.flow_bypass != new.flow_bypass);
+    check("[kernel_guard]", old.kernel_guard != new.kernel_guard);
+    check(
+        "firewall_backend",
+        old.firewall_backend != new.firewall_backend,
+    );
+    v
+}
+
 /// The whole configuration of `verdict run`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -743,6 +779,19 @@ mod tests {
 
     fn err(s: &str) -> String {
         parse(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn changed_settings_name_what_needs_a_restart() {
+        let old = parse("").unwrap();
+        assert!(changed_settings(&old, &old).is_empty());
+        let rules_only = parse("[rules]\nfiles = [\"a.rules\"]\n").unwrap();
+        assert!(changed_settings(&old, &rules_only).is_empty());
+        let new = parse("fail_open = false\nbatch_size = 8\n[outputs]\neve = false\n").unwrap();
+        assert_eq!(
+            changed_settings(&old, &new),
+            vec!["fail_open", "batch_size", "[outputs]"]
+        );
     }
 
     #[test]

@@ -303,7 +303,10 @@ fn sighup_swaps_rules_without_losing_packets() {
         None
     );
 
-    // A broken file on the next SIGHUP keeps the working set.
+    // A broken file on the next SIGHUP keeps the working set; a setting changed in the
+    // config file at the same time is named as needing a restart, not ignored silently.
+    let text = std::fs::read_to_string(cfg).unwrap();
+    std::fs::write(cfg, format!("batch_size = 8\n{text}")).unwrap();
     std::fs::write(
         dir.0.join("test.rules"),
         "drop tcp any any -> any 8080 (msg:\"broken\"; sid:9",
@@ -329,6 +332,10 @@ fn sighup_swaps_rules_without_losing_packets() {
     assert!(
         stderr.contains("test.rules:1:"),
         "the error names file and line: {stderr}"
+    );
+    assert!(
+        stderr.contains("batch_size changed; a reload applies only [rules]"),
+        "{stderr}"
     );
 }
 
