@@ -16,7 +16,7 @@ mod body;
 mod decompress;
 mod fields;
 
-pub use body::BodyEnd;
+pub use body::{BodyEnd, ChunkedDecoder, Framing};
 
 /// Settings of the body decoding that Suricata makes configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,20 +349,22 @@ impl<'a> Request<'a> {
         self.head.body
     }
 
+    /// How this request's body is delimited, as libhtp decides it: chunked when
+    /// `Transfer-Encoding` contains `chunked`, else `Content-Length`, else no body.
+    pub fn framing(&self) -> Framing {
+        let block = fields::parse(self.head.block, fields::Side::Request);
+        let te = block.get(b"transfer-encoding");
+        let cl = block.get(b"content-length");
+        body::request_framing(te.as_deref(), cl.as_deref())
+    }
+
     /// Where this request's body ends in [`Request::body`], framed as libhtp frames it:
     /// chunked (loosely detected and read), `Content-Length`, or no body.
     pub fn body_end(&self) -> BodyEnd {
         if !self.head.complete {
             return BodyEnd::NeedMore;
         }
-        let block = fields::parse(self.head.block, fields::Side::Request);
-        let te = block.get(b"transfer-encoding");
-        let cl = block.get(b"content-length");
-        body::body(
-            self.head.body,
-            body::request_framing(te.as_deref(), cl.as_deref()),
-        )
-        .1
+        body::body(self.head.body, self.framing()).1
     }
 
     /// The request body as libhtp delimits it, from the bytes at hand: de-chunked when
@@ -541,6 +543,19 @@ impl<'a> Response<'a> {
         u16::try_from(v).ok().filter(|v| (100..=999).contains(v))
     }
 
+    /// How this response's body is delimited, as libhtp decides it from the status code and
+    /// the `Transfer-Encoding` and `Content-Length` fields (repeated fields joined, folded
+    /// lines unfolded): chunked when `Transfer-Encoding` contains `chunked` (whatever the
+    /// protocol version and even with a `Content-Length`), else the length, else until
+    /// close; no body for 1xx, 204 and 304 without either field, nor for an unparsable
+    /// length. The response to a `HEAD` request has no body whatever this says.
+    pub fn framing(&self) -> Framing {
+        let block = fields::parse(self.head.block, fields::Side::Response);
+        let te = block.get(b"transfer-encoding");
+        let cl = block.get(b"content-length");
+        body::response_framing(self.status_number(), te.as_deref(), cl.as_deref())
+    }
+
     /// Where this response's body ends in [`Response::body`], framed as libhtp frames it
     /// (loose chunked detection and chunk-size lines, the raw fallback when the chunks are
     /// not chunks, `Content-Length`, connection close; no body for 1xx/204/304 without
@@ -550,11 +565,7 @@ impl<'a> Response<'a> {
         if !self.head.complete {
             return BodyEnd::NeedMore;
         }
-        let block = fields::parse(self.head.block, fields::Side::Response);
-        let te = block.get(b"transfer-encoding");
-        let cl = block.get(b"content-length");
-        let framing = body::response_framing(self.status_number(), te.as_deref(), cl.as_deref());
-        body::body(self.head.body, framing).1
+        body::body(self.head.body, self.framing()).1
     }
 
     /// The decoded response body as Suricata's `file_data` sees it, from the bytes at hand:
@@ -568,9 +579,7 @@ impl<'a> Response<'a> {
             return Vec::new();
         }
         let block = fields::parse(self.head.block, fields::Side::Response);
-        let te = block.get(b"transfer-encoding");
-        let cl = block.get(b"content-length");
-        let framing = body::response_framing(self.status_number(), te.as_deref(), cl.as_deref());
+        let framing = self.framing();
         let (mut out, end) = body::body(self.head.body, framing);
         if let BodyEnd::At(e) = end {
             if framing != body::Framing::None {
@@ -1009,6 +1018,26 @@ mod tests {
         );
         let req = |p: &[u8]| Request::parse(p).unwrap().body_end();
         assert_eq!(req(b"GET / HTTP/1.1\r\n\r\nGET"), BodyEnd::At(0));
+        // Framing from libhtp's view of the fields: repeated Transfer-Encoding joined,
+        // folded Content-Length unfolded, 1xx with a length has a body, status `0204` is
+        // 204.
+        let fr = |p: &[u8]| Response::parse(p).unwrap().framing();
+        assert_eq!(
+            fr(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Framing::Chunked
+        );
+        assert_eq!(
+            fr(b"HTTP/1.1 200 OK\r\nContent-Length: 34\r\n 68\r\n\r\n"),
+            Framing::Length(34)
+        );
+        assert_eq!(
+            fr(b"HTTP/1.1 100 ok\r\nContent-Length: 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(fr(b"HTTP/1.1 0204 ok\r\n\r\n"), Framing::None);
+        assert_eq!(fr(b"HTTP/1.1 200 ok\r\n\r\n"), Framing::Close);
+        let q = Request::parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        assert_eq!(q.framing(), Framing::Chunked);
         assert_eq!(
             req(b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nab"),
             BodyEnd::At(1)

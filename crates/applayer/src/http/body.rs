@@ -20,9 +20,9 @@
 
 use super::fields::{contains_nocase_nozero, trimmed};
 
-/// How the body of a message is delimited.
+/// How the body of a message is delimited, as libhtp decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
+pub enum Framing {
     /// No body (a 1xx, 204 or 304 response without length headers, or an invalid length).
     None,
     /// Chunked transfer coding.
@@ -146,70 +146,163 @@ pub enum BodyEnd {
     AtClose,
 }
 
-/// Removes the chunk framing from `d`: appends the data to `out` and says where the chunked
-/// body ends.
-pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> BodyEnd {
-    let mut i = 0;
-    loop {
-        let rest = d.get(i..).unwrap_or(&[]);
-        let Some(lf) = rest.iter().position(|&c| c == b'\n') else {
-            // No complete size line: junk that cannot start one means "not chunked after
-            // all", the rest is body as sent.
-            let mut p = rest;
-            while let [c, r @ ..] = p {
-                if !is_chunked_ctl(*c) {
-                    break;
+/// The longest chunk-size or trailer line kept while waiting for its LF; a longer one means
+/// the body is not chunked after all.
+const LINE_LIMIT: usize = 16 * 1024;
+
+/// Where a [`ChunkedDecoder`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ChunkState {
+    /// Reading a chunk-size line.
+    #[default]
+    Size,
+    /// Inside a chunk's data: bytes left.
+    Data(u64),
+    /// After a chunk's data, skipping up to the LF.
+    DataEnd,
+    /// After the last chunk, reading trailer lines up to an empty one.
+    Trailer,
+    /// The body has ended.
+    Done,
+    /// Not chunked after all: everything up to the end of the connection is body.
+    Raw,
+}
+
+/// libhtp's reading of a chunked body, fed the bytes after the head as they arrive (sans-IO,
+/// any split of the input gives the same result):
+/// - a size line may start with CR, LF, SP, HT, VT or FF (a line of only those is skipped),
+///   then hex digits; whatever follows them up to the LF (extensions, junk) is ignored;
+/// - a size line without hex digits (or a first line that cannot become one, or one longer
+///   than 16 KiB) means the body is not chunked after all: from that line on, the bytes are
+///   the body as sent, up to the end of the connection ([`ChunkedDecoder::is_raw`]);
+/// - after a chunk's data, everything up to the next LF is skipped;
+/// - size 0 ends the chunks; trailer lines follow up to an empty line.
+///
+/// Memory: at most one line is buffered.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    line: Vec<u8>,
+}
+
+impl ChunkedDecoder {
+    /// A decoder at the start of a chunked body.
+    pub fn new() -> ChunkedDecoder {
+        ChunkedDecoder::default()
+    }
+
+    /// True when the body has ended (last chunk and trailers seen).
+    pub fn is_done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    /// True when the body turned out not to be chunked: it runs to the end of the
+    /// connection.
+    pub fn is_raw(&self) -> bool {
+        self.state == ChunkState::Raw
+    }
+
+    /// Feeds the next bytes of the body: appends the chunk data (or, once raw, the bytes as
+    /// sent) to `out`, and returns how many bytes of `bytes` belong to the body (all of
+    /// them unless it ends inside; the rest is the next message).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            match self.state {
+                ChunkState::Done => return i,
+                ChunkState::Raw => {
+                    out.extend_from_slice(rest);
+                    return bytes.len();
                 }
-                p = r;
-            }
-            if p.first().is_some_and(|c| !c.is_ascii_hexdigit()) {
-                out.extend_from_slice(rest);
-                return BodyEnd::AtClose;
-            }
-            return BodyEnd::NeedMore;
-        };
-        let line = &rest[..=lf];
-        match chunk_size(line) {
-            Ok(None) => {
-                i += lf + 1;
-                continue;
-            }
-            Err(()) => {
-                out.extend_from_slice(rest);
-                return BodyEnd::AtClose;
-            }
-            Ok(Some(0)) => {
-                // Trailers: up to the first empty line.
-                let t = i + lf + 1;
-                let tr = d.get(t..).unwrap_or(&[]);
-                let mut j = 0;
-                loop {
-                    let Some(e) = tr.get(j..).and_then(|r| r.iter().position(|&c| c == b'\n'))
-                    else {
-                        return BodyEnd::NeedMore;
+                ChunkState::Data(left) => {
+                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(rest.len());
+                    out.extend_from_slice(&rest[..n]);
+                    i += n;
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
                     };
-                    let l = &tr[j..j + e];
-                    j += e + 1;
-                    if trimmed(l).is_empty() {
-                        return BodyEnd::At(t + j);
+                }
+                ChunkState::DataEnd => match rest.iter().position(|&c| c == b'\n') {
+                    Some(lf) => {
+                        i += lf + 1;
+                        self.state = ChunkState::Size;
+                    }
+                    None => return bytes.len(),
+                },
+                ChunkState::Size | ChunkState::Trailer => {
+                    let (taken, lf) = match rest.iter().position(|&c| c == b'\n') {
+                        Some(lf) => (lf + 1, true),
+                        None => (rest.len(), false),
+                    };
+                    self.line.extend_from_slice(&rest[..taken]);
+                    i += taken;
+                    if !lf {
+                        if self.line.len() > LINE_LIMIT || self.cannot_be_size() {
+                            self.to_raw(out);
+                        }
+                        continue;
+                    }
+                    if self.state == ChunkState::Trailer {
+                        if trimmed(&self.line).is_empty() {
+                            self.state = ChunkState::Done;
+                        }
+                        self.line.clear();
+                        continue;
+                    }
+                    match chunk_size(&self.line) {
+                        Ok(None) => self.line.clear(),
+                        Ok(Some(0)) => {
+                            self.line.clear();
+                            self.state = ChunkState::Trailer;
+                        }
+                        Ok(Some(n)) => {
+                            self.line.clear();
+                            self.state = ChunkState::Data(n);
+                        }
+                        Err(()) => self.to_raw(out),
                     }
                 }
             }
-            Ok(Some(n)) => {
-                let data = &rest[lf + 1..];
-                let n = usize::try_from(n).unwrap_or(usize::MAX);
-                let take = n.min(data.len());
-                out.extend_from_slice(&data[..take]);
-                if take < n {
-                    return BodyEnd::NeedMore;
-                }
-                let after = &data[take..];
-                let Some(e) = after.iter().position(|&c| c == b'\n') else {
-                    return BodyEnd::NeedMore;
-                };
-                i += lf + 1 + take + e + 1;
-            }
         }
+        i
+    }
+
+    /// True when the size line so far cannot start with hex digits (libhtp's early check
+    /// for "not chunked after all").
+    fn cannot_be_size(&self) -> bool {
+        self.state == ChunkState::Size
+            && self
+                .line
+                .iter()
+                .find(|&&c| !is_chunked_ctl(c))
+                .is_some_and(|c| !c.is_ascii_hexdigit())
+    }
+
+    /// Falls back to "not chunked": the pending line is body as sent.
+    fn to_raw(&mut self, out: &mut Vec<u8>) {
+        if self.state == ChunkState::Size {
+            out.append(&mut self.line);
+        }
+        self.line = Vec::new();
+        self.state = ChunkState::Raw;
+    }
+}
+
+/// Removes the chunk framing from `d`: appends the data to `out` and says where the chunked
+/// body ends.
+pub(crate) fn dechunk(d: &[u8], out: &mut Vec<u8>) -> BodyEnd {
+    let mut dec = ChunkedDecoder::new();
+    let n = dec.feed(d, out);
+    if dec.is_done() {
+        BodyEnd::At(n)
+    } else if dec.is_raw() {
+        BodyEnd::AtClose
+    } else {
+        BodyEnd::NeedMore
     }
 }
 
@@ -319,6 +412,43 @@ mod tests {
         assert_eq!(dc(b"5\r\nhello\r\nzz\r\n").1, BodyEnd::AtClose);
         // Hex without LF yet: wait.
         assert_eq!(dc(b"5"), (Vec::new(), BodyEnd::NeedMore));
+    }
+
+    #[test]
+    fn streaming_matches_whole() {
+        let cases: &[&[u8]] = &[
+            b"\r5\r\nhello\r\n\x0c3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\nNEXT",
+            b"5\r\nhello\r\nworld\r\n",
+            b"X5O!P%@AP[4\\PZX",
+            b"\r\n\r\nf\r\nX5O!P%@AP[4\\PZX\r\n\r\n\r\n0\r\n\r\n",
+            b"5\r\nhelloXYZ\n2\nab\n0\n\n",
+        ];
+        for d in cases {
+            let mut whole = Vec::new();
+            let end = dechunk(d, &mut whole);
+            for split in 0..d.len() {
+                let mut dec = ChunkedDecoder::new();
+                let mut out = Vec::new();
+                let a = dec.feed(&d[..split], &mut out);
+                let b = dec.feed(&d[split..], &mut out);
+                assert_eq!(
+                    out,
+                    whole,
+                    "split {split} of {:?}",
+                    String::from_utf8_lossy(d)
+                );
+                if let BodyEnd::At(n) = end {
+                    assert!(dec.is_done());
+                    assert_eq!(a + b, n);
+                }
+                assert_eq!(dec.is_raw(), end == BodyEnd::AtClose);
+            }
+        }
+        // An over-long size line: not chunked.
+        let mut dec = ChunkedDecoder::new();
+        let mut out = Vec::new();
+        dec.feed(&vec![b'1'; LINE_LIMIT + 1], &mut out);
+        assert!(dec.is_raw() && out.len() == LINE_LIMIT + 1);
     }
 
     #[test]
