@@ -24,6 +24,15 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = (r.status(), r.status_number(), r.headers().count(), r.start());
     }
+    if let Ok(r) = http::Response::parse_server_bytes(msg) {
+        let _ = (r.file_data(&opts), r.framing(), r.body_end());
+    }
+    // The streaming chunk reader, fed in two pieces.
+    let mut dec = http::ChunkedDecoder::new();
+    let mut out = Vec::new();
+    let cut = usize::from(sel) % (msg.len() + 1);
+    let used = dec.feed(&msg[..cut], &mut out) + dec.feed(&msg[cut..], &mut out);
+    assert!(used <= msg.len());
     if let Ok(r) = http::Request::parse(msg) {
         let _ = (r.file_data(&opts), r.body_end(), r.headers().count());
     }

@@ -481,6 +481,32 @@ impl<'a> Response<'a> {
         }
     }
 
+    /// Reads the server's side of an HTTP connection the way libhtp does: a response when
+    /// the bytes start with a status line (after the junk lines libhtp skips), otherwise an
+    /// HTTP/0.9-style response -- no status line, no headers, and all the bytes are body up to
+    /// the end of the connection (what browsers do, and what an HTTP/0.9 request gets).
+    /// Use it where the bytes are known to come from the server of an HTTP flow;
+    /// [`Response::parse`] is for bytes that must announce themselves.
+    pub fn parse_server_bytes(p: &'a [u8]) -> Result<Response<'a>, Error> {
+        if status_line_start(p).is_some() {
+            return Response::parse(p);
+        }
+        if p.is_empty() {
+            return Err(Error::Incomplete);
+        }
+        Ok(Response {
+            response_line: &p[..0],
+            protocol: &p[..0],
+            status_code: &p[..0],
+            status_msg: &p[..0],
+            head: Head {
+                block: &p[..0],
+                body: p,
+                complete: true,
+            },
+        })
+    }
+
     fn parse_one(p: &'a [u8]) -> Result<Response<'a>, Error> {
         let start = status_line_start(p).ok_or(Error::Invalid(
             "HTTP status line (does not start with `http`)",
@@ -990,6 +1016,24 @@ mod tests {
         // A head cut after a complete line: that line counts.
         let q = Request::parse(b"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAcc").unwrap();
         assert_eq!(q.header_block_normalized(), b"Host: h\r\nUser-Agent: u\r\n");
+    }
+
+    #[test]
+    fn http09_server_bytes() {
+        let o = DecodeOptions::default();
+        let r = Response::parse_server_bytes(b"X5O!P%@AP[4\\PZX54").unwrap();
+        assert_eq!((r.response_line, r.status_number()), (&b""[..], None));
+        assert_eq!(r.framing(), Framing::Close);
+        assert_eq!(r.file_data(&o), b"X5O!P%@AP[4\\PZX54");
+        assert_eq!(r.body_end(), BodyEnd::AtClose);
+        // A real response is read as one.
+        let r = Response::parse_server_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab")
+            .unwrap();
+        assert_eq!((r.status(), r.file_data(&o)), (200, b"ab".to_vec()));
+        assert_eq!(
+            Response::parse_server_bytes(b"").unwrap_err(),
+            Error::Incomplete
+        );
     }
 
     #[test]
