@@ -372,7 +372,12 @@ impl Daemon {
                 eve.clone(),
                 plan.flow_bypass.is_some().then_some(cfg.flow_bypass.bytes),
                 ct,
-            );
+            )
+            .with_payload(crate::eve::PayloadOptions {
+                payload: cfg.outputs.payload,
+                payload_printable: cfg.outputs.payload_printable,
+                packet: cfg.outputs.packet,
+            });
             let h = runtime::spawn_queue(
                 q,
                 sock,

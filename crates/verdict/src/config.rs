@@ -434,6 +434,13 @@ pub struct Outputs {
     pub stats_interval_secs: u64,
     /// Address of the Prometheus metrics listener (`"127.0.0.1:9477"`); absent: no listener.
     pub metrics_address: Option<SocketAddr>,
+    /// Alerts carry the payload they matched, base64 (Suricata's `payload: yes`); for a
+    /// match on the reassembled stream, the stream window (`stream: 1`).
+    pub payload: bool,
+    /// Alerts carry the payload as printable text, other bytes as `.` (`payload-printable`).
+    pub payload_printable: bool,
+    /// Alerts carry the whole IP packet, base64 (`packet: yes`).
+    pub packet: bool,
 }
 
 impl Default for Outputs {
@@ -443,6 +450,9 @@ impl Default for Outputs {
             eve: true,
             stats_interval_secs: 30,
             metrics_address: None,
+            payload: false,
+            payload_printable: false,
+            packet: false,
         }
     }
 }

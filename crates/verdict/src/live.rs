@@ -33,6 +33,7 @@ use crate::config::Config;
 use crate::ctmark::{CtMarker, Tuple};
 use crate::eve::{
     alert_event, drop_event, inner_alert_event, inner_drop_event, EveVerdict, EventContext,
+    PacketInfo, PayloadOptions,
 };
 use crate::runtime::{Decided, Judgement, PacketInspector, QueueIo, RecvError, RxPacket, Verdict};
 
@@ -166,6 +167,7 @@ impl QueueIo for NfqQueue {
 pub struct EngineInspector {
     engine: Engine<RulesInspector>,
     eve: Option<SharedEve>,
+    payload: PayloadOptions,
     bypass_bytes: Option<u64>,
     clock: (Instant, Duration),
     packets: u64,
@@ -177,7 +179,14 @@ pub struct EngineInspector {
 /// packets found in it (tunnels, reassembled datagrams), each with the packet's final
 /// verdict as Suricata writes it in IPS mode. Takes the shared writer's lock only when
 /// there is something to write.
-fn write_events(eve: &SharedEve, d: &Decision<'_>, ts: Duration, pcap_cnt: u64) {
+fn write_events(
+    eve: &SharedEve,
+    d: &Decision<'_>,
+    wire: &[u8],
+    payload: &PayloadOptions,
+    ts: Duration,
+    pcap_cnt: u64,
+) {
     let outer = d
         .packet
         .as_ref()
@@ -205,6 +214,13 @@ fn write_events(eve: &SharedEve, d: &Decision<'_>, ts: Duration, pcap_cnt: u64) 
         for a in d.alerts {
             let mut ev = alert_event(&ctx, p, a);
             ev.verdict = verdict;
+            ev.add_payload(wire, p, false, payload);
+            if a.stream && !d.stream_payload.is_empty() {
+                ev.add_stream_payload(d.stream_payload, payload);
+            }
+            if payload.packet {
+                ev.packet_info = Some(PacketInfo::raw_ip(p));
+            }
             write(w.write_event(&ev), "an alert");
         }
         if d.first_drop_in_direction {
@@ -218,6 +234,14 @@ fn write_events(eve: &SharedEve, d: &Decision<'_>, ts: Duration, pcap_cnt: u64) 
         for a in d.alerts_of(inner) {
             let mut ev = inner_alert_event(&ctx, inner, a);
             ev.verdict = verdict;
+            if inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG {
+                ev.add_payload(d.reassembled, &inner.packet, false, payload);
+            } else {
+                ev.add_payload(wire, &inner.packet, true, payload);
+            }
+            if payload.packet {
+                ev.packet_info = Some(PacketInfo::raw_ip(&inner.packet));
+            }
             write(w.write_event(&ev), "an alert");
         }
         if inner.first_drop_in_direction {
@@ -249,12 +273,19 @@ impl EngineInspector {
         EngineInspector {
             engine: Engine::new(RulesInspector::new(rules), cfg),
             eve,
+            payload: PayloadOptions::default(),
             bypass_bytes: bypass_bytes.filter(|b| *b > 0),
             clock: (Instant::now(), wall_clock()),
             packets: 0,
             ct,
             bypassed: std::collections::HashSet::new(),
         }
+    }
+
+    /// Which packet bytes alert events carry (none by default, as Suricata).
+    pub fn with_payload(mut self, payload: PayloadOptions) -> Self {
+        self.payload = payload;
+        self
     }
 
     fn wall(&self, now: Instant) -> Duration {
@@ -319,7 +350,7 @@ impl PacketInspector for EngineInspector {
             alerts: u32::try_from(alerts).unwrap_or(u32::MAX),
         };
         if let Some(eve) = &self.eve {
-            write_events(eve, &d, ts, pcap_cnt);
+            write_events(eve, &d, packet.payload, &self.payload, ts, pcap_cnt);
         }
         judgement
     }

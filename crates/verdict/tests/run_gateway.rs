@@ -117,7 +117,8 @@ fn write_config(dir: &Path, fail_open: bool) -> PathBuf {
     let cfg = format!(
         "queues = 0\ntopology = \"gateway\"\nfail_open = {fail_open}\n\
          [rules]\nfiles = [\"test.rules\"]\n\
-         [outputs]\nlog_dir = \"logs\"\nstats_interval_secs = 1\n"
+         [outputs]\nlog_dir = \"logs\"\nstats_interval_secs = 1\n\
+         payload_printable = true\npacket = true\n"
     );
     let path = dir.join("verdict.toml");
     std::fs::write(&path, cfg).unwrap();
@@ -240,6 +241,22 @@ fn gateway_blocks(v6: bool) {
     assert_eq!(alert["direction"], "to_server");
     assert!(alert["timestamp"].as_str().unwrap().ends_with("+0000"));
     assert!(alert["flow_id"].as_u64().is_some());
+    // `payload_printable` and `packet` are on in this config: the analyst sees what was
+    // blocked.
+    assert!(
+        alert["payload_printable"]
+            .as_str()
+            .is_some_and(|p| p.contains("GET /EVIL")),
+        "{alert:#}"
+    );
+    assert!(
+        alert["packet"].as_str().is_some_and(|p| !p.is_empty()),
+        "{alert:#}"
+    );
+    assert!(
+        alert.get("payload").is_none(),
+        "payload (base64) was not asked for"
+    );
     let hello = events
         .iter()
         .find(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == 1000002)
