@@ -606,13 +606,21 @@ impl<'a> Response<'a> {
         }
         let block = fields::parse(self.head.block, fields::Side::Response);
         let framing = self.framing();
+        if framing == Framing::None
+            && block
+                .get(b"content-length")
+                .is_some_and(|v| body::content_length(&v).is_none())
+        {
+            // libhtp stops parsing at an unparsable length.
+            return Vec::new();
+        }
         let (mut out, end) = body::body(self.head.body, framing);
         if let BodyEnd::At(e) = end {
-            if framing != body::Framing::None {
-                out.extend_from_slice(body::trailing_response_body(
-                    self.head.body.get(e..).unwrap_or(&[]),
-                ));
-            }
+            // After the body (or a response without one), bytes that do not start a new
+            // response are more body: libhtp delivers them as such.
+            out.extend_from_slice(body::trailing_response_body(
+                self.head.body.get(e..).unwrap_or(&[]),
+            ));
         }
         match block.get(b"content-encoding") {
             Some(ce) if !out.is_empty() => {
@@ -972,8 +980,11 @@ mod tests {
             fd(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n"),
             b"abc"
         );
-        // No body for 204 / 304; invalid Content-Length: none.
-        assert_eq!(fd(b"HTTP/1.1 204 No\r\n\r\nabc"), b"");
+        // No body for 204 / 304 (but bytes after the head that are not a response are
+        // body to libhtp); invalid Content-Length: nothing.
+        assert_eq!(fd(b"HTTP/1.1 304 NM\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"), b"");
+        assert_eq!(fd(b"HTTP/1.1 100 Continue\r\n\r\nX5O!P"), b"X5O!P");
+        assert_eq!(fd(b"HTTP/1.1 204 No\r\n\r\nabc"), b"abc");
         assert_eq!(fd(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\nabc"), b"");
         // Encodings, repeated and mislabelled, bare-CR header lines.
         for (ce, body) in [
