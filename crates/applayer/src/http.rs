@@ -1,13 +1,34 @@
-//! HTTP/1.0 and HTTP/1.1 message heads, as one segment carries them.
+//! HTTP/1.x messages as libhtp (Suricata's HTTP parser) reads them, evasions included.
 //!
-//! [`Request::parse`] and [`Response::parse`] need the complete first line; the header block
-//! is what follows up to the empty line, or, when the empty line is not in this segment, the
-//! complete header lines that are ([`Request::headers_complete`] tells which). The body is
-//! whatever follows the empty line in the same segment, as sent; [`dechunk`] removes the
-//! chunk framing when the message is chunked and [`decompress`] undoes `gzip`/`deflate`
-//! content encodings (bounded by [`DECOMPRESS_LIMIT`]).
+//! An IDS that parses HTTP more strictly than browsers do can be evaded: a server sends a
+//! response that the browser decodes and the IDS does not
+//! (<https://noxxi.de/research/http-evader.html>). Verdict follows libhtp, so that rules see
+//! what Suricata sees:
+//! - [`Response::parse`]: a status line is anything starting (after blanks and NULs) with
+//!   `http` in any case, ending at CR LF, LF or a bare CR; its protocol and status code may
+//!   be anything ([`Response::status_number`] is libhtp's reading). Short junk lines before
+//!   it are skipped; an interim `100` is skipped. [`Response::parse_server_bytes`] reads
+//!   bytes without a status line as an HTTP/0.9 body.
+//! - Header fields (`fields`): CR LF, LF, LF CR or bare CR line ends on the response side,
+//!   folding, lines without colon, NUL-insensitive names, repetitions joined with `, `.
+//! - Body framing (`body`, [`Framing`], [`BodyEnd`], [`ChunkedDecoder`]): `chunked`
+//!   anywhere in `Transfer-Encoding` wins; chunk-size lines read loosely, with the fallback
+//!   to "not chunked after all"; `Content-Length` with junk around; bytes after a response
+//!   that do not start a new one are more body.
+//! - Content codings (`decompress`): gzip/deflate/zlib, each retried as the others and
+//!   tolerant of corrupt headers and trailers, layered as `Content-Encoding` lists them up to
+//!   [`DecodeOptions::decompress_layer_limit`], each layer bounded by [`DECOMPRESS_LIMIT`].
 //!
-//! No-panic: every index comes from `memchr` or a bounds-checked `get`.
+//! [`Response::file_data`] and [`Request::file_data`] put it together: the body Suricata's
+//! `file_data`/`http.response_body`/`http.request_body` inspect.
+//!
+//! The views borrow the bytes they are given (a packet's payload, or a message framed from
+//! the reassembled stream); the head is parsed from its first line, the body is what follows
+//! in those bytes. Only the decoded forms (normalised header block, decoded body) are
+//! allocated, when asked for.
+//!
+//! No-panic: every index is checked (`memchr`, `get`, bounds-checked slicing); the
+//! `http_decode` fuzz target checks it.
 
 use crate::Error;
 use memchr::memchr;
