@@ -210,11 +210,36 @@ fn trim(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Iterator over the header lines of a raw header block (lines without a `:` and
-/// continuation lines are skipped).
+/// Iterator over the header lines of a raw header block, zero-copy: one item per line with a
+/// colon (continuation lines and lines without a colon are skipped; values are not unfolded
+/// -- [`Response::header_block_normalized`] has libhtp's unfolded, merged table). Lines end
+/// as libhtp ends them: at LF (a CR before it dropped), and on the response side also at
+/// LF CR and at a bare CR.
 #[derive(Debug, Clone)]
 pub struct Headers<'a> {
     rest: &'a [u8],
+    side: fields::Side,
+}
+
+impl<'a> Headers<'a> {
+    /// The next line and the rest after its end.
+    fn split_line(&self) -> (&'a [u8], &'a [u8]) {
+        let r = self.rest;
+        let end = match self.side {
+            fields::Side::Request => memchr(b'\n', r),
+            fields::Side::Response => memchr::memchr2(b'\n', b'\r', r),
+        };
+        let Some(i) = end else {
+            return (r, &r[r.len()..]);
+        };
+        let eol = match (r[i], r.get(i + 1)) {
+            (b'\r', Some(b'\n')) | (b'\n', Some(b'\r')) if self.side == fields::Side::Response => 2,
+            _ => 1,
+        };
+        let line = &r[..i];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        (line, r.get(i + eol..).unwrap_or(&[]))
+    }
 }
 
 impl<'a> Iterator for Headers<'a> {
@@ -224,12 +249,8 @@ impl<'a> Iterator for Headers<'a> {
             if self.rest.is_empty() {
                 return None;
             }
-            let (line, rest) = match memchr(b'\n', self.rest) {
-                Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
-                None => (self.rest, &[][..]),
-            };
+            let (line, rest) = self.split_line();
             self.rest = rest;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() || matches!(line.first(), Some(b' ' | b'\t')) {
                 continue;
             }
@@ -252,10 +273,14 @@ struct Head<'a> {
 }
 
 impl<'a> Head<'a> {
-    fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
-        (Headers { rest: self.block })
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+    /// The first field named `name` (compared as libhtp does: without case and NUL bytes).
+    fn header(&self, name: &[u8], side: fields::Side) -> Option<&'a [u8]> {
+        (Headers {
+            rest: self.block,
+            side,
+        })
+        .find(|h| fields::eq_nocase_nozero(h.name, name))
+        .map(|h| h.value)
     }
 }
 
@@ -357,12 +382,13 @@ impl<'a> Request<'a> {
     pub fn headers(&self) -> Headers<'a> {
         Headers {
             rest: self.head.block,
+            side: fields::Side::Request,
         }
     }
 
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.head.header(name)
+        self.head.header(name, fields::Side::Request)
     }
 
     /// The body bytes that follow the head in this segment.
@@ -671,12 +697,13 @@ impl<'a> Response<'a> {
     pub fn headers(&self) -> Headers<'a> {
         Headers {
             rest: self.head.block,
+            side: fields::Side::Response,
         }
     }
 
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.head.header(name)
+        self.head.header(name, fields::Side::Response)
     }
 
     /// The body bytes that follow the head in this segment.
@@ -1066,6 +1093,20 @@ mod tests {
             Response::parse_server_bytes(b"").unwrap_err(),
             Error::Incomplete
         );
+    }
+
+    #[test]
+    fn header_lines_end_as_libhtp_ends_them() {
+        let r =
+            Response::parse(b"HTTP/1.1 200 OK\r\nServer: x\rContent-Type: t\n\rX\0-Y: z\r\n\r\n")
+                .unwrap();
+        assert_eq!(r.header(b"server"), Some(&b"x"[..]));
+        assert_eq!(r.header(b"content-type"), Some(&b"t"[..]));
+        assert_eq!(r.header(b"x-y"), Some(&b"z"[..]));
+        assert_eq!(r.headers().count(), 3);
+        // A request line ends only at LF.
+        let q = Request::parse(b"GET / HTTP/1.1\r\nA: 1\rB: 2\r\n\r\n").unwrap();
+        assert_eq!(q.header(b"a"), Some(&b"1\rB: 2"[..]));
     }
 
     #[test]
