@@ -102,6 +102,8 @@ enum State {
     Tls,
     /// DNS over TCP.
     Dns,
+    /// SSH: banner and clear-text packets (framed by [`crate::ssh::Framer`]).
+    Ssh,
     /// Not parsed any more (unknown protocol, tunnel, too many errors).
     Off,
 }
@@ -138,6 +140,8 @@ struct Dir {
     /// HTTP: the current (complete) message is an interim 1xx response: the final response
     /// belongs to the same transaction.
     interim: bool,
+    /// SSH: where the framer is.
+    ssh: crate::ssh::Framer,
 }
 
 impl Dir {
@@ -157,6 +161,7 @@ impl Dir {
             tls_ver: [3, 1],
             probe: Vec::new(),
             interim: false,
+            ssh: crate::ssh::Framer::default(),
         }
     }
 
@@ -335,6 +340,7 @@ impl FlowParser {
                 }
                 State::Tls => self.tls(i, bytes),
                 State::Dns => self.dns(i, bytes),
+                State::Ssh => self.ssh(i, bytes),
             };
         }
     }
@@ -711,6 +717,18 @@ impl FlowParser {
         d.tls_rec.clear();
     }
 
+    /// SSH: one message per direction (Suricata's single transaction) that grows with the
+    /// banner and the clear-text packets; after NEWKEYS packets still touch it (so `alert ssh`
+    /// rules see the packets) but nothing more is kept.
+    fn ssh<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let limit = self.cfg.tls_handshake_limit;
+        let d = &mut self.dirs[i];
+        d.touched = true;
+        d.ssh.data(&mut d.buf, bytes, limit);
+        d.complete = d.ssh.done();
+        &[]
+    }
+
     fn dns<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
         d.touched = true;
@@ -736,6 +754,7 @@ fn start_state(p: AppProto) -> State {
         AppProto::Http => State::Idle,
         AppProto::Tls => State::Tls,
         AppProto::Dns => State::Dns,
+        AppProto::Ssh => State::Ssh,
     }
 }
 
@@ -948,6 +967,43 @@ mod tests {
     }
 
     #[test]
+    fn ssh_banner_and_kexinit_over_segments() {
+        let client = crate::ssh::tests::client_start();
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 22);
+        p.begin_packet();
+        p.data(false, b"SSH-2.0-OpenSSH_7.4\r\n");
+        assert_eq!(p.proto(), Some(AppProto::Ssh), "the server speaks first");
+        let mut kex = None;
+        for part in client.chunks(9) {
+            p.begin_packet();
+            p.data(true, part);
+            let m: Vec<_> = p.messages(true).collect();
+            assert_eq!(m.len(), 1);
+            assert_eq!(m[0].tx_id, 0);
+            if let Some(k) = crate::ssh::SshMessage::parse(m[0].bytes)
+                .ok()
+                .and_then(|s| s.kexinit)
+            {
+                kex = Some(k.hassh_string());
+            }
+        }
+        assert!(kex.is_some_and(|k| k.starts_with(b"curve25519-sha256")));
+        // Encrypted packets still touch the message; nothing more is kept.
+        p.begin_packet();
+        p.data(true, &[0xee; 64]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        assert!(m[0].complete && m[0].bytes == &client[..]);
+        let s = crate::ssh::SshMessage::parse(m[0].bytes).unwrap();
+        assert_eq!(s.banner.unwrap().software_version, b"OpenSSH_9.6");
+        let srv: Vec<_> = p.messages(false).collect();
+        assert!(
+            srv.is_empty(),
+            "the server message was not touched by this packet"
+        );
+    }
+
+    #[test]
     fn gap_resynchronises_http() {
         let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
         p.data(true, b"GET /a HTTP/1.1\r\nHo");
@@ -960,8 +1016,8 @@ mod tests {
 
     #[test]
     fn unknown_protocol_is_not_kept() {
-        let mut p = FlowParser::new(AppConfig::default(), 40000, 22);
-        p.data(true, b"SSH-2.0-OpenSSH_9.0\r\n");
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 5000);
+        p.data(true, b"HELO there, not a known protocol\r\n");
         p.data(true, &[0u8; 5000]);
         assert_eq!(p.proto(), None);
         assert_eq!(p.messages(true).count(), 0);

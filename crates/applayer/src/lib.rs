@@ -1,7 +1,8 @@
 //! Application-layer protocol detection and parsing for Verdict.
 //!
 //! The parsers read one message from a byte slice: an HTTP/1 request or response head (and
-//! the body bytes that follow it), a DNS message, a TLS ClientHello. For TCP, [`flow`] keeps
+//! the body bytes that follow it), a DNS message, a TLS ClientHello or the server's handshake
+//! (certificates), an SSH banner and KEXINIT. For TCP, [`flow`] keeps
 //! the per-flow state over the reassembled stream (`verdict_stream`): it detects the
 //! protocol, frames messages (HTTP head and body, TLS records, DNS length prefix) and hands
 //! whole messages to these parsers, so a request cut over several segments parses as one.
@@ -23,7 +24,9 @@
 pub mod dns;
 pub mod flow;
 pub mod http;
+pub mod ssh;
 pub mod tls;
+pub mod tls_server;
 
 /// Why a parser gave no view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +49,8 @@ pub enum AppProto {
     Tls,
     /// DNS.
     Dns,
+    /// SSH (banner `SSH-` on either side).
+    Ssh,
 }
 
 impl AppProto {
@@ -55,6 +60,7 @@ impl AppProto {
             AppProto::Http => "http",
             AppProto::Tls => "tls",
             AppProto::Dns => "dns",
+            AppProto::Ssh => "ssh",
         }
     }
 
@@ -65,6 +71,7 @@ impl AppProto {
             "http" | "http1" => AppProto::Http,
             "tls" | "ssl" => AppProto::Tls,
             "dns" => AppProto::Dns,
+            "ssh" => AppProto::Ssh,
             _ => return None,
         })
     }
@@ -84,6 +91,7 @@ pub enum Transport {
 /// - HTTP: a request line starting with a known method and a space, or a status line
 ///   starting with `HTTP/1.`;
 /// - TLS: a handshake record (`0x16`, version `0x03 0x00..=0x04`);
+/// - SSH: an identification banner (`SSH-`), on either side;
 /// - DNS over UDP: port 53 (either side) and a header that parses, or on any port a message
 ///   that parses fully with at least one question; over TCP: port 53 and a length-prefixed
 ///   message that parses.
@@ -103,6 +111,8 @@ pub fn detect(
                 Some(AppProto::Http)
             } else if tls::is_handshake_start(payload) {
                 Some(AppProto::Tls)
+            } else if ssh::is_banner_start(payload) {
+                Some(AppProto::Ssh)
             } else if port53 && dns::parse_tcp(payload).is_ok() {
                 Some(AppProto::Dns)
             } else {
@@ -128,6 +138,11 @@ pub enum Parsed<'a> {
     Dns(dns::Message<'a>),
     /// A TLS ClientHello.
     TlsClientHello(tls::ClientHello<'a>),
+    /// TLS handshake messages that do not start with a ClientHello: the server's flight
+    /// (ServerHello, Certificate, ...) or the client's later messages.
+    TlsHandshake(tls_server::Handshake<'a>),
+    /// The clear-text start of one direction of an SSH connection (banner, KEXINIT).
+    Ssh(ssh::SshMessage<'a>),
     /// A TLS record that is not a (complete) ClientHello: only the record version is known.
     Tls {
         /// The record layer version (`0x0301` for TLS 1.0 records, ...).
@@ -141,7 +156,10 @@ impl Parsed<'_> {
         match self {
             Parsed::HttpRequest(_) | Parsed::HttpResponse(_) => AppProto::Http,
             Parsed::Dns(_) => AppProto::Dns,
-            Parsed::TlsClientHello(_) | Parsed::Tls { .. } => AppProto::Tls,
+            Parsed::TlsClientHello(_) | Parsed::TlsHandshake(_) | Parsed::Tls { .. } => {
+                AppProto::Tls
+            }
+            Parsed::Ssh(_) => AppProto::Ssh,
         }
     }
 }
@@ -171,10 +189,14 @@ pub fn parse_as(proto: AppProto, bytes: &[u8], transport: Transport) -> Option<P
         }
         AppProto::Tls => Some(match tls::ClientHello::parse(bytes) {
             Ok(ch) => Parsed::TlsClientHello(ch),
-            Err(_) => Parsed::Tls {
-                record_version: tls::record_version(bytes)?,
+            Err(_) => match tls_server::Handshake::parse(bytes) {
+                Ok(hs) => Parsed::TlsHandshake(hs),
+                Err(_) => Parsed::Tls {
+                    record_version: tls::record_version(bytes)?,
+                },
             },
         }),
+        AppProto::Ssh => ssh::SshMessage::parse(bytes).ok().map(Parsed::Ssh),
         AppProto::Dns => match transport {
             Transport::Udp => dns::Message::parse(bytes).ok().map(Parsed::Dns),
             Transport::Tcp => dns::parse_tcp(bytes).ok().map(Parsed::Dns),
@@ -202,7 +224,8 @@ mod tests {
             Some(AppProto::Tls)
         );
         assert_eq!(detect(b"GETX / HTTP/1.1", t, 1, 80), None);
-        assert_eq!(detect(b"SSH-2.0-x\r\n", t, 1, 22), None);
+        assert_eq!(detect(b"SSH-2.0-x\r\n", t, 22, 1), Some(AppProto::Ssh));
+        assert_eq!(detect(b"SSH", t, 1, 22), None);
         assert_eq!(detect(b"", t, 1, 80), None);
     }
 
@@ -218,7 +241,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for p in [AppProto::Http, AppProto::Tls, AppProto::Dns] {
+        for p in [AppProto::Http, AppProto::Tls, AppProto::Dns, AppProto::Ssh] {
             assert_eq!(AppProto::from_name(p.name()), Some(p));
         }
         assert_eq!(AppProto::from_name("ssl"), Some(AppProto::Tls));

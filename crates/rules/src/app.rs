@@ -11,7 +11,7 @@
 
 use std::cell::OnceCell;
 
-use verdict_applayer::{http, AppProto, Parsed, Transport};
+use verdict_applayer::{http, ssh, tls_server, AppProto, Parsed, Transport};
 
 use crate::input::{L4Input, PacketInput};
 use crate::matchers::Buffer;
@@ -27,6 +27,28 @@ pub(crate) enum AppInt {
     DnsOpcode,
     /// `dns.rcode`.
     DnsRcode,
+    /// `tls.version`: the ServerHello's negotiated version (`0x0303` for TLS 1.2).
+    TlsVersion,
+    /// `ssl_version`: 1 when the TLS version (the ServerHello's negotiated one, else the
+    /// ClientHello's) is one of the set (bits of [`ssl_version_bit`]), else 0.
+    SslVersionIn(u8),
+    /// `ssl_state`: 1 when the message holds a handshake message of one of the types (bits
+    /// of a `u32` by handshake type), else 0.
+    SslStateIn(u32),
+}
+
+/// The `ssl_version` bit of a TLS version (`sslv2` 0, `sslv3` 1, `tls1.0` 2, `tls1.1` 3,
+/// `tls1.2` 4, `tls1.3` 5), None for other values.
+pub(crate) fn ssl_version_bit(v: u16) -> Option<u8> {
+    Some(match v {
+        0x0002 => 0,
+        0x0300 => 1,
+        0x0301 => 2,
+        0x0302 => 3,
+        0x0303 => 4,
+        0x0304 | 0x7f00..=0x7fff => 5,
+        _ => return None,
+    })
 }
 
 /// The parsed app layer of one packet and its lazily built buffers.
@@ -40,6 +62,8 @@ pub(crate) struct AppView<'a> {
     start: OnceCell<Vec<u8>>,
     dns_names: OnceCell<Vec<Vec<u8>>>,
     ja3: OnceCell<Option<(String, String)>>,
+    /// TLS server handshake and SSH buffers, built once (see [`AppView::tls_ssh`]).
+    tls_ssh: OnceCell<TlsSshBuffers>,
     decompressed: OnceCell<Option<Vec<u8>>>,
     /// How bodies are decoded (`Content-Encoding` layer limit).
     decode: http::DecodeOptions,
@@ -81,6 +105,7 @@ impl<'a> AppView<'a> {
             start: OnceCell::new(),
             dns_names: OnceCell::new(),
             ja3: OnceCell::new(),
+            tls_ssh: OnceCell::new(),
             decompressed: OnceCell::new(),
             decode: http::DecodeOptions::default(),
         }
@@ -132,6 +157,27 @@ impl<'a> AppView<'a> {
         match (&self.parsed, k) {
             (Some(Parsed::Dns(m)), AppInt::DnsOpcode) => Some(u64::from(m.opcode())),
             (Some(Parsed::Dns(m)), AppInt::DnsRcode) => Some(u64::from(m.rcode())),
+            (Some(Parsed::TlsHandshake(h)), AppInt::TlsVersion) => {
+                Some(u64::from(h.server_hello.as_ref()?.version))
+            }
+            (Some(p), AppInt::SslVersionIn(set)) => {
+                let v = match p {
+                    Parsed::TlsHandshake(h) => h.server_hello.as_ref()?.version,
+                    Parsed::TlsClientHello(c) => c.version,
+                    _ => return None,
+                };
+                Some(u64::from(
+                    ssl_version_bit(v).is_some_and(|b| set & (1 << b) != 0),
+                ))
+            }
+            (Some(p), AppInt::SslStateIn(set)) => {
+                let types = match p {
+                    Parsed::TlsHandshake(h) => h.types,
+                    Parsed::TlsClientHello(_) => 1 << tls_server::msg::CLIENT_HELLO,
+                    _ => return None,
+                };
+                Some(u64::from(types & set != 0))
+            }
             _ => None,
         }
     }
@@ -141,6 +187,17 @@ impl<'a> AppView<'a> {
     pub(crate) fn any(&self, b: Buffer, mut f: impl FnMut(&[u8]) -> bool) -> bool {
         if b == Buffer::DnsQuery {
             return self.dns_names().iter().any(|n| f(n));
+        }
+        if matches!(b, Buffer::TlsCerts | Buffer::TlsSubjectAltName) {
+            return match (&self.parsed, b) {
+                (Some(Parsed::TlsHandshake(h)), Buffer::TlsCerts) => h.certs.iter().any(|c| f(c)),
+                (Some(Parsed::TlsHandshake(_)), _) => self
+                    .tls_ssh()
+                    .cert
+                    .as_ref()
+                    .is_some_and(|c| c.subject_alt_names.iter().any(|n| f(n.as_bytes()))),
+                _ => false,
+            };
         }
         if b == Buffer::TlsAlpn {
             return match &self.parsed {
@@ -240,9 +297,29 @@ impl<'a> AppView<'a> {
             Buffer::DnsQuery => self.dns_names().first()?,
             // Multi-buffers: read through `any` (the prefilter covers them through the
             // normalised header block, which holds every `Name: Value`).
-            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader | Buffer::TlsAlpn => {
-                return None
+            Buffer::HttpRequestHeader
+            | Buffer::HttpResponseHeader
+            | Buffer::TlsAlpn
+            | Buffer::TlsCerts
+            | Buffer::TlsSubjectAltName => return None,
+            Buffer::TlsCertSubject => self.tls_ssh().cert.as_ref()?.subject.as_bytes(),
+            Buffer::TlsCertIssuer => self.tls_ssh().cert.as_ref()?.issuer.as_bytes(),
+            Buffer::TlsCertSerial => self.tls_ssh().cert.as_ref()?.serial.as_bytes(),
+            Buffer::TlsCertFingerprint => self.tls_ssh().cert.as_ref()?.fingerprint.as_bytes(),
+            Buffer::Ja3sString => self.tls_ssh().ja3s.as_ref()?.0.as_bytes(),
+            Buffer::Ja3sHash => self.tls_ssh().ja3s.as_ref()?.1.as_bytes(),
+            Buffer::SshProto => self.ssh()?.banner?.proto_version,
+            Buffer::SshSoftware => self.ssh()?.banner?.software_version,
+            Buffer::SshHasshString | Buffer::SshHasshServerString => {
+                let h = self.tls_ssh().hassh.as_ref()?;
+                if b == Buffer::SshHasshString {
+                    &h.0
+                } else {
+                    &h.2
+                }
             }
+            Buffer::SshHassh => self.tls_ssh().hassh.as_ref()?.1.as_bytes(),
+            Buffer::SshHasshServer => self.tls_ssh().hassh.as_ref()?.3.as_bytes(),
             Buffer::Ja3Hash => self.ja3()?.1.as_bytes(),
             Buffer::Ja3String => self.ja3()?.0.as_bytes(),
             Buffer::TlsSni => match &self.parsed {
@@ -285,6 +362,39 @@ impl<'a> AppView<'a> {
                 _ => None,
             })
             .as_ref()
+    }
+
+    fn ssh(&self) -> Option<&ssh::SshMessage<'a>> {
+        match &self.parsed {
+            Some(Parsed::Ssh(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The derived TLS server handshake and SSH buffers of this message, built once: the
+    /// leaf certificate decoded, JA3S, HASSH.
+    fn tls_ssh(&self) -> &TlsSshBuffers {
+        self.tls_ssh.get_or_init(|| {
+            let mut t = TlsSshBuffers::default();
+            match &self.parsed {
+                Some(Parsed::TlsHandshake(h)) => {
+                    t.cert = h
+                        .certs
+                        .first()
+                        .and_then(|c| tls_server::CertInfo::parse(c).ok());
+                    t.ja3s = h.server_hello.as_ref().map(|s| (s.ja3s(), s.ja3s_hash()));
+                }
+                Some(Parsed::Ssh(m)) => {
+                    t.hassh = m.kexinit.as_ref().map(|k| {
+                        let (c, s) = (k.hassh_string(), k.hassh_server_string());
+                        let (ch, sh) = (ssh::md5_hex(&c), ssh::md5_hex(&s));
+                        (c, ch, s, sh)
+                    });
+                }
+                _ => {}
+            }
+            t
+        })
     }
 
     /// A buffer built from the HTTP message (request or response), once.
@@ -340,7 +450,38 @@ impl<'a> AppView<'a> {
                     f(h.as_bytes());
                 }
             }
+            Some(Parsed::TlsHandshake(_)) | Some(Parsed::Ssh(_)) => {
+                let t = self.tls_ssh();
+                if let Some(c) = &t.cert {
+                    for b in [&c.subject, &c.issuer, &c.serial, &c.fingerprint] {
+                        f(b.as_bytes());
+                    }
+                    for n in &c.subject_alt_names {
+                        f(n.as_bytes());
+                    }
+                }
+                if let Some((s, h)) = &t.ja3s {
+                    f(s.as_bytes());
+                    f(h.as_bytes());
+                }
+                if let Some((c, ch, s, sh)) = &t.hassh {
+                    for b in [&c[..], ch.as_bytes(), s, sh.as_bytes()] {
+                        f(b);
+                    }
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// The derived TLS server handshake and SSH buffers of one message.
+#[derive(Default)]
+struct TlsSshBuffers {
+    /// The leaf certificate.
+    cert: Option<tls_server::CertInfo>,
+    /// JA3S string and hash.
+    ja3s: Option<(String, String)>,
+    /// HASSH string and hash, HASSH-server string and hash.
+    hassh: Option<(Vec<u8>, String, Vec<u8>, String)>,
 }

@@ -334,6 +334,9 @@ pub(crate) enum PacketCheck {
     TcpMss(UintCond),
     /// `ipv4-csum`, `tcpv4-csum`, ...: `valid` (true) or `invalid` (false).
     Checksum(CsumKind, bool),
+    /// The packet goes to the server (true) or to the client: added for buffers Suricata
+    /// inspects in one direction only ([`Buffer::direction`]).
+    ToServer(bool),
 }
 
 /// Which checksum a `*-csum` keyword checks.
@@ -606,6 +609,36 @@ pub(crate) enum Buffer {
     Ja3Hash,
     /// `ja3.string`: the ClientHello's JA3 string.
     Ja3String,
+    // --- TLS server handshake and SSH (`verdict_applayer::tls_server`, `::ssh`) ---
+    /// `tls.certs`: each DER certificate of the server's chain (a multi-buffer).
+    TlsCerts,
+    /// `tls.cert_subject`: the leaf certificate's subject DN (`C=US, O=..., CN=...`).
+    TlsCertSubject,
+    /// `tls.cert_issuer`: the leaf certificate's issuer DN.
+    TlsCertIssuer,
+    /// `tls.cert_serial`: the leaf certificate's serial, `5C:19:B7`.
+    TlsCertSerial,
+    /// `tls.cert_fingerprint`: SHA-1 of the leaf certificate, `4a:a3:...` (lowercase).
+    TlsCertFingerprint,
+    /// `tls.subjectaltname`: each subject alternative name of the leaf certificate (a
+    /// multi-buffer).
+    TlsSubjectAltName,
+    /// `ja3s.hash`: MD5 of the ServerHello's JA3S string, lowercase hex.
+    Ja3sHash,
+    /// `ja3s.string`: the ServerHello's JA3S string.
+    Ja3sString,
+    /// `ssh.proto`/`ssh_proto`: the banner's protocol version (`2.0`).
+    SshProto,
+    /// `ssh.software`/`ssh_software`: the banner's software version (`OpenSSH_9.6`).
+    SshSoftware,
+    /// `ssh.hassh`: MD5 of the client's HASSH string.
+    SshHassh,
+    /// `ssh.hassh.string`: the client's KEXINIT `kex;enc;mac;comp` lists.
+    SshHasshString,
+    /// `ssh.hassh.server`: MD5 of the server's HASSH string.
+    SshHasshServer,
+    /// `ssh.hassh.server.string`: the server's KEXINIT `kex;enc;mac;comp` lists.
+    SshHasshServerString,
 }
 
 impl Buffer {
@@ -653,6 +686,21 @@ impl Buffer {
             "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
             "ja3.string" => Buffer::Ja3String,
             "tls.sni" | "tls_sni" => Buffer::TlsSni,
+            // TLS server handshake and SSH.
+            "tls.certs" => Buffer::TlsCerts,
+            "tls.cert_subject" | "tls_cert_subject" => Buffer::TlsCertSubject,
+            "tls.cert_issuer" | "tls_cert_issuer" => Buffer::TlsCertIssuer,
+            "tls.cert_serial" | "tls_cert_serial" => Buffer::TlsCertSerial,
+            "tls.cert_fingerprint" | "tls_cert_fingerprint" => Buffer::TlsCertFingerprint,
+            "tls.subjectaltname" => Buffer::TlsSubjectAltName,
+            "ja3s.hash" => Buffer::Ja3sHash,
+            "ja3s.string" => Buffer::Ja3sString,
+            "ssh.proto" | "ssh_proto" => Buffer::SshProto,
+            "ssh.software" | "ssh_software" => Buffer::SshSoftware,
+            "ssh.hassh" => Buffer::SshHassh,
+            "ssh.hassh.string" => Buffer::SshHasshString,
+            "ssh.hassh.server" => Buffer::SshHasshServer,
+            "ssh.hassh.server.string" => Buffer::SshHasshServerString,
             _ => return None,
         })
     }
@@ -695,6 +743,15 @@ impl Buffer {
             'Z' => Buffer::HttpHostRaw,
             _ => return None,
         })
+    }
+
+    /// The only direction Suricata inspects this buffer in (true: to server), None for both.
+    pub(crate) fn direction(self) -> Option<bool> {
+        match self {
+            Buffer::SshHassh | Buffer::SshHasshString => Some(true),
+            Buffer::SshHasshServer | Buffer::SshHasshServerString => Some(false),
+            _ => None,
+        }
     }
 
     /// True for the app-layer buffers (read from the packet's app-layer view).
@@ -748,6 +805,7 @@ impl PacketCheck {
                     && tcp_mss(x.l4_header).is_some_and(|m| c.matches(u64::from(m)))
             }
             PacketCheck::Checksum(kind, want) => return kind.valid(p, x) == Some(*want),
+            PacketCheck::ToServer(want) => return p.flow.to_server == *want,
             _ => {}
         }
         match *self {
@@ -755,7 +813,8 @@ impl PacketCheck {
             | PacketCheck::StreamEvent(_)
             | PacketCheck::VlanId(..)
             | PacketCheck::TcpMss(_)
-            | PacketCheck::Checksum(..) => false,
+            | PacketCheck::Checksum(..)
+            | PacketCheck::ToServer(_) => false,
             PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),
             PacketCheck::Ttl(c) => c.matches(u64::from(p.ip.ttl)),
             PacketCheck::Tos { value, negated } => (p.ip.tos == value) != negated,

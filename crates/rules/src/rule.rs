@@ -660,6 +660,9 @@ pub(crate) fn compile_rule(
             }
             k if Buffer::from_keyword(k).is_some() => {
                 let to = Buffer::from_keyword(k).unwrap_or(Buffer::Payload);
+                if let Some(d) = to.direction() {
+                    checks.push(PacketCheck::ToServer(d));
+                }
                 switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
                 sticky = to;
                 last_content = None;
@@ -877,6 +880,63 @@ pub(crate) fn compile_rule(
                 Ok(Err(reason)) => cx.unsupported("detection_filter", reason),
                 Err(e) => cx.invalid(e),
             },
+            // --- TLS and SSH keywords with a value (the buffers are in `Buffer`) ---
+            "tls.subject" | "tls.issuerdn" | "tls.fingerprint" | "ssh.protoversion"
+            | "ssh.softwareversion" => {
+                let (buf, exact) = match name {
+                    "tls.subject" => (Buffer::TlsCertSubject, false),
+                    "tls.issuerdn" => (Buffer::TlsCertIssuer, false),
+                    "tls.fingerprint" => (Buffer::TlsCertFingerprint, true),
+                    "ssh.protoversion" => (Buffer::SshProto, false),
+                    _ => (Buffer::SshSoftware, false),
+                };
+                match legacy_value_op(name, val) {
+                    Ok(op) => {
+                        switch_buffer(&mut current_buffer, buf, &mut payload, &mut chains);
+                        let op = match op {
+                            PayloadOp::Content(mut c) if exact => {
+                                c.startswith = true;
+                                c.endswith = true;
+                                PayloadOp::Content(c)
+                            }
+                            op => op,
+                        };
+                        payload.push(op);
+                        // Legacy keywords take no modifiers.
+                        last_content = None;
+                    }
+                    Err(e) => cx.invalid(e),
+                }
+            }
+            "tls.version" => {
+                let v = val.trim();
+                let version = match v {
+                    "1.0" => Some(0x0301),
+                    "1.1" => Some(0x0302),
+                    "1.2" => Some(0x0303),
+                    "1.3" => Some(0x0304),
+                    _ => parse_int_auto(v).filter(|n| *n <= 0xffff),
+                };
+                match version {
+                    Some(n) => app_ints.push((crate::app::AppInt::TlsVersion, UintCond::Eq(n))),
+                    None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
+                }
+            }
+            "ssl_version" => match parse_ssl_version(val) {
+                Ok((set, negated)) => app_ints.push((
+                    crate::app::AppInt::SslVersionIn(set),
+                    UintCond::Eq(u64::from(!negated)),
+                )),
+                Err(e) => cx.invalid(e),
+            },
+            "ssl_state" => match parse_ssl_state(val) {
+                Ok(Ok((set, negated))) => app_ints.push((
+                    crate::app::AppInt::SslStateIn(set),
+                    UintCond::Eq(u64::from(!negated)),
+                )),
+                Ok(Err(reason)) => cx.unsupported("ssl_state", reason),
+                Err(e) => cx.invalid(e),
+            },
             // Accepted and ignored: they do not change what matches.
             "tested" | "ephermeral" => {}
             // `prefilter` only selects Suricata's prefilter engine for a keyword; Verdict's
@@ -1018,6 +1078,106 @@ pub(crate) fn compile_rule(
         prefilter,
         flowbits_class,
     })
+}
+
+/// The payload keyword a legacy TLS/SSH value keyword stands for: `tls.subject:"X"`,
+/// `tls.issuerdn:"X"`, `tls.fingerprint:"X"` are a (negatable) content on their buffer,
+/// `ssh.softwareversion:X` and `ssh.protoversion:X` a prefix match (Suricata compares the
+/// keyword's length), `ssh.protoversion:2_compat` matches `2.x` and `1.99`.
+fn legacy_value_op(name: &str, val: &str) -> Result<PayloadOp, String> {
+    let v = val.trim();
+    if v.is_empty() {
+        return Err("this keyword needs a value".into());
+    }
+    if name == "ssh.protoversion" && v == "2_compat" {
+        return match PcreOp::parse(r"/^(2[._]|1\.99)/") {
+            Ok(Ok(op)) => Ok(PayloadOp::Pcre(Box::new(op))),
+            _ => Err("internal: the 2_compat pattern did not compile".into()),
+        };
+    }
+    let (negated, v) = match v.strip_prefix('!') {
+        Some(r) => (true, r.trim()),
+        None => (false, v),
+    };
+    let text = unquote(v);
+    if text.is_empty() {
+        return Err("expected a non-empty value".into());
+    }
+    let mut c = Content::new(text.as_bytes().to_vec(), negated);
+    if name.starts_with("ssh.") {
+        c.startswith = true;
+    }
+    Ok(PayloadOp::Content(Box::new(c)))
+}
+
+/// Parses `ssl_version:[!]V[,[!]V...]` with V in sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3:
+/// the set of versions (bits of `app::ssl_version_bit`) and whether it is negated (any `!`:
+/// the rule matches versions outside the set).
+fn parse_ssl_version(val: &str) -> Result<(u8, bool), String> {
+    let mut set = 0u8;
+    let mut negated = false;
+    for part in val.split(',') {
+        let p = part.trim();
+        let (neg, p) = match p.strip_prefix('!') {
+            Some(r) => (true, r.trim()),
+            None => (false, p),
+        };
+        negated |= neg;
+        let bit = match p {
+            "sslv2" => 0,
+            "sslv3" => 1,
+            "tls1.0" => 2,
+            "tls1.1" => 3,
+            "tls1.2" => 4,
+            "tls1.3" => 5,
+            _ => {
+                return Err(format!(
+                "unknown version `{p}` (expected sslv2, sslv3, tls1.0, tls1.1, tls1.2 or tls1.3)"
+            ))
+            }
+        };
+        set |= 1 << bit;
+    }
+    Ok((set, negated))
+}
+
+/// Parses `ssl_state:S[|S...]` or `ssl_state:!S` with S in client_hello, server_hello,
+/// server_keyx: the handshake types (bits by type number) and the negation. `client_keyx`
+/// and `unknown` are reported unsupported (the client's messages after its hello are not
+/// tracked).
+#[allow(clippy::type_complexity)]
+fn parse_ssl_state(val: &str) -> Result<Result<(u32, bool), &'static str>, String> {
+    use verdict_applayer::tls_server::msg;
+    let mut set = 0u32;
+    let mut negs = 0;
+    let parts: Vec<&str> = val.split('|').map(str::trim).collect();
+    for part in &parts {
+        let (neg, p) = match part.strip_prefix('!') {
+            Some(r) => (true, r.trim()),
+            None => (false, *part),
+        };
+        negs += usize::from(neg);
+        let t = match p {
+            "client_hello" => msg::CLIENT_HELLO,
+            "server_hello" => msg::SERVER_HELLO,
+            "server_keyx" => msg::SERVER_KEY_EXCHANGE,
+            "client_keyx" | "unknown" => {
+                return Ok(Err(
+                    "client_keyx and unknown are not tracked yet (only client_hello, server_hello, server_keyx)",
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "unknown state `{p}` (expected client_hello, server_hello, client_keyx, server_keyx or unknown)"
+                ))
+            }
+        };
+        set |= 1 << t;
+    }
+    if negs != 0 && negs != parts.len() {
+        return Ok(Err("mixing negated and plain states is not supported"));
+    }
+    Ok(Ok((set, negs != 0)))
 }
 
 /// Parses a content value: `[!]"text|41 42|text"`. Returns the bytes and the negation.

@@ -315,7 +315,7 @@ fn ports_still_apply() {
 #[test]
 fn unsupported_app_keywords_still_skip() {
     let parsed = verdict_rules::parse_str(
-        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (tls.cert_subject; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
+        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (tls.random; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
         "t",
     );
     let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
