@@ -44,6 +44,9 @@ pub struct AppConfig {
     pub detect_limit: usize,
     /// How HTTP bodies are decoded for rules.
     pub decode: crate::http::DecodeOptions,
+    /// A body in progress is shown to rules again each time it grew by this many bytes
+    /// (Suricata's `request-body-minimal-inspect-size`, 32 KiB), and when it completes.
+    pub body_inspect_step: usize,
 }
 
 impl Default for AppConfig {
@@ -55,6 +58,7 @@ impl Default for AppConfig {
             tls_handshake_limit: 64 << 10,
             detect_limit: 1024,
             decode: crate::http::DecodeOptions::default(),
+            body_inspect_step: 32 << 10,
         }
     }
 }
@@ -140,6 +144,8 @@ struct Dir {
     /// HTTP: the current (complete) message is an interim 1xx response: the final response
     /// belongs to the same transaction.
     interim: bool,
+    /// Bytes of the current message when it was last shown to rules.
+    shown: usize,
     /// SSH: where the framer is.
     ssh: crate::ssh::Framer,
 }
@@ -161,6 +167,7 @@ impl Dir {
             tls_ver: [3, 1],
             probe: Vec::new(),
             interim: false,
+            shown: 0,
             ssh: crate::ssh::Framer::default(),
         }
     }
@@ -180,20 +187,34 @@ impl Dir {
         self.seen = 0;
         self.truncated = false;
         self.interim = false;
+        self.shown = 0;
         if next_tx {
             self.tx += 1;
         }
     }
 
-    fn keep(&mut self, bytes: &[u8], limit: usize) {
-        self.touched = true;
+    /// Adds body bytes. They are shown to rules ([`Dir::touched`]) in steps of `step`
+    /// bytes (Suricata's body minimal inspect size), when the limit is hit, and when the
+    /// message completes (the callers mark that), so a large body costs rules a few looks,
+    /// not one per segment.
+    fn keep(&mut self, bytes: &[u8], limit: usize, step: usize) {
         self.seen += bytes.len() as u64;
         let room = limit.saturating_sub(self.buf.len());
+        let was_truncated = self.truncated;
         if bytes.len() > room {
             self.truncated = true;
         }
         self.buf
             .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&[]));
+        if self.buf.len() >= self.shown.saturating_add(step) || self.truncated && !was_truncated {
+            self.show();
+        }
+    }
+
+    /// Shows the message to rules in this packet.
+    fn show(&mut self) {
+        self.touched = true;
+        self.shown = self.buf.len();
     }
 }
 
@@ -318,6 +339,20 @@ impl FlowParser {
         };
     }
 
+    /// The sender of direction `to_server` closed it (FIN, RST), or the flow ended: a body
+    /// delimited by the connection close is complete, and a message with bytes rules have
+    /// not seen yet is shown to them once more.
+    pub fn end(&mut self, to_server: bool) {
+        let d = &mut self.dirs[idx(to_server)];
+        if d.state == State::HttpUntilClose {
+            d.complete = true;
+            d.state = State::Idle;
+            d.show();
+        } else if d.buf.len() > d.shown {
+            d.show();
+        }
+    }
+
     /// Takes in-order stream bytes of direction `to_server`.
     pub fn data(&mut self, to_server: bool, mut bytes: &[u8]) {
         let i = idx(to_server);
@@ -335,7 +370,8 @@ impl FlowParser {
                 State::HttpChunked(c) => self.http_chunked(i, bytes, c),
                 State::HttpUntilClose => {
                     let lim = self.body_limit(i);
-                    self.dirs[i].keep(bytes, lim);
+                    let step = self.cfg.body_inspect_step;
+                    self.dirs[i].keep(bytes, lim, step);
                     &[]
                 }
                 State::Tls => self.tls(i, bytes),
@@ -432,12 +468,13 @@ impl FlowParser {
                     let old = probe.get(..pending).unwrap_or(&[]).to_vec();
                     let lim = self.body_limit(i);
                     let d = &mut self.dirs[i];
-                    d.keep(&old, lim);
+                    d.keep(&old, lim, usize::MAX);
                     let n = match memchr::memchr(b'\n', bytes) {
                         Some(n) => n + 1,
                         None => bytes.len(),
                     };
-                    d.keep(bytes.get(..n).unwrap_or(&[]), lim);
+                    d.keep(bytes.get(..n).unwrap_or(&[]), lim, usize::MAX);
+                    d.show();
                     return bytes.get(n..).unwrap_or(&[]);
                 }
                 // Not a message start: drop up to the next line.
@@ -465,7 +502,7 @@ impl FlowParser {
         let from = d.buf.len().saturating_sub(3);
         let old = d.buf.len();
         d.buf.extend_from_slice(bytes);
-        d.touched = true;
+        d.show();
         let end = http_head_len(&d.buf)
             .or_else(|| head_end(d.buf.get(from..).unwrap_or(&[])).map(|e| from + e));
         let Some(end) = end else {
@@ -565,11 +602,13 @@ impl FlowParser {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(bytes.len());
         let (now, rest) = bytes.split_at(n);
         let lim = self.body_limit(i);
+        let step = self.cfg.body_inspect_step;
         let d = &mut self.dirs[i];
-        d.keep(now, lim);
+        d.keep(now, lim, step);
         let left = left - n as u64;
         if left == 0 {
             d.complete = true;
+            d.show();
             d.state = State::Idle;
         } else {
             d.state = State::HttpBody(left);
@@ -646,10 +685,12 @@ impl FlowParser {
             }
         }
         let (now, rest) = bytes.split_at(pos.min(bytes.len()));
+        let step = self.cfg.body_inspect_step;
         let d = &mut self.dirs[i];
-        d.keep(now, lim);
+        d.keep(now, lim, step);
         if done {
             d.complete = true;
+            d.show();
             d.state = State::Idle;
         } else {
             d.state = State::HttpChunked(c);

@@ -432,6 +432,12 @@ pub struct EngineConfig {
     pub stream: Option<StreamConfig>,
     /// App-layer limits over reassembled streams (body limits, ...).
     pub app: AppConfig,
+    /// When a TCP flow ends (timeout, [`Engine::drain`]), inspect the stream data not
+    /// inspected yet (out-of-order data released with gaps) on a pseudo packet, as
+    /// Suricata's `stream (flow timeout)` packets; alerts go to
+    /// [`Engine::take_stream_end_alerts`]. Off by default (a live driver has no packet left
+    /// to drop then); `verdict pcap` turns it on.
+    pub stream_end_inspection: bool,
 }
 
 impl Default for EngineConfig {
@@ -446,6 +452,7 @@ impl Default for EngineConfig {
             vlan_tracking: true,
             stream: Some(StreamConfig::default()),
             app: AppConfig::default(),
+            stream_end_inspection: false,
         }
     }
 }
@@ -591,6 +598,163 @@ impl EndedFlow {
     }
 }
 
+/// `pkt_src` of the pseudo packet a flow's remaining stream data is inspected on when the
+/// flow ends.
+pub const PKT_SRC_STREAM_END: &str = "stream (flow timeout)";
+
+/// An alert raised when a flow ended, on its remaining stream data
+/// ([`EngineConfig::stream_end_inspection`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEndAlert {
+    /// When (the flow's last packet time).
+    pub ts: Duration,
+    /// The pseudo packet: the flow's addresses and ports in the data's direction, no
+    /// payload of its own.
+    pub packet: PacketSummary,
+    /// The alert.
+    pub alert: Alert,
+    /// The stream data it was matched on (for EVE's `payload`).
+    pub payload: Vec<u8>,
+}
+
+/// Inspects what is left of a flow's streams when it ends.
+fn stream_end<I: Inspector>(
+    inspector: &mut I,
+    f: &mut verdict_flow::Flow<FlowData<I::FlowState>>,
+    stats: &mut EngineStats,
+    out: &mut Vec<StreamEndAlert>,
+) {
+    let FlowData {
+        dropped,
+        passed,
+        stream,
+        inspector: state,
+        ..
+    } = &mut f.data;
+    let Some(st) = stream.as_deref_mut() else {
+        return;
+    };
+    if *dropped || *passed {
+        return;
+    }
+    let (lo, hi) = (
+        (f.key.lo_addr, f.key.lo_port),
+        (f.key.hi_addr, f.key.hi_port),
+    );
+    let (client, server) = match f.client {
+        FlowKeyDir::LoToHi => (lo, hi),
+        FlowKeyDir::HiToLo => (hi, lo),
+    };
+    let established = !matches!(
+        f.tcp,
+        verdict_flow::TcpState::None
+            | verdict_flow::TcpState::SynSent
+            | verdict_flow::TcpState::SynRecv
+    );
+    for to_server in [true, false] {
+        st.app.begin_packet();
+        let delivered = st.close(to_server, &mut stats.stream);
+        st.app.end(to_server);
+        let messages: Vec<verdict_applayer::flow::AppMessage<'_>> =
+            st.app.messages(to_server).collect();
+        if delivered == 0 && messages.is_empty() {
+            continue;
+        }
+        let (window, new_from) = st.window(to_server, delivered);
+        let (src, dst) = if to_server {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let input = PacketInput {
+            ip: IpInput {
+                src: src.0,
+                dst: dst.0,
+                proto: 6,
+                ttl: 0,
+                tos: 0,
+                id: 0,
+                ipopts: 0,
+                fragbits: 0,
+                frag_offset: 0,
+                header: &[],
+            },
+            l4: L4Input::Tcp {
+                src_port: src.1,
+                dst_port: dst.1,
+                flags: 0,
+                seq: 0,
+                ack: 0,
+                window: 0,
+            },
+            payload: &[],
+            flow: FlowInput {
+                tracked: true,
+                to_server,
+                established,
+                from_stream: false,
+            },
+        };
+        let extra = PacketExtra {
+            app: Some(verdict_rules::input::AppInput {
+                proto: st.app.proto(),
+                messages: &messages,
+                decode: st.app.config().decode,
+            }),
+            stream: (delivered > 0).then_some(verdict_rules::input::StreamInput {
+                window,
+                new_from,
+                payload_only: false,
+            }),
+            ..PacketExtra::default()
+        };
+        let mut alerts = Vec::new();
+        inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
+        stats.alerts += alerts.len() as u64;
+        let packet = PacketSummary {
+            src: src.0,
+            dst: dst.0,
+            src_port: src.1,
+            dst_port: dst.1,
+            proto: 6,
+            ip_len: 0,
+            ttl: 0,
+            tos: 0,
+            ip_id: 0,
+            l4: L4Summary::Tcp {
+                flags: 0,
+                seq: 0,
+                ack: 0,
+                window: 0,
+            },
+            flow_id: f.id,
+            to_server,
+            vlan: [0; 3],
+            vlan_count: 0,
+            flow: FlowSummary {
+                pkts_toserver: f.to_server.pkts,
+                pkts_toclient: f.to_client.pkts,
+                bytes_toserver: f.to_server.bytes,
+                bytes_toclient: f.to_client.bytes,
+                start: f.first_seen,
+                client,
+                server,
+            },
+            payload: (0, 0),
+            ip_offset: 0,
+            app_proto: st.app.proto().map(|p| p.name()),
+        };
+        for alert in alerts {
+            out.push(StreamEndAlert {
+                ts: f.last_seen,
+                packet,
+                alert,
+                payload: window.to_vec(),
+            });
+        }
+    }
+}
+
 /// What the engine keeps per flow.
 #[derive(Debug, Default)]
 pub struct FlowData<S> {
@@ -625,6 +789,7 @@ pub struct Engine<I: Inspector> {
     overlaps6: Option<FragOverlapTracker>,
     reassembled: Vec<u8>,
     stream_payload: Vec<u8>,
+    stream_end: Vec<StreamEndAlert>,
     stats: EngineStats,
 }
 
@@ -644,6 +809,7 @@ impl<I: Inspector> Engine<I> {
             overlaps6: cfg.defrag.map(FragOverlapTracker::new),
             reassembled: Vec::new(),
             stream_payload: Vec::new(),
+            stream_end: Vec::new(),
             stats: EngineStats::default(),
         }
     }
@@ -680,17 +846,36 @@ impl<I: Inspector> Engine<I> {
             d.expire(now);
         }
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
-        self.flows.expire(now, |f, why| {
+        let end = self.cfg.stream_end_inspection;
+        let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
+        self.flows.expire(now, |mut f, why| {
+            if end {
+                stream_end(inspector, &mut f, stats, out);
+            }
             if on {
                 ended.push(EndedFlow::of(&f, why, false));
             }
         })
     }
 
+    /// Hands over the alerts raised on flows' remaining stream data when they ended
+    /// ([`EngineConfig::stream_end_inspection`]), oldest first. Call it after
+    /// [`Engine::expire`] and [`Engine::drain`].
+    pub fn take_stream_end_alerts(&mut self, mut f: impl FnMut(&StreamEndAlert)) {
+        for a in self.stream_end.drain(..) {
+            f(&a);
+        }
+    }
+
     /// Ends every flow (end of a capture, shutdown); reported like [`Engine::expire`].
     pub fn drain(&mut self) {
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
-        self.flows.drain(|f, why| {
+        let end = self.cfg.stream_end_inspection;
+        let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
+        self.flows.drain(|mut f, why| {
+            if end {
+                stream_end(inspector, &mut f, stats, out);
+            }
             if on {
                 ended.push(EndedFlow::of(&f, why, true));
             }
@@ -1026,7 +1211,8 @@ impl<I: Inspector> Layers<'_, I> {
         };
         // Streams are reassembled once the session is tracked: from the SYN on, or from a
         // midstream pickup when that is on; not for a session whose start was not seen.
-        let stream_on = flow.tcp != verdict_flow::TcpState::None;
+        let tcp_state = flow.tcp;
+        let stream_on = tcp_state != verdict_flow::TcpState::None;
         let fd = &mut flow.data;
         let mut res = LayerResult {
             summary,
@@ -1106,7 +1292,13 @@ impl<I: Inspector> Layers<'_, I> {
             flow: FlowInput {
                 tracked: true,
                 to_server: tracked.to_server,
-                established: tracked.established,
+                // Data on the ACK that completes the handshake is stream data of an
+                // established session (Suricata's stream engine moves the session to
+                // established before detection sees that packet).
+                established: tracked.established
+                    || (stream_on
+                        && !pkt.payload.is_empty()
+                        && matches!(tcp_state, verdict_flow::TcpState::Established)),
                 from_stream: false,
             },
         };

@@ -94,6 +94,14 @@ impl TcpStream {
             let up = dirs[1 - d].ack(ack, |c| feed_app(app, !to_server, c));
             stats.gaps += u64::from(up.gap);
         }
+        // The sender closed its side (FIN), or the connection was reset.
+        if flags & verdict_stream::flags::FIN != 0 {
+            app.end(to_server);
+        }
+        if flags & verdict_stream::flags::RST != 0 {
+            app.end(true);
+            app.end(false);
+        }
         if !payload.is_empty() {
             stats.segments += 1;
         }
@@ -113,6 +121,16 @@ impl TcpStream {
                 && from_payload == update.delivered,
             update,
         }
+    }
+
+    /// Ends direction `to_server` (flow end): held out-of-order data is delivered, with
+    /// gaps for the holes before it. Returns the bytes delivered.
+    pub fn close(&mut self, to_server: bool, stats: &mut StreamStats) -> u64 {
+        let d = usize::from(!to_server);
+        let TcpStream { dirs, app, .. } = self;
+        let up = dirs[d].close(|c| feed_app(app, to_server, c));
+        stats.gaps += u64::from(up.gap);
+        up.delivered
     }
 
     /// The raw stream window for a packet of direction `to_server` that delivered

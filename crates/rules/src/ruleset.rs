@@ -388,6 +388,8 @@ pub struct RuleSet {
     /// Per rule: it may match the reassembled stream (TCP payload rule, not `no_stream`,
     /// not `tcp-pkt`, not app-layer).
     stream_ok: Vec<bool>,
+    /// Per rule: it matches only stream data (`tcp-stream`, `flow:only_stream`).
+    stream_only: Vec<bool>,
     /// Longest fast pattern, for the prefilter scan across a segment boundary.
     max_pattern: usize,
 }
@@ -643,6 +645,10 @@ impl RuleSet {
             .zip(&tx_bound)
             .map(|(r, &tx)| !tx && stream_capable(r))
             .collect();
+        let stream_only = rules
+            .iter()
+            .map(|r| r.proto == Proto::TcpStream || r.meta.stream == Some(true))
+            .collect();
         let max_pattern = rules
             .iter()
             .filter_map(|r| r.prefilter.as_ref().map(|(p, _)| p.len()))
@@ -655,6 +661,7 @@ impl RuleSet {
             has_app,
             tx_bound,
             stream_ok,
+            stream_only,
             max_pattern,
         }
     }
@@ -753,6 +760,12 @@ impl RuleSet {
         let port_group = dport.and_then(|d| cg.by_port.get(&d));
         for g in std::iter::once(&cg.any).chain(port_group) {
             collect(g, pkt, &app, state);
+        }
+        // Candidates found beyond the packet's own payload (in reassembled messages or
+        // stream data): their fast pattern may lie across segments, so they are worth a look
+        // at the stream even when the packet's new data is just its payload.
+        let from_packet = state.candidates.len();
+        for g in std::iter::once(&cg.any).chain(port_group) {
             // Each message is scanned whole (its raw buffers are slices of it).
             for (m, v) in msgs.iter().zip(&views) {
                 let mp = PacketInput {
@@ -788,6 +801,11 @@ impl RuleSet {
                 }
             }
         }
+        let mut stream_found: Vec<u32> = Vec::new();
+        if stream.is_some() {
+            stream_found.extend_from_slice(state.candidates.get(from_packet..).unwrap_or(&[]));
+            stream_found.sort_unstable();
+        }
         state.candidates.sort_unstable();
         state.candidates_checked += state.candidates.len() as u64;
         let candidates = std::mem::take(&mut state.candidates);
@@ -800,10 +818,12 @@ impl RuleSet {
             let tx_rule = extra.app.is_some() && self.tx_bound.get(idx as usize) == Some(&true);
             if tx_rule {
                 // App-layer rule: the first message of this packet it matches, once per
-                // transaction.
+                // transaction and direction (Suricata keeps a tx's detection state per
+                // direction: a buffer seen both ways, `ssh.software`, alerts once each way).
                 let fv = flow_vars.as_deref();
+                let dir_key = |tx: u64| tx << 1 | u64::from(!pkt.flow.to_server);
                 let hit = msgs.iter().zip(&views).find(|(m, v)| {
-                    !fv.is_some_and(|fv| fv.tx_matched(idx, m.tx_id))
+                    !fv.is_some_and(|fv| fv.tx_matched(idx, dir_key(m.tx_id)))
                         && self.rule_matches(rule, pkt, extra, v, fv, state)
                 });
                 let Some((m, _)) = hit else {
@@ -811,11 +831,18 @@ impl RuleSet {
                 };
                 tx_id = Some(m.tx_id);
                 if let Some(fv) = flow_vars.as_deref_mut() {
-                    fv.mark_tx(idx, m.tx_id);
+                    fv.mark_tx(idx, dir_key(m.tx_id));
                 }
             } else if !self.rule_matches(rule, pkt, extra, &app, flow_vars.as_deref(), state) {
-                let Some(s) = stream.filter(|_| self.stream_ok.get(idx as usize) == Some(&true))
-                else {
+                // The stream is looked at when the packet's new data is not just its payload
+                // (released out-of-order data), when the rule's fast pattern was only found
+                // by the stream scan, or when the rule only matches streams.
+                let Some(s) = stream.filter(|s| {
+                    self.stream_ok.get(idx as usize) == Some(&true)
+                        && (!s.payload_only
+                            || stream_found.binary_search(&idx).is_ok()
+                            || self.stream_only.get(idx as usize) == Some(&true))
+                }) else {
                     continue;
                 };
                 if !self.stream_matches(rule, pkt, extra, &app, s, flow_vars.as_deref(), state) {

@@ -97,6 +97,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         }),
         app: app_config(&cfg),
+        stream_end_inspection: true,
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,
@@ -331,7 +332,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         if ts.saturating_sub(last_expire) >= Duration::from_secs(1) {
             engine.expire(ts);
             last_expire = ts;
-            write_ended(&mut engine, &mut writer)?;
+            write_ended(&mut engine, &mut writer, &outputs, ips)?;
         }
         let d = engine.inspect(ts, data, PacketMeta { link });
         let Some(p) = d.packet else { return Ok(()) };
@@ -401,14 +402,16 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             }
         }
         if outputs.flows {
-            write_ended(&mut engine, &mut writer)?;
+            write_ended(&mut engine, &mut writer, &outputs, ips)?;
         }
         Ok(())
     })?;
-    let st = engine.stats();
+    let mut st = engine.stats();
     let fs = engine.flow_stats();
     engine.drain();
-    write_ended(&mut engine, &mut writer)?;
+    write_ended(&mut engine, &mut writer, &outputs, ips)?;
+    // Alerts raised on the streams of the flows that ended with the capture count too.
+    st.alerts = engine.stats().alerts;
     let counters = StatsCounters {
         uptime: 0,
         decoder: eve::DecoderStats {
@@ -440,12 +443,35 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     })
 }
 
-/// Writes the flow events of the flows that ended.
+/// Writes the alerts raised on the remaining stream data of flows that ended (Suricata's
+/// `stream (flow timeout)` pseudo packets), then the flow events of the flows that ended.
 fn write_ended<I: Inspector, W: std::io::Write>(
     engine: &mut Engine<I>,
     writer: &mut EveWriter<W>,
+    outputs: &Outputs,
+    ips: bool,
 ) -> anyhow::Result<()> {
     let mut err = None;
+    engine.take_stream_end_alerts(|a| {
+        if err.is_some() || !outputs.alerts {
+            return;
+        }
+        let ctx = EventContext {
+            ts: a.ts,
+            pcap_cnt: None,
+            in_iface: None,
+            ips,
+        };
+        let mut ev = eve::alert_event(&ctx, &a.packet, &a.alert);
+        ev.header.pkt_src = verdict_engine::PKT_SRC_STREAM_END;
+        if a.alert.stream {
+            ev.add_stream_payload(&a.payload, &outputs.payload);
+        }
+        err = writer.write_event(&ev).err();
+    });
+    if let Some(e) = err {
+        return Err(e).context("cannot write eve.json");
+    }
     engine.take_ended_flows(|f| {
         if err.is_none() {
             err = writer.write_event(&eve::flow_event(f)).err();
