@@ -14,6 +14,7 @@
 
 mod chart;
 mod contenders;
+mod flows;
 mod harness;
 mod nfq_crate;
 mod procfs;
@@ -89,6 +90,19 @@ enum Cmd {
         /// Duration in seconds.
         #[arg(long, default_value_t = 1.0)]
         secs: f64,
+    },
+    /// The engine's memory with many concurrent flows (no root needed): prints JSON with
+    /// resident memory per flow, peak RSS and time per packet.
+    Flows {
+        /// Concurrent flows.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Traffic per flow.
+        #[arg(long, value_enum, default_value_t = flows::FlowKind::TcpData)]
+        kind: flows::FlowKind,
+        /// Rule file to load (default: one rule that never matches).
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
     },
     /// The crates.io `nfq` crate's accept-all loop (a contender).
     NfqCrateAccept {
@@ -177,6 +191,17 @@ fn main() -> std::process::ExitCode {
             traffic::tcp_send(dst, Duration::from_secs_f64(secs)).and_then(print_json)
         }
         Cmd::NfqCrateAccept { queue } => nfq_crate::accept_loop(queue),
+        Cmd::Flows { count, kind, rules } => {
+            const NEVER: &str =
+                "alert tcp any any -> any 80 (msg:\"flows\"; content:\"never-seen\"; sid:1;)";
+            let text = match rules {
+                Some(p) => std::fs::read_to_string(&p)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display())),
+                None => Ok(NEVER.to_string()),
+            };
+            text.and_then(|t| flows::run(count, kind, &t))
+                .and_then(print_json)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
