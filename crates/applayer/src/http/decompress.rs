@@ -114,7 +114,11 @@ pub(crate) fn decode_layer(input: &[u8], first: Format) -> Vec<u8> {
 /// followed by ignored bytes), Err with the output so far when it is corrupt.
 fn inflate(input: &[u8], f: Format) -> Result<Vec<u8>, Vec<u8>> {
     let (data, zlib) = match f {
-        Format::Gzip => (gzip_body(input).ok_or_else(Vec::new)?, false),
+        Format::Gzip => match gzip_body(input) {
+            Ok(p) => (p, false),
+            Err(GzipHeader::Cut) => return Ok(Vec::new()),
+            Err(GzipHeader::Invalid) => return Err(Vec::new()),
+        },
         Format::Deflate => (input, false),
         Format::Zlib => (input, true),
         Format::Unsupported => return Err(Vec::new()),
@@ -145,32 +149,50 @@ fn inflate(input: &[u8], f: Format) -> Result<Vec<u8>, Vec<u8>> {
     }
 }
 
-/// The deflate stream inside a gzip member: the header skipped as its flags say. None when
-/// the magic or method is wrong or the header is cut.
-fn gzip_body(d: &[u8]) -> Option<&[u8]> {
+/// Why a gzip header gives no deflate stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GzipHeader {
+    /// Not gzip (magic or method wrong): a decoding error.
+    Invalid,
+    /// The bytes end inside the header: nothing to decode yet, and no error (libhtp waits).
+    Cut,
+}
+
+/// The deflate stream inside a gzip member: the header skipped as its flags say (reserved
+/// flag bits ignored, as libhtp's own header parser does).
+fn gzip_body(d: &[u8]) -> Result<&[u8], GzipHeader> {
     const FHCRC: u8 = 1 << 1;
     const FEXTRA: u8 = 1 << 2;
     const FNAME: u8 = 1 << 3;
     const FCOMMENT: u8 = 1 << 4;
-    if !d.starts_with(b"\x1f\x8b\x08") {
-        return None;
+    const MAGIC: &[u8] = b"\x1f\x8b\x08";
+    let cut = GzipHeader::Cut;
+    if !d.starts_with(MAGIC) {
+        return Err(if MAGIC.starts_with(d) {
+            cut
+        } else {
+            GzipHeader::Invalid
+        });
     }
-    let flags = *d.get(3)?;
-    let mut p = d.get(10..)?;
+    let flags = *d.get(3).ok_or(cut)?;
+    let mut p = d.get(10..).ok_or(cut)?;
     if flags & FEXTRA != 0 {
-        let xlen = usize::from(u16::from_le_bytes([*p.first()?, *p.get(1)?]));
-        p = p.get(2 + xlen..)?;
+        let xlen = match p {
+            [lo, hi, ..] => usize::from(u16::from_le_bytes([*lo, *hi])),
+            _ => return Err(cut),
+        };
+        p = p.get(2 + xlen..).ok_or(cut)?;
     }
     for flag in [FNAME, FCOMMENT] {
         if flags & flag != 0 {
-            let nul = p.iter().position(|&c| c == 0)?;
-            p = p.get(nul + 1..)?;
+            let nul = p.iter().position(|&c| c == 0).ok_or(cut)?;
+            p = &p[nul + 1..];
         }
     }
     if flags & FHCRC != 0 {
-        p = p.get(2..)?;
+        p = p.get(2..).ok_or(cut)?;
     }
-    Some(p)
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -256,8 +278,10 @@ pub(crate) mod tests {
         let g = gzip(TEXT);
         let cut = decode(&g[..g.len() - 20], b"gzip", 2);
         assert!(!cut.is_empty() && TEXT.starts_with(&cut));
-        // Cut inside the header: passes through.
-        assert_eq!(decode(&g[..5], b"gzip", 2), &g[..5]);
+        // Cut inside the header: nothing yet (libhtp waits for the rest of the header).
+        assert_eq!(decode(&g[..5], b"gzip", 2), b"");
+        assert_eq!(gzip_body(b"\x1f"), Err(GzipHeader::Cut));
+        assert_eq!(gzip_body(b"\x1f\x8b\x07"), Err(GzipHeader::Invalid));
     }
 
     #[test]
