@@ -242,7 +242,7 @@ impl ChunkedDecoder {
                     i += taken;
                     if !lf {
                         if self.line.len() > LINE_LIMIT || self.cannot_be_size() {
-                            self.to_raw(out);
+                            self.fall_back_to_raw(out);
                         }
                         continue;
                     }
@@ -263,7 +263,7 @@ impl ChunkedDecoder {
                             self.line.clear();
                             self.state = ChunkState::Data(n);
                         }
-                        Err(()) => self.to_raw(out),
+                        Err(()) => self.fall_back_to_raw(out),
                     }
                 }
             }
@@ -283,7 +283,7 @@ impl ChunkedDecoder {
     }
 
     /// Falls back to "not chunked": the pending line is body as sent.
-    fn to_raw(&mut self, out: &mut Vec<u8>) {
+    fn fall_back_to_raw(&mut self, out: &mut Vec<u8>) {
         if self.state == ChunkState::Size {
             out.append(&mut self.line);
         }

@@ -446,7 +446,9 @@ pub(crate) fn parse(d: &[u8], side: Side) -> Block {
 mod tests {
     use super::*;
 
-    fn fields(d: &[u8], side: Side) -> (Vec<(Vec<u8>, Vec<u8>)>, Option<usize>) {
+    type NameValue = (Vec<u8>, Vec<u8>);
+
+    fn fields(d: &[u8], side: Side) -> (Vec<NameValue>, Option<usize>) {
         let b = parse(d, side);
         (
             b.fields.into_iter().map(|f| (f.name, f.value)).collect(),
