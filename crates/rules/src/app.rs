@@ -27,6 +27,9 @@ pub(crate) enum AppInt {
     DnsOpcode,
     /// `dns.rcode`.
     DnsRcode,
+    /// 1 for a DNS response, 0 for a query (`dns.query` inspects queries only, as Suricata
+    /// registers it to the server).
+    DnsResponse,
     /// `tls.version`: the ServerHello's negotiated version (`0x0303` for TLS 1.2).
     TlsVersion,
     /// `ssl_version`: 1 when the TLS version (the ServerHello's negotiated one, else the
@@ -157,6 +160,7 @@ impl<'a> AppView<'a> {
         match (&self.parsed, k) {
             (Some(Parsed::Dns(m)), AppInt::DnsOpcode) => Some(u64::from(m.opcode())),
             (Some(Parsed::Dns(m)), AppInt::DnsRcode) => Some(u64::from(m.rcode())),
+            (Some(Parsed::Dns(m)), AppInt::DnsResponse) => Some(u64::from(m.is_response())),
             (Some(Parsed::TlsHandshake(h)), AppInt::TlsVersion) => {
                 Some(u64::from(h.server_hello.as_ref()?.version))
             }

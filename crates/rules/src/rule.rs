@@ -663,6 +663,10 @@ pub(crate) fn compile_rule(
                 if let Some(d) = to.direction() {
                     checks.push(PacketCheck::ToServer(d));
                 }
+                // `dns.query` (unlike `dns.queries.rrname`) is the names of queries only.
+                if matches!(k, "dns.query" | "dns_query") {
+                    app_ints.push((crate::app::AppInt::DnsResponse, UintCond::Eq(0)));
+                }
                 switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
                 sticky = to;
                 last_content = None;

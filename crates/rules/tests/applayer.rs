@@ -435,6 +435,8 @@ fn dns_opcode_and_rcode() {
     assert!(ok("dns.opcode:0;"));
     assert!(!ok("dns.opcode:4;"));
     assert!(ok(r#"dns.queries.rrname; content:"good";"#));
+    // `dns.query` inspects queries only (Suricata registers it to the server).
+    assert!(!ok(r#"dns.query; content:"good";"#));
     assert!(!fires_on("tcp", "dns.rcode:0;", &tcp(REQ)));
 }
 
