@@ -44,7 +44,7 @@ pub use body::{BodyEnd, ChunkedDecoder, Framing};
 pub struct DecodeOptions {
     /// The most `Content-Encoding` tokens undone on a response body (Suricata's
     /// `app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit`;
-    /// 0 means no limit).
+    /// 0, "no limit" to Suricata, is bounded at 16 layers here).
     pub decompress_layer_limit: usize,
 }
 

@@ -5,7 +5,8 @@
 //! - the `Content-Encoding` value is split on commas and spaces; a token *containing* `gzip`
 //!   is gzip, one containing `deflate` is deflate, `identity`/`none`/`inflate` and unknown
 //!   tokens are no layer. Layers are undone last one first. At most `layer_limit` tokens are
-//!   looked at (Suricata's `response-body-decompress-layer-limit`, default 2);
+//!   looked at (Suricata's `response-body-decompress-layer-limit`, default 2; 0, "no
+//!   limit", is bounded at [`MAX_LAYERS`] here);
 //! - gzip: the header is skipped as its flags say (reserved flag bits are ignored), the
 //!   deflate stream decoded, and the trailer (CRC, size) is not checked;
 //! - a layer that fails is retried as the next format in the cycle gzip -> raw deflate ->
@@ -21,6 +22,11 @@ use super::fields::{contains_nocase, eq_nocase_nozero};
 
 /// The most bytes one layer produces.
 pub(crate) const OUTPUT_LIMIT: usize = 1024 * 1024;
+
+/// The most layers undone when the configured limit is 0 ("no limit" to Suricata): each
+/// layer costs a pass over up to [`OUTPUT_LIMIT`] bytes, so a header listing thousands of
+/// encodings must not cost thousands of passes.
+pub(crate) const MAX_LAYERS: usize = 16;
 
 /// A compression format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +73,12 @@ pub(crate) fn layers(ce: &[u8], layer_limit: usize) -> Vec<Format> {
         .filter(|t| !t.is_empty())
         .enumerate()
     {
-        if layer_limit != 0 && n >= layer_limit {
+        let limit = if layer_limit == 0 {
+            MAX_LAYERS
+        } else {
+            layer_limit
+        };
+        if n >= limit {
             break;
         }
         let f = if contains_nocase(tok, b"gzip") {
@@ -241,6 +252,8 @@ pub(crate) mod tests {
         assert_eq!(layers(b"gzip, deflate, gzip", 3).len(), 3);
         assert_eq!(layers(b"identity, gzip", 1), vec![]);
         assert_eq!(layers(b"gzip, gzip", 0).len(), 2);
+        // "No limit" is still bounded.
+        assert_eq!(layers(&b"gzip,".repeat(1000), 0).len(), MAX_LAYERS);
     }
 
     #[test]
