@@ -1,6 +1,8 @@
-//! Offline inspection throughput: a generated capture (`gen_traffic.py`, HOME_NET
-//! 198.19.0.0/16) replayed through a fresh engine per iteration, with 1 rule, 1,000 ET Open
-//! rules and every loadable ET Open rule.
+//! Offline inspection throughput (decode + flow + TCP reassembly + app layer + detect, one
+//! core): a generated capture (`gen_traffic.py`, HOME_NET 198.19.0.0/16) replayed through a
+//! fresh engine per iteration, with 0 rules, 1 rule, 1,000 ET Open rules and every loadable ET
+//! Open rule; on the whole capture (mixed sizes), its TCP packets (HTTP and TLS) and its UDP
+//! packets (DNS). Run: `cargo bench -p verdict-engine --bench inspect`.
 //!
 //! Data: `$VERDICT_SHARED` (default `/work/shared`) must hold `tools/gen_traffic.py` and
 //! `data/et-open/*.rules`; the capture is generated once into the temp dir (scapy needed), or
@@ -103,33 +105,78 @@ fn loadable(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The IP protocol of a captured frame (Ethernet or raw IP), 0 when unknown.
+fn ip_proto(link: LinkType, frame: &[u8]) -> u8 {
+    let ip = match link {
+        LinkType::Ethernet if frame.get(12..14) == Some(&[0x08, 0x00]) => frame.get(14..),
+        LinkType::Ethernet if frame.get(12..14) == Some(&[0x86, 0xdd]) => frame.get(14..),
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => Some(frame),
+        _ => None,
+    };
+    match ip {
+        Some(ip) if ip.first().is_some_and(|b| b >> 4 == 4) => ip.get(9).copied().unwrap_or(0),
+        Some(ip) if ip.first().is_some_and(|b| b >> 4 == 6) => ip.get(6).copied().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn bench(c: &mut Criterion) {
-    let (link, packets) = load_packets(&capture());
-    let bytes: usize = packets.iter().map(|(_, b)| b.len()).sum();
-    eprintln!(
-        "capture: {} packets, {} bytes, mean {:.0} bytes/packet",
-        packets.len(),
-        bytes,
-        bytes as f64 / packets.len() as f64
-    );
+    let (link, all) = load_packets(&capture());
     let et = loadable(&et_rules());
     let sets = [
+        ("0 rules", ruleset(&[])),
         ("1 rule", ruleset(&[r#"alert tcp any any -> $HOME_NET 80 (msg:"GET"; flow:established,to_server; content:"GET"; sid:1;)"#.to_string()])),
         ("1000 ET rules", ruleset(&et[..et.len().min(1000)])),
         ("all ET rules", ruleset(&et)),
     ];
-    let mut g = c.benchmark_group("inspect");
+    let traffic = [
+        ("mixed", all.clone()),
+        (
+            "tcp",
+            all.iter()
+                .filter(|(_, p)| ip_proto(link, p) == 6)
+                .cloned()
+                .collect(),
+        ),
+        (
+            "udp",
+            all.iter()
+                .filter(|(_, p)| ip_proto(link, p) == 17)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (kind, packets) in &traffic {
+        bench_traffic(c, kind, link, packets, &sets);
+    }
+}
+
+fn bench_traffic(
+    c: &mut Criterion,
+    kind: &str,
+    link: LinkType,
+    packets: &[(Duration, Vec<u8>)],
+    sets: &[(&str, Arc<RuleSet>)],
+) {
+    let bytes: usize = packets.iter().map(|(_, b)| b.len()).sum();
+    eprintln!(
+        "{kind}: {} packets, {} bytes, mean {:.0} bytes/packet",
+        packets.len(),
+        bytes,
+        bytes as f64 / packets.len().max(1) as f64
+    );
+    let mut g = c.benchmark_group(format!("inspect-{kind}"));
     g.throughput(Throughput::Bytes(bytes as u64));
     g.sample_size(10);
-    g.measurement_time(Duration::from_secs(8));
-    for (name, set) in &sets {
+    g.measurement_time(Duration::from_secs(5));
+    for (name, set) in sets {
         // Report what the set holds and how much fires, once.
         let mut e = Engine::new(RulesInspector::new(set.clone()), EngineConfig::default());
-        for (ts, p) in &packets {
+        for (ts, p) in packets {
             e.inspect(*ts, p, PacketMeta { link });
         }
         eprintln!(
-            "{name}: {} rules loaded, {} alerts on the capture",
+            "{kind}, {name}: {} rules loaded, {} alerts on the capture",
             set.len(),
             e.stats().alerts
         );
@@ -137,7 +184,7 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || Engine::new(RulesInspector::new(set.clone()), EngineConfig::default()),
                 |mut e| {
-                    for (ts, p) in &packets {
+                    for (ts, p) in packets {
                         std::hint::black_box(e.inspect(*ts, p, PacketMeta { link }).verdict);
                     }
                     e
