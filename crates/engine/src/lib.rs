@@ -705,6 +705,7 @@ fn stream_end<I: Inspector>(
                 window,
                 new_from,
                 payload_only: false,
+                inspected: (0, 0),
             }),
             ..PacketExtra::default()
         };
@@ -1346,6 +1347,7 @@ impl<I: Inspector> Layers<'_, I> {
                 (flags & 0x10 != 0).then_some(ack),
                 flags,
                 pkt.payload,
+                self.cfg.ips,
                 &mut self.stats.stream,
             );
             if f.update.overlap_different {
@@ -1366,8 +1368,21 @@ impl<I: Inspector> Layers<'_, I> {
                     window,
                     new_from,
                     payload_only: f.payload_only,
+                    inspected: s.inspected_in_window(tracked.to_server, window.len()),
                 })
             }
+            (
+                Some(s),
+                Some(stream::Fed {
+                    ooo_from: Some(from),
+                    ..
+                }),
+            ) => Some(verdict_rules::input::StreamInput {
+                window: &s.ooo_window,
+                new_from: *from,
+                payload_only: false,
+                inspected: (0, 0),
+            }),
             _ => None,
         };
         let extra = PacketExtra {

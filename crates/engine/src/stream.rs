@@ -41,6 +41,11 @@ pub(crate) struct TcpStream {
     pub dirs: [Reassembler; 2],
     pub app: FlowParser,
     depth_counted: [bool; 2],
+    /// Per direction: the stream offsets of out-of-order data already inspected inline
+    /// (IPS), so it is not reported again when the hole before it fills.
+    ooo_inspected: [Option<(u64, u64)>; 2],
+    /// The out-of-order run the current packet added to (IPS), for raw inspection.
+    pub ooo_window: Vec<u8>,
 }
 
 /// What feeding one segment produced, for the packet's inspection.
@@ -51,6 +56,9 @@ pub(crate) struct Fed {
     pub payload_only: bool,
     /// The segment's update (events).
     pub update: Update,
+    /// The packet's data went to the out-of-order queue and the run it belongs to is in
+    /// [`TcpStream::ooo_window`], the packet's data starting at this index.
+    pub ooo_from: Option<usize>,
 }
 
 impl TcpStream {
@@ -59,11 +67,16 @@ impl TcpStream {
             dirs: [Reassembler::new(cfg), Reassembler::new(cfg)],
             app: FlowParser::new(app, client_port, server_port),
             depth_counted: [false; 2],
+            ooo_inspected: [None; 2],
+            ooo_window: Vec::new(),
         }
     }
 
     /// Feeds one segment of direction `to_server` and the acknowledgement it carries for
-    /// the other direction.
+    /// the other direction. With `inline_ooo` (IPS), data that goes to the out-of-order
+    /// queue is put, with the contiguous held data around it, in [`TcpStream::ooo_window`]
+    /// for inspection now, as Suricata inline does, instead of when the hole fills.
+    #[allow(clippy::too_many_arguments)]
     pub fn feed(
         &mut self,
         to_server: bool,
@@ -71,6 +84,7 @@ impl TcpStream {
         ack: Option<u32>,
         flags: u8,
         payload: &[u8],
+        inline_ooo: bool,
         stats: &mut StreamStats,
     ) -> Fed {
         let d = usize::from(!to_server);
@@ -115,11 +129,27 @@ impl TcpStream {
                 stats.depth_reached += 1;
             }
         }
+        let mut ooo_from = None;
+        if let (true, 0, Some((s, e))) = (inline_ooo, update.delivered, update.held_range) {
+            if let Some((run_start, run)) = self.dirs[d].held_run(s, e) {
+                ooo_from = Some(usize::try_from(s.saturating_sub(run_start)).unwrap_or(0));
+                let run_end = run_start + run.len() as u64;
+                let seen = &mut self.ooo_inspected[d];
+                *seen = match *seen {
+                    Some((a, b)) if a <= run_end && run_start <= b => {
+                        Some((a.min(run_start), b.max(run_end)))
+                    }
+                    _ => Some((run_start, run_end)),
+                };
+                self.ooo_window = run;
+            }
+        }
         Fed {
             delivered: update.delivered,
             payload_only: update.delivered == payload.len() as u64
                 && from_payload == update.delivered,
             update,
+            ooo_from,
         }
     }
 
@@ -143,6 +173,22 @@ impl TcpStream {
         let start = bytes.len() - new.saturating_add(STREAM_BACK).min(bytes.len());
         let w = bytes.get(start..).unwrap_or(&[]);
         (w, w.len() - new)
+    }
+
+    /// Where, in a window of `len` bytes ending at the direction's next offset, lies data
+    /// already inspected out of order (`(0, 0)` when none).
+    pub fn inspected_in_window(&self, to_server: bool, len: usize) -> (usize, usize) {
+        let d = usize::from(!to_server);
+        let Some((a, b)) = self.ooo_inspected[d] else {
+            return (0, 0);
+        };
+        let end = self.dirs[d].next_offset();
+        let start = end.saturating_sub(len as u64);
+        let (a, b) = (a.max(start), b.min(end));
+        if a >= b {
+            return (0, 0);
+        }
+        ((a - start) as usize, (b - start) as usize)
     }
 }
 

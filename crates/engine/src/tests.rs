@@ -787,3 +787,28 @@ fn ips_drop_of_a_split_request_drops_the_rest_of_the_flow() {
     let d = e.inspect(t(13), &tcp_segment(0x18, 129, 520, b"more", false), m);
     assert_eq!(d.drop_reason, Some(DropReason::FlowDrop));
 }
+
+#[test]
+fn ips_inspects_out_of_order_data_at_once_and_reports_it_once() {
+    let rules = "alert tcp any any -> any any (content:\"Me In\"; sid:1;)";
+    let mut e = stream_engine(rules, true);
+    assert!(client_says(&mut e, 10, 101, b"Let").is_empty());
+    // A hole at 104..111; the two segments after it are held, and inspected together.
+    assert!(client_says(&mut e, 11, 111, b"Me ").is_empty());
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x18, 114, 501, b"In.", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert!(d.alerts[0].stream);
+    assert_eq!(d.stream_payload, b"Me In.");
+    // The hole fills: the data is delivered in order now, but the match is not new.
+    assert!(client_says(&mut e, 13, 104, b" Us In ").is_empty());
+    // IDS: the held data waits for the hole (or the flow end).
+    let mut e = stream_engine(rules, false);
+    client_says(&mut e, 10, 101, b"Let");
+    client_says(&mut e, 11, 111, b"Me ");
+    assert!(client_says(&mut e, 12, 114, b"In.").is_empty());
+    assert_eq!(client_says(&mut e, 13, 104, b" Us In "), [1]);
+}

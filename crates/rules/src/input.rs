@@ -185,4 +185,7 @@ pub struct StreamInput<'a> {
     /// The new data is exactly this packet's payload (in order, nothing released from the
     /// out-of-order queue): then only the boundary needs a new prefilter scan.
     pub payload_only: bool,
+    /// A range of `window` (start, end indices) already inspected before, out of order
+    /// (IPS): a match inside it is not reported again. `(0, 0)` when none.
+    pub inspected: (usize, usize),
 }

@@ -912,6 +912,13 @@ impl RuleSet {
         if !self.rule_matches(r, &sp, x, app, fv, state) {
             return false;
         }
+        let (a, b) = s.inspected;
+        if a < b {
+            sp.payload = s.window.get(a..b).unwrap_or(&[]);
+            if self.rule_matches(r, &sp, x, app, fv, state) {
+                return false;
+            }
+        }
         if s.new_from == 0 {
             return true;
         }

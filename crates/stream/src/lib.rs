@@ -122,6 +122,9 @@ pub struct Update {
     pub held: bool,
     /// The segment was not kept because of the out-of-order memcap.
     pub memcap_drop: bool,
+    /// The stream offsets the segment covers when it went (at least partly) to the
+    /// out-of-order queue: see [`Reassembler::held_run`].
+    pub held_range: Option<(u64, u64)>,
 }
 
 impl Update {
@@ -257,6 +260,38 @@ impl Reassembler {
     /// and the stream offset of the first of them. They end at [`Reassembler::next_offset`].
     pub fn retained(&self) -> (u64, &[u8]) {
         (self.retained_start, &self.retained)
+    }
+
+    /// The contiguous run of out-of-order data around stream offsets `start..end` (usually
+    /// a segment's [`Update::held_range`]), copied: its first offset and bytes. Inline
+    /// engines inspect it at once (Suricata inline does), rather than waiting for the hole
+    /// before it to fill. None when nothing is held there. Bounded by the memcap.
+    pub fn held_run(&self, start: u64, end: u64) -> Option<(u64, Vec<u8>)> {
+        // The held segment holding `start` (or the last one starting inside the range).
+        let (&first, _) = self
+            .held
+            .range(..end)
+            .next_back()
+            .filter(|(&k, v)| k.saturating_add(v.len() as u64) > start)?;
+        // Walk back while contiguous.
+        let mut run_start = first;
+        while let Some((&k, v)) = self.held.range(..run_start).next_back() {
+            if k.saturating_add(v.len() as u64) == run_start {
+                run_start = k;
+            } else {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        let mut at = run_start;
+        for (&k, v) in self.held.range(run_start..) {
+            if k != at {
+                break;
+            }
+            out.extend_from_slice(v);
+            at = k.saturating_add(v.len() as u64);
+        }
+        Some((run_start, out))
     }
 
     /// Takes one segment of this direction: its sequence number, TCP flags and payload.
@@ -427,6 +462,7 @@ impl Reassembler {
             .saturating_add(bytes.len() as u64)
             .min(limit)
             .max(start);
+        up.held_range = Some((start, end));
         // The pieces of [start, end) not covered by held segments, after comparing the
         // covered ones.
         let mut pieces: Vec<(u64, u64)> = Vec::new();

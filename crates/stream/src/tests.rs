@@ -212,6 +212,22 @@ fn memcap_bounds_held_data_and_counts() {
 }
 
 #[test]
+fn held_runs_are_contiguous_out_of_order_data() {
+    let mut h = with_syn();
+    h.seg(ISN + 1, 0, b"Let");
+    let u = h.seg(ISN + 12, 0, b"Me ");
+    assert_eq!(u.held_range, Some((11, 14)));
+    let u = h.seg(ISN + 15, 0, b"In.");
+    assert_eq!(u.held_range, Some((14, 17)));
+    assert_eq!(h.r.held_run(14, 17), Some((11, b"Me In.".to_vec())));
+    h.seg(ISN + 30, 0, b"far");
+    assert_eq!(h.r.held_run(29, 32), Some((29, b"far".to_vec())));
+    assert_eq!(h.r.held_run(20, 25), None);
+    // In-order data is not held.
+    assert_eq!(h.seg(ISN + 4, 0, b"xx").held_range, None);
+}
+
+#[test]
 fn ack_past_a_hole_makes_a_gap_and_resumes() {
     let mut h = with_syn();
     h.seg(ISN + 1, 0, b"VERY");
