@@ -153,6 +153,10 @@ pub struct Selector {
     pub ports: Vec<u16>,
     /// Interfaces to queue on (`-i` in INPUT, `-o` in OUTPUT, either in FORWARD).
     pub interfaces: Vec<String>,
+    /// Hooks to queue from, among the topology's own (host: `input`, `output`; gateway:
+    /// `forward`). Empty: all of the topology's. A host that only needs its inbound traffic
+    /// inspected queues `input` alone -- and then needs no SYN-ACK guard.
+    pub hooks: Vec<Hook>,
 }
 
 /// Whether to accept locally generated SYN-ACKs before queue rules in OUTPUT.
@@ -328,7 +332,8 @@ pub enum Family {
 }
 
 /// A netfilter hook Verdict queues from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Hook {
     /// INPUT.
     Input,
@@ -447,11 +452,36 @@ impl QueuePlan {
                 ));
             }
         }
-        let hooks: &[Hook] = match self.topology {
+        let own: &[Hook] = match self.topology {
             Topology::Host => &[Hook::Input, Hook::Output],
             Topology::Gateway => &[Hook::Forward],
             Topology::Custom => &[],
         };
+        if let Some(h) = self.selector.hooks.iter().find(|h| !own.contains(h)) {
+            return Err(Error::InvalidPlan(format!(
+                "hook `{}` is not one of the {} topology's ({}); choose among those, or use the \
+                 custom topology and write the queue rules yourself",
+                h.builtin().to_ascii_lowercase(),
+                match self.topology {
+                    Topology::Host => "host",
+                    Topology::Gateway => "gateway",
+                    Topology::Custom => "custom",
+                },
+                if own.is_empty() {
+                    "none".to_string()
+                } else {
+                    own.iter()
+                        .map(|h| h.builtin().to_ascii_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
+        }
+        let hooks: Vec<Hook> = own
+            .iter()
+            .copied()
+            .filter(|h| self.selector.hooks.is_empty() || self.selector.hooks.contains(h))
+            .collect();
         let mut notes = Vec::new();
         let output_queued = hooks.contains(&Hook::Output);
         let guard = match self.guard {
@@ -500,7 +530,7 @@ impl QueuePlan {
             });
         }
         let mut chains = Vec::new();
-        for &hook in hooks {
+        for &hook in &hooks {
             let mut rules = Vec::new();
             if hook == Hook::Output && guard_installed {
                 rules.push(RuleSpec::GuardSynAck);
@@ -1323,6 +1353,7 @@ mod tests {
                 protocols: vec![Protocol::Tcp, Protocol::Icmp],
                 ports: vec![80],
                 interfaces: vec!["eth0".into()],
+                ..Default::default()
             },
             cpu_fanout: true,
             flow_bypass: Some(FlowBypass {
@@ -1363,6 +1394,58 @@ mod tests {
             "{nft}"
         );
         assert!(Queues::range(3, 1).is_err());
+    }
+
+    #[test]
+    fn hooks_select_within_the_topology() {
+        let chains = |plan: &QueuePlan, kernel: &str| -> Vec<(Hook, bool)> {
+            plan.render(&ctx(kernel))
+                .unwrap()
+                .chains
+                .iter()
+                .map(|c| (c.hook, c.rules.contains(&RuleSpec::GuardSynAck)))
+                .collect()
+        };
+        let host = |hooks: Vec<Hook>| QueuePlan {
+            selector: Selector {
+                hooks,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // At-risk kernel: OUTPUT gets the guard whenever it is queued.
+        assert_eq!(
+            chains(&host(vec![]), "5.10.103"),
+            vec![(Hook::Input, false), (Hook::Output, true)]
+        );
+        assert_eq!(
+            chains(&host(vec![Hook::Output]), "5.10.103"),
+            vec![(Hook::Output, true)]
+        );
+        // Inbound only: nothing locally generated is queued, no guard, no guard note.
+        let r = host(vec![Hook::Input]).render(&ctx("5.10.103")).unwrap();
+        assert_eq!(r.chains.len(), 1);
+        assert_eq!(r.chains[0].hook, Hook::Input);
+        assert!(
+            !r.notes.iter().any(|n| n.contains("SYN-ACK")),
+            "{:?}",
+            r.notes
+        );
+        // A hook the topology does not have is refused, naming the ones it has.
+        let gw = QueuePlan {
+            topology: Topology::Gateway,
+            ..host(vec![Hook::Input])
+        };
+        let e = gw.render(&ctx("6.1.0-13-amd64")).unwrap_err().to_string();
+        assert!(e.contains("`input`") && e.contains("(forward)"), "{e}");
+        let fwd = QueuePlan {
+            topology: Topology::Gateway,
+            ..host(vec![Hook::Forward])
+        };
+        assert_eq!(chains(&fwd, "6.1.0-13-amd64"), vec![(Hook::Forward, false)]);
+        // Config files spell hooks in lower case.
+        let sel: Selector = serde_json::from_str(r#"{"hooks": ["output"]}"#).unwrap();
+        assert_eq!(sel.hooks, vec![Hook::Output]);
     }
 
     #[test]

@@ -197,6 +197,7 @@ fn nft_rendering_loads_into_the_kernel() {
             protocols: vec![Protocol::Tcp, Protocol::Icmp, Protocol::Udp],
             ports: vec![80, 53],
             interfaces: vec!["veth+".into()],
+            ..Default::default()
         },
         flow_bypass: Some(FlowBypass { mark: 1, mask: 1 }),
         ..Default::default()

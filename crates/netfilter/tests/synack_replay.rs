@@ -60,6 +60,7 @@ fn install(net: &TwoHosts, guard: GuardMode) -> verdict_netfilter::firewall::Ins
             protocols: vec![Protocol::Tcp],
             ports: vec![PORT],
             interfaces: vec![],
+            ..Default::default()
         },
         fail_open: false,
         guard,

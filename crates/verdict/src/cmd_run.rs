@@ -150,6 +150,7 @@ pub fn queue_plan(cfg: &Config) -> anyhow::Result<QueuePlan> {
             protocols,
             ports: cfg.capture_ports(),
             interfaces: cfg.capture.interfaces.clone(),
+            hooks: cfg.capture.hooks.clone(),
         },
         fail_open: cfg.fail_open,
         cpu_fanout: false,

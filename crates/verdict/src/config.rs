@@ -291,6 +291,9 @@ pub struct Capture {
     pub ports: Vec<PortRange>,
     /// Interfaces to queue from (`-i` for INPUT/FORWARD, `-o` for OUTPUT); empty means all.
     pub interfaces: Vec<String>,
+    /// Hooks to queue from, among the topology's (host: `"input"`, `"output"`; gateway:
+    /// `"forward"`); empty means all of them.
+    pub hooks: Vec<verdict_netfilter::firewall::Hook>,
     /// Queue IPv4 traffic.
     pub ipv4: bool,
     /// Queue IPv6 traffic.
@@ -303,6 +306,7 @@ impl Default for Capture {
             protocols: Vec::new(),
             ports: Vec::new(),
             interfaces: Vec::new(),
+            hooks: Vec::new(),
             ipv4: true,
             ipv6: true,
         }
@@ -789,6 +793,16 @@ mod tests {
 
     fn err(s: &str) -> String {
         parse(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn capture_hooks_parse_in_lower_case() {
+        let c = parse("[capture]\nhooks = [\"output\"]\n").unwrap();
+        assert_eq!(
+            c.capture.hooks,
+            vec![verdict_netfilter::firewall::Hook::Output]
+        );
+        assert!(err("[capture]\nhooks = [\"prerouting\"]\n").contains("prerouting"));
     }
 
     #[test]
