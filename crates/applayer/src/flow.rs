@@ -731,6 +731,14 @@ impl FlowParser {
         let d = &mut self.dirs[i];
         let rec = std::mem::take(&mut d.tls_rec);
         let ctype = rec.first().copied().unwrap_or(0);
+        // A handshake that got bytes in this packet stays the packet's message when other
+        // records (ChangeCipherSpec, application data) follow it in the same packet, so a
+        // ServerHello sent with them is seen.
+        if ctype != 0x16 && d.touched && d.buf.first() == Some(&0x16) {
+            d.tls_rec = rec;
+            d.tls_rec.clear();
+            return;
+        }
         d.buf.clear();
         if ctype == 0x16 {
             if d.tls_hs.is_empty() {
@@ -991,6 +999,24 @@ mod tests {
         assert_eq!(p.proto(), Some(AppProto::Tls));
         assert_eq!(seen.as_deref(), Some(&b"www.example.com"[..]));
         assert!(p.messages(true).all(|m| m.tx_id == 0));
+    }
+
+    #[test]
+    fn tls_handshake_stays_the_message_when_other_records_follow() {
+        // ServerHello record, ChangeCipherSpec, application data: one segment.
+        let mut wire = vec![0x16, 3, 3, 0, 6, 2, 0, 0, 2, 3, 3];
+        wire.extend_from_slice(&[0x14, 3, 3, 0, 1, 1, 0x17, 3, 3, 0, 2, 0xaa, 0xbb]);
+        let mut p = FlowParser::new(AppConfig::default(), 443, 40000);
+        p.begin_packet();
+        p.data(false, &wire);
+        let m: Vec<_> = p.messages(false).collect();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].bytes, &wire[..11], "the handshake, not the last record's header");
+        // The next packet with only application data shows that record.
+        p.begin_packet();
+        p.data(false, &[0x17, 3, 3, 0, 1, 0xcc]);
+        let m: Vec<_> = p.messages(false).collect();
+        assert_eq!(m[0].bytes, [0x17, 3, 3, 0, 1]);
     }
 
     #[test]
