@@ -95,7 +95,14 @@ impl TcpStream {
             payload.as_ptr() as usize + payload.len(),
         );
         let mut from_payload = 0u64;
-        let update = dirs[d].segment(seq, flags, payload, |c| {
+        // Data on a RST is not stream data (Suricata does not add it to the stream): rules
+        // see it on the packet only.
+        let stream_payload = if flags & verdict_stream::flags::RST != 0 {
+            &[][..]
+        } else {
+            payload
+        };
+        let update = dirs[d].segment(seq, flags, stream_payload, |c| {
             if let Chunk::Data { bytes, .. } = c {
                 let b = bytes.as_ptr() as usize;
                 if b >= p0 && b + bytes.len() <= p1 {
