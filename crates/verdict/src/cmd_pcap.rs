@@ -430,6 +430,11 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             accepted: st.packets.saturating_sub(st.dropped),
             blocked: st.dropped,
         },
+        tcp: eve::TcpStats {
+            reassembly_gap: st.stream.gaps,
+            segment_memcap_drop: st.stream.memcap_drops,
+            overlap_diff_data: st.stream.overlaps_different,
+        },
     };
     writer.write_event(&eve::stats_event(last_ts, counters))?;
     writer.flush().context("cannot write eve.json")?;

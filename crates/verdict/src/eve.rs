@@ -837,6 +837,19 @@ pub struct StatsCounters {
     pub detect: DetectStats,
     /// Verdict counters.
     pub ips: IpsStats,
+    /// TCP stream reassembly counters.
+    pub tcp: TcpStats,
+}
+
+/// `stats.tcp`: stream reassembly counters, named as Suricata names them.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TcpStats {
+    /// Holes given up on (acknowledged past, or open when the flow ended).
+    pub reassembly_gap: u64,
+    /// Out-of-order segments not kept because of the memcap.
+    pub segment_memcap_drop: u64,
+    /// Overlapping segments with different data (`reassembly_overlap_different_data`).
+    pub overlap_diff_data: u64,
 }
 
 /// `stats.decoder`.
