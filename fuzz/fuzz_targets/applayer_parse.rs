@@ -29,6 +29,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = (c.sni, c.ja3(), c.ja3_hash(), c.extension_list().count());
             let _ = c.alpn().count();
         }
+        Some(Parsed::TlsHandshake(h)) => {
+            let _ = (h.certs.len(), h.server_hello.map(|s| s.ja3s_hash()));
+        }
+        Some(Parsed::Ssh(m)) => {
+            let _ = (m.banner, m.kexinit.map(|k| k.hassh_string()));
+        }
         Some(Parsed::Tls { .. }) | None => {}
     }
     // Each parser directly, whatever detection says.
