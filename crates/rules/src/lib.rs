@@ -74,6 +74,7 @@ pub use classification::{Classification, Classifications};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};
+pub use prefilter::PrefilterStats;
 pub use rule::{RuleMeta, Target};
 pub use ruleset::{
     DetectState, FlowVars, LoadedRule, Match, Report, RuleSet, RuleSetBuilder, SkippedRule,

@@ -28,7 +28,7 @@ use crate::matchers::{
     Threshold, ThresholdKind, Track, UniqueOn,
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
-use crate::prefilter::{collect, Group, GroupBuilder};
+use crate::prefilter::{collect, Group, GroupBuilder, PrefilterStats};
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
 use crate::vars::Vars;
 
@@ -679,6 +679,24 @@ impl RuleSet {
     /// The metadata of the rule at `index` (as in [`Match::index`]).
     pub fn meta(&self, index: u32) -> Option<&Arc<RuleMeta>> {
         self.rules.get(index as usize).map(|r| &r.meta)
+    }
+
+    /// The prefilter groups and the size of their automata, any-port groups first, then
+    /// port groups by port: what a packet is scanned with, and what it costs in memory.
+    pub fn prefilter_stats(&self) -> Vec<PrefilterStats> {
+        let mut out = Vec::new();
+        for (class, cg) in ["tcp", "udp", "icmp", "other"]
+            .into_iter()
+            .zip(&self.classes)
+        {
+            cg.any.stats(class, None, &mut out);
+            let mut ports: Vec<_> = cg.by_port.iter().collect();
+            ports.sort_unstable_by_key(|(p, _)| **p);
+            for (p, g) in ports {
+                g.stats(class, Some(*p), &mut out);
+            }
+        }
+        out
     }
 
     /// Every rule's metadata, in evaluation order.

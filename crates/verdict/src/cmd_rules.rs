@@ -47,6 +47,10 @@ struct CheckArgs {
     /// Also list every loaded rule.
     #[arg(long, short)]
     verbose: bool,
+    /// Also print the prefilter groups (per transport class, destination port and app-layer
+    /// protocol): fast patterns, automaton kind and memory, rules checked on every packet.
+    #[arg(long)]
+    stats: bool,
     /// How many of the most common unsupported keywords to list.
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -83,7 +87,7 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (set, report) = builder.build();
     let missing = report.missing_keywords();
     if a.json {
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "files": a.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "totals": {
                 "loaded": report.loaded.len(),
@@ -97,6 +101,23 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
             "invalid": report.invalid,
             "syntax_errors": report.syntax_errors,
         });
+        if a.stats {
+            doc["prefilter"] = set
+                .prefilter_stats()
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "class": g.class,
+                        "dst_port": g.dst_port,
+                        "app": g.app,
+                        "patterns": g.patterns,
+                        "automaton": g.automaton,
+                        "automaton_bytes": g.automaton_bytes,
+                        "always": g.always,
+                    })
+                })
+                .collect();
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         if a.verbose {
@@ -152,12 +173,41 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
                 println!("  {n:>7}  {k}");
             }
         }
+        if a.stats {
+            print_stats(&set);
+        }
     }
     if set.is_empty() {
         eprintln!("verdict: no usable rule in the given files");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The prefilter groups as a table, largest automata first.
+fn print_stats(set: &RuleSet) {
+    let mut groups = set.prefilter_stats();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.automaton_bytes));
+    let total: usize = groups.iter().map(|g| g.automaton_bytes).sum();
+    println!();
+    println!(
+        "prefilter: {} groups, automata {:.1} MiB in all",
+        groups.len(),
+        total as f64 / (1 << 20) as f64
+    );
+    println!("  class  dst-port  app     patterns  automaton       KiB  always");
+    for g in groups.iter().filter(|g| g.patterns > 0 || g.always > 0) {
+        println!(
+            "  {:<5}  {:>8}  {:<6}  {:>8}  {:<9}  {:>8}  {:>6}",
+            g.class,
+            g.dst_port.map_or("any".to_string(), |p| p.to_string()),
+            g.app.unwrap_or("-"),
+            g.patterns,
+            g.automaton,
+            g.automaton_bytes / 1024,
+            g.always
+        );
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +221,7 @@ mod tests {
             set,
             config: None,
             verbose: true,
+            stats: true,
             top: 5,
         }
     }
