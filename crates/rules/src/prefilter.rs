@@ -60,74 +60,87 @@ enum Scanner {
 ///
 /// The loop is the prefilter's whole cost on bulk data, and one transition is a load whose
 /// address depends on the previous one, so the walk is latency-bound. Two things keep it
-/// short: matches are handled out of line ([`report`]), so the state stays in a register
-/// instead of being spilled around the callback; and a long buffer is walked as two halves
-/// interleaved in one loop, two independent load chains the CPU overlaps. The second half
-/// starts at `mid`, the first runs on to `mid + longest - 1`, so every occurrence is seen by
-/// the walker where it starts (one near `mid` may be reported by both; callers dedup).
+/// short: matches are handled out of line ([`report`]), so the states stay in registers
+/// instead of being spilled around the callback; and a long buffer is cut into 4 (or 2)
+/// lanes walked in lockstep, independent load chains the CPU overlaps. Lane `k` starts at
+/// `k * q` and runs on `longest - 1` bytes past the next lane's start, so every occurrence
+/// is seen by the lane it starts in (one near a cut may be reported twice; callers dedup).
+/// Dead states need no check: an unanchored `Standard` automaton never reaches one.
 fn walk<A: Automaton>(a: &A, hay: &[u8], longest: usize, f: &mut dyn FnMut(usize)) {
     let Ok(start) = a.start_state(Anchored::No) else {
         return;
     };
-    let mid = hay.len() / 2;
     let overlap = longest.saturating_sub(1);
-    if mid < INTERLEAVE_MIN || overlap >= mid {
+    let fits = |lanes: usize| {
+        let q = hay.len() / lanes;
+        q >= LANE_MIN && overlap < q
+    };
+    if fits(4) {
+        walk_lanes::<A, 4>(a, start, hay, overlap, f);
+    } else if fits(2) {
+        walk_lanes::<A, 2>(a, start, hay, overlap, f);
+    } else {
         walk_from(a, start, hay, f);
-        return;
-    }
-    let (first, second) = (&hay[..mid + overlap], &hay[mid..]);
-    let (mut s1, mut s2) = (start, start);
-    let (mut done1, mut done2) = (false, false);
-    // `first` is never longer than `second` plus `overlap`; walk the common length
-    // together, then whichever is left alone.
-    let common = first.len().min(second.len());
-    for (&b1, &b2) in first[..common].iter().zip(&second[..common]) {
-        s1 = a.next_state(Anchored::No, s1, b1);
-        s2 = a.next_state(Anchored::No, s2, b2);
-        if a.is_special(s1) && !done1 {
-            done1 = report(a, s1, f);
-        }
-        if a.is_special(s2) && !done2 {
-            done2 = report(a, s2, f);
-        }
-        if done1 && done2 {
-            return;
-        }
-    }
-    if !done1 {
-        walk_from(a, s1, &first[common..], f);
-    }
-    if !done2 {
-        walk_from(a, s2, &second[common..], f);
     }
 }
 
-/// Buffers shorter than twice this are walked in one piece (the split costs more than it
-/// gains on short payloads).
-const INTERLEAVE_MIN: usize = 128;
+/// A lane shorter than this is not worth its set-up: shorter buffers get fewer lanes.
+const LANE_MIN: usize = 64;
+
+/// The lockstep walk of `N` lanes (see [`walk`]); needs `hay.len() / N > overlap`.
+// One index steps all lanes at once: an iterator per lane would not keep them in step.
+#[allow(clippy::needless_range_loop)]
+fn walk_lanes<A: Automaton, const N: usize>(
+    a: &A,
+    start: StateID,
+    hay: &[u8],
+    overlap: usize,
+    f: &mut dyn FnMut(usize),
+) {
+    let q = hay.len() / N;
+    let lanes: [&[u8]; N] = std::array::from_fn(|k| {
+        let end = if k + 1 == N {
+            hay.len()
+        } else {
+            ((k + 1) * q + overlap).min(hay.len())
+        };
+        &hay[k * q..end]
+    });
+    let mut states = [start; N];
+    for i in 0..q {
+        for k in 0..N {
+            states[k] = a.next_state(Anchored::No, states[k], lanes[k][i]);
+        }
+        for &s in &states {
+            if a.is_special(s) {
+                report(a, s, f);
+            }
+        }
+    }
+    for k in 0..N {
+        walk_from(a, states[k], &lanes[k][q..], f);
+    }
+}
 
 /// Continues a walk in state `sid` over `hay`.
 fn walk_from<A: Automaton>(a: &A, mut sid: StateID, hay: &[u8], f: &mut dyn FnMut(usize)) {
     for &b in hay {
         sid = a.next_state(Anchored::No, sid, b);
-        if a.is_special(sid) && report(a, sid, f) {
-            return;
+        if a.is_special(sid) {
+            report(a, sid, f);
         }
     }
 }
 
-/// A special state was reached: report its matches; true when the state is dead (the walk
-/// can stop). Out of line so that the walk loop keeps its state in registers.
+/// A special state was reached: report its matches. Out of line so that the walk loops
+/// keep their states in registers.
 #[cold]
 #[inline(never)]
-fn report<A: Automaton>(a: &A, sid: StateID, f: &mut dyn FnMut(usize)) -> bool {
+fn report<A: Automaton>(a: &A, sid: StateID, f: &mut dyn FnMut(usize)) {
     if a.is_match(sid) {
         for i in 0..a.match_len(sid) {
             f(a.match_pattern(sid, i).as_usize());
         }
-        false
-    } else {
-        a.is_dead(sid)
     }
 }
 
