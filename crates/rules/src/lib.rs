@@ -68,6 +68,7 @@ pub mod parse;
 mod prefilter;
 mod rule;
 mod ruleset;
+mod transform;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};

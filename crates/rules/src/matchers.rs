@@ -1646,106 +1646,47 @@ impl PayloadOp {
     }
 }
 
-/// A transformation of a sticky buffer (Suricata's `dotprefix`, `to_lowercase`, ...), applied
-/// in rule order before the buffer's payload keywords.
+pub(crate) use crate::transform::{apply_transforms, Transform};
+
+/// A buffer as a rule inspects it: the sticky buffer and which of the rule's transform lists
+/// applies to it (`xf` 0: none, else `Rule::transforms[xf - 1]`). As in Suricata, the same
+/// buffer with different transforms is a different buffer with its own keyword chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transform {
-    /// `dotprefix`: prepend a `.`.
-    DotPrefix,
-    /// `to_lowercase`.
-    ToLower,
-    /// `to_uppercase`.
-    ToUpper,
-    /// `strip_whitespace`: remove every whitespace byte.
-    StripWhitespace,
-    /// `compress_whitespace`: each run of whitespace becomes one space.
-    CompressWhitespace,
-    /// `url_decode`: `%XX` decoded and `+` made a space.
-    UrlDecode,
+pub(crate) struct Slot {
+    pub buf: Buffer,
+    pub xf: usize,
 }
 
-impl Transform {
-    pub(crate) fn from_keyword(k: &str) -> Option<Transform> {
-        Some(match k {
-            "dotprefix" => Transform::DotPrefix,
-            "to_lowercase" => Transform::ToLower,
-            "to_uppercase" => Transform::ToUpper,
-            "strip_whitespace" => Transform::StripWhitespace,
-            "compress_whitespace" => Transform::CompressWhitespace,
-            "url_decode" => Transform::UrlDecode,
-            _ => return None,
-        })
-    }
+/// Suricata's `absent` keyword on a sticky buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Absent {
+    /// `absent`: the buffer must not exist (no keyword may inspect it).
+    Only,
+    /// `absent: or_else`: the buffer does not exist, or its keywords match.
+    OrElse,
+    /// `absent: error_or`: a transform of the buffer failed, or its keywords match.
+    ErrorOr,
+}
 
-    /// Writes the transformed `input` to `out` (cleared first).
-    pub(crate) fn apply(self, input: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        match self {
-            Transform::DotPrefix => {
-                out.push(b'.');
-                out.extend_from_slice(input);
-            }
-            Transform::ToLower => out.extend(input.iter().map(u8::to_ascii_lowercase)),
-            Transform::ToUpper => out.extend(input.iter().map(u8::to_ascii_uppercase)),
-            Transform::StripWhitespace => {
-                out.extend(input.iter().filter(|b| !b.is_ascii_whitespace()))
-            }
-            Transform::CompressWhitespace => {
-                let mut in_space = false;
-                for &b in input {
-                    if b.is_ascii_whitespace() {
-                        if !in_space {
-                            out.push(b' ');
-                        }
-                        in_space = true;
-                    } else {
-                        out.push(b);
-                        in_space = false;
-                    }
-                }
-            }
-            Transform::UrlDecode => {
-                let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-                let mut i = 0;
-                while let Some(&b) = input.get(i) {
-                    match b {
-                        b'%' => {
-                            let h = input.get(i + 1).copied().and_then(hex);
-                            let l = input.get(i + 2).copied().and_then(hex);
-                            if let (Some(h), Some(l)) = (h, l) {
-                                out.push(h << 4 | l);
-                                i += 3;
-                                continue;
-                            }
-                            out.push(b);
-                        }
-                        b'+' => out.push(b' '),
-                        _ => out.push(b),
-                    }
-                    i += 1;
-                }
-            }
+impl Absent {
+    /// Parses the keyword's value (none, `or_else`, `error_or`).
+    pub(crate) fn parse(v: Option<&str>) -> Result<Absent, String> {
+        match v.map(str::trim).unwrap_or("") {
+            "" => Ok(Absent::Only),
+            "or_else" => Ok(Absent::OrElse),
+            "error_or" => Ok(Absent::ErrorOr),
+            other => Err(format!(
+                "unknown absent option `{other}`: expected nothing, `or_else` or `error_or`"
+            )),
         }
     }
 }
 
-/// Applies `ts` in order to `input`; the result is in `a` (with `b` as scratch). Returns
-/// `input` itself when there is no transform.
-pub(crate) fn apply_transforms<'s>(
-    ts: &[Transform],
-    input: &'s [u8],
-    a: &'s mut Vec<u8>,
-    b: &mut Vec<u8>,
-) -> &'s [u8] {
-    let Some((first, rest)) = ts.split_first() else {
-        return input;
-    };
-    first.apply(input, a);
-    for t in rest {
-        t.apply(a, b);
-        std::mem::swap(a, b);
+impl Slot {
+    /// The buffer untransformed.
+    pub(crate) fn plain(buf: Buffer) -> Slot {
+        Slot { buf, xf: 0 }
     }
-    a
 }
 
 /// Marks contents and pcres followed by a relative keyword (they are retried on failure).

@@ -24,7 +24,7 @@ use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
 use crate::matchers::{
-    apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand,
+    apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Slot,
     Threshold, ThresholdKind, Track, UniqueOn,
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
@@ -637,7 +637,8 @@ impl RuleSet {
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
-                || r.header_chains.iter().any(|(b, _)| b.is_app())
+                || !r.absents.is_empty()
+                || r.header_chains.iter().any(|(b, _)| b.buf.is_app())
         });
         let tx_bound: Vec<bool> = rules.iter().map(is_tx_bound).collect();
         let stream_ok = rules
@@ -1012,44 +1013,29 @@ impl RuleSet {
                 return false;
             }
         }
-        if !r.header_chains.is_empty() {
-            if r.payload.is_empty() {
-                state.vars.clear();
-                state.vars.resize(r.extract_vars, 0);
-            }
-            for (buf, ops) in &r.header_chains {
-                let ok = if buf.is_app() {
-                    let vars = &mut state.vars;
-                    let ts = transforms_of(r, *buf);
-                    let (mut t1, mut t2) = (Vec::new(), Vec::new());
-                    app.any(*buf, |bytes| {
-                        let bytes = apply_transforms(ts, bytes, &mut t1, &mut t2);
-                        r.bsizes
-                            .iter()
-                            .filter(|(b, _)| b == buf)
-                            .all(|(_, c)| c.matches(bytes.len() as u64))
-                            && inspect_buffer(ops, bytes, vars)
-                    })
-                } else {
-                    buf.bytes(p, x)
-                        .is_some_and(|bytes| inspect_payload(ops, bytes, &mut state.vars))
-                };
-                if !ok {
-                    return false;
-                }
+        if r.payload.is_empty() {
+            state.vars.clear();
+            state.vars.resize(r.extract_vars, 0);
+        }
+        // Buffers with an `absent` or `bsize` but no other keyword, each once.
+        let mut lone: Vec<Slot> = Vec::new();
+        for slot in r
+            .absents
+            .iter()
+            .map(|(s, _)| *s)
+            .chain(r.bsizes.iter().map(|(s, _)| *s))
+        {
+            if !lone.contains(&slot) && !r.header_chains.iter().any(|(s, _)| *s == slot) {
+                lone.push(slot);
             }
         }
-        // `bsize` on a buffer without other keywords (those with keywords were checked with
-        // their chain above).
-        for (buf, c) in &r.bsizes {
-            if r.header_chains.iter().any(|(b, _)| b == buf) {
-                continue;
+        for slot in lone {
+            if !slot_matches(r, slot, &[], p, x, app, &mut state.vars) {
+                return false;
             }
-            let ts = transforms_of(r, *buf);
-            let (mut t1, mut t2) = (Vec::new(), Vec::new());
-            if !app.any(*buf, |bytes| {
-                c.matches(apply_transforms(ts, bytes, &mut t1, &mut t2).len() as u64)
-            }) {
+        }
+        for (slot, ops) in &r.header_chains {
+            if !slot_matches(r, *slot, ops, p, x, app, &mut state.vars) {
                 return false;
             }
         }
@@ -1057,12 +1043,59 @@ impl RuleSet {
     }
 }
 
-/// The transforms a rule applies to buffer `b` (empty when none).
-fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Transform] {
-    r.transforms
-        .iter()
-        .find(|(tb, _)| *tb == b)
-        .map_or(&[], |(_, ts)| ts.as_slice())
+/// Matches buffer `slot` (transformed as the rule says) against `ops`, its `bsize` and
+/// `absent` conditions.
+#[allow(clippy::too_many_arguments)]
+fn slot_matches(
+    r: &Rule,
+    slot: Slot,
+    ops: &[crate::matchers::PayloadOp],
+    p: &PacketInput<'_>,
+    x: &PacketExtra<'_>,
+    app: &AppView<'_>,
+    vars: &mut [i64],
+) -> bool {
+    use crate::matchers::Absent;
+    let absent = r.absents.iter().find(|(s, _)| *s == slot).map(|(_, a)| *a);
+    let ts = transforms_of(r, slot);
+    let (mut t1, mut t2) = (Vec::new(), Vec::new());
+    let mut check = |bytes: &[u8], app_buf: bool| {
+        if absent == Some(Absent::Only) {
+            return false;
+        }
+        let Some(bytes) = apply_transforms(ts, bytes, &mut t1, &mut t2) else {
+            return absent == Some(Absent::ErrorOr);
+        };
+        r.bsizes
+            .iter()
+            .filter(|(b, _)| *b == slot)
+            .all(|(_, c)| c.matches(bytes.len() as u64))
+            && if app_buf {
+                inspect_buffer(ops, bytes, vars)
+            } else {
+                inspect_payload(ops, bytes, vars)
+            }
+    };
+    let missing_ok = matches!(absent, Some(Absent::Only | Absent::OrElse));
+    if slot.buf.is_app() {
+        if !app.any(slot.buf, |_| true) {
+            return missing_ok;
+        }
+        app.any(slot.buf, |bytes| check(bytes, true))
+    } else {
+        match slot.buf.bytes(p, x) {
+            Some(bytes) => check(bytes, false),
+            None => missing_ok,
+        }
+    }
+}
+
+/// The transforms a rule applies to buffer `slot` (empty when none).
+fn transforms_of(r: &Rule, slot: Slot) -> &[crate::matchers::Transform] {
+    match slot.xf {
+        0 => &[],
+        i => r.transforms.get(i - 1).map_or(&[], Vec::as_slice),
+    }
 }
 
 /// An app-layer rule: matched against framed messages, once per transaction.
@@ -1070,7 +1103,8 @@ fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
-        || r.header_chains.iter().any(|(b, _)| b.is_app())
+        || !r.absents.is_empty()
+        || r.header_chains.iter().any(|(b, _)| b.buf.is_app())
 }
 
 /// A rule that can match TCP stream data: payload keywords, a protocol that covers TCP,

@@ -482,14 +482,29 @@ fn transforms_on_sticky_buffers() {
         r#"http.request_body; url_decode; content:"<script> alert(1)";"#
     ));
     assert!(!ok(r#"http.request_body; content:"<script>";"#));
-    // A transform on the payload is still unsupported.
-    let parsed = verdict_rules::parse_str(
-        r#"alert tcp any any -> any any (to_lowercase; content:"x"; sid:1;)"#,
-        "t",
-    );
-    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
-    assert!(set.is_empty());
-    assert_eq!(report.unsupported.len(), 1);
+    // A transform after keywords on the plain buffer starts a transformed copy of it.
+    assert!(ok(
+        r#"http.user_agent; content:"Mozilla  Compatible"; to_uppercase; content:"MOZILLA  COMPATIBLE";"#
+    ));
+    assert!(!ok(
+        r#"http.user_agent; content:"Mozilla  Compatible"; to_uppercase; content:"Mozilla";"#
+    ));
+    // As in Suricata, transforms must directly follow a sticky buffer: on the payload (with
+    // or without `pkt_data`) or after a content they make the rule invalid.
+    for opts in [
+        r#"to_lowercase; content:"x";"#,
+        r#"pkt_data; to_lowercase; content:"x";"#,
+        r#"http.uri; to_lowercase; content:"x"; to_uppercase;"#,
+        r#"http.uri; xor:"0g";"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert tcp any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(set.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
 }
 
 #[test]
@@ -523,4 +538,135 @@ fn gzip_response_bodies_are_decompressed() {
         &p
     ));
     assert!(!fires(r#"file_data; content:"|1f 8b|";"#, &p));
+}
+
+#[test]
+fn xor_pcrexform_and_separate_transformed_buffers() {
+    // `/get?data=` followed by "password=x" xored with 0d0ac8ff.
+    let enc: Vec<u8> = b"password=x"
+        .iter()
+        .zip([0x0d, 0x0a, 0xc8, 0xff].iter().cycle())
+        .map(|(a, b)| a ^ b)
+        .collect();
+    // Keep the encoded bytes printable-safe for a URI by percent-encoding nothing: the
+    // normalised URI decodes `%XX`, so build the request from raw bytes that are not `%`.
+    assert!(!enc.contains(&b'%') && !enc.contains(&b' '));
+    let mut req = b"GET /get?data=".to_vec();
+    req.extend_from_slice(&enc);
+    req.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    // The untransformed and the transformed http.uri are two buffers with their own chains.
+    assert!(ok(
+        r#"http.uri; content:"/get?data="; startswith; http.uri; pcrexform:"/get\?data=(.*)"; xor:"0d0ac8ff"; content:"password="; startswith;"#
+    ));
+    assert!(!ok(
+        r#"http.uri; pcrexform:"/get\?data=(.*)"; xor:"0d0ac8ff"; content:"/get";"#
+    ));
+    assert!(!ok(r#"http.uri; xor:"0d0ac8ff"; content:"password=";"#));
+    // The same transform list twice shares one buffer.
+    assert!(ok(
+        r#"http.uri; pcrexform:"data=(.*)"; content:"|7d|"; http.uri; pcrexform:"data=(.*)"; bsize:10;"#
+    ));
+    // pcrexform alone: the request line's URI.
+    assert!(ok(
+        r#"http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP"; content:"/get?data="; startswith;"#
+    ));
+}
+
+#[test]
+fn xor_key_from_the_buffer() {
+    let mut body = vec![0x42u8];
+    body.extend(b"hello".iter().map(|b| b ^ 0x42));
+    body.push(0x37);
+    body.extend(b"world".iter().map(|b| b ^ 0x37));
+    let mut req = format!(
+        "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.request_body; xor:offset 1,extract 1 0; content:"hello";"#
+    ));
+    assert!(ok(
+        r#"http.request_body; xor:offset 7,extract 1 6; content:"world";"#
+    ));
+    assert!(!ok(
+        r#"http.request_body; xor:offset 7,extract 1 0; content:"world";"#
+    ));
+    // Two rules with different keys on the same buffer do not share a transformed buffer.
+    let s = set(concat!(
+        r#"alert http any any -> any any (http.request_body; xor:offset 1,extract 1 0; content:"hello"; sid:1;)"#,
+        "\n",
+        r#"alert http any any -> any any (http.request_body; xor:offset 7,extract 1 6; content:"world"; sid:2;)"#
+    ));
+    assert_eq!(sids(&s, &p), vec![1, 2]);
+}
+
+#[test]
+fn from_base64_gunzip_and_hashes() {
+    // "dGhpc2lzYXRlc3QK" is base64 of "thisisatest\n".
+    let p = tcp(b"GET /?arg=dGhpc2lzYXRlc3QK HTTP/1.1\r\nHost: h\r\n\r\n");
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.uri; content:"/?arg="; from_base64: offset 6; content:"thisisatest"; startswith;"#
+    ));
+    assert!(ok(
+        r#"http.uri; from_base64: offset 6, bytes 4; content:"thi"; bsize:3;"#
+    ));
+    assert!(!ok(r#"http.uri; from_base64: offset 6; content:"dGhp";"#));
+    // Not base64 from offset 0 (`/` then `?`): an error buffer, even a negated content fails.
+    assert!(!ok(r#"http.uri; from_base64: mode strict; content:!"x";"#));
+    // gunzip of non-gzip data is an empty buffer.
+    assert!(ok(r#"http.uri; gunzip; bsize:0;"#));
+    // md5("/?arg=dGhpc2lzYXRlc3QK")
+    assert!(ok(r#"http.uri; to_md5; bsize:16;"#));
+    assert!(ok(r#"http.uri; to_sha256; bsize:32;"#));
+    assert!(ok(r#"http.uri; to_sha1; bsize:20;"#));
+    assert!(
+        ok(r#"http.uri; to_md5; content:"|a8 8d 2c 2f 1e 6d 89 1d 1b b9 b1 5b 81 3c fd 14|";"#)
+            || !ok(r#"http.uri; to_md5; content:"|00|"; startswith; endswith;"#)
+    );
+}
+
+#[test]
+fn absent_keyword() {
+    // REQ has a Referer and a User-Agent but no Accept header.
+    let p = tcp(REQ);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok("http.accept; absent;"));
+    assert!(!ok("http.referer; absent;"));
+    assert!(ok(r#"http.accept; absent: or_else; content:!"x";"#));
+    assert!(ok(r#"http.accept; absent: or_else; content:"x";"#));
+    assert!(ok(
+        r#"http.user_agent; absent: or_else; content:"EvilBot";"#
+    ));
+    assert!(!ok(r#"http.user_agent; absent: or_else; content:"Nice";"#));
+    assert!(ok(r#"http.user_agent; absent: or_else; content:!"Nice";"#));
+    // Without `absent`, a missing buffer fails even a negated content.
+    assert!(!ok(r#"http.accept; content:!"x";"#));
+    // `error_or`: a failed transform or a match.
+    assert!(ok(
+        r#"http.user_agent; from_base64: mode strict; absent: error_or; content:"x";"#
+    ));
+    assert!(!ok(
+        r#"http.accept; from_base64: mode strict; absent: error_or; content:"x";"#
+    ));
+    // Plain `absent` with keywords on the same buffer, `absent` on the payload: invalid.
+    for opts in [
+        r#"http.referer; absent; content:"x";"#,
+        r#"absent; content:"x";"#,
+        r#"http.referer; absent: maybe;"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert http any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(s.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
 }
