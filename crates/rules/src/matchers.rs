@@ -1627,6 +1627,88 @@ pub(crate) enum PayloadOp {
     ByteTest(ByteTest),
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
+    Base64Decode(Box<Base64Decode>),
+}
+
+/// Most bytes `base64_decode` decodes (Suricata's limit).
+const BASE64_DECODE_MAX: usize = 65535;
+
+/// `base64_decode:[bytes N][, offset N][, relative]` with the keywords of the `base64_data`
+/// buffer that follows it: the decoded bytes must be non-empty and match `data`.
+#[derive(Debug, Default)]
+pub(crate) struct Base64Decode {
+    /// How many encoded bytes to decode (0: to the end of the buffer).
+    pub bytes: u32,
+    /// Bytes skipped before decoding (from the buffer start, or the previous match end).
+    pub offset: u32,
+    /// Decode from the end of the previous match.
+    pub relative: bool,
+    /// The `base64_data` keywords.
+    pub data: Vec<PayloadOp>,
+}
+
+impl Base64Decode {
+    /// Parses the keyword's value.
+    pub(crate) fn parse(v: &str) -> Result<Base64Decode, String> {
+        let mut d = Base64Decode::default();
+        let (mut have_bytes, mut have_offset) = (false, false);
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "relative" {
+                if d.relative {
+                    return Err("`relative` given twice".into());
+                }
+                d.relative = true;
+                continue;
+            }
+            let (name, val) = part
+                .split_once(char::is_whitespace)
+                .map(|(n, v)| (n, v.trim()))
+                .ok_or_else(|| format!("`{part}`: expected bytes N, offset N or relative"))?;
+            let n: u32 = val
+                .parse::<u16>()
+                .map(u32::from)
+                .map_err(|_| format!("bad {name} `{val}`: expected an integer 0..65535"))?;
+            match name {
+                "bytes" if !have_bytes => {
+                    if n == 0 {
+                        return Err("bytes 0 decodes nothing".into());
+                    }
+                    have_bytes = true;
+                    d.bytes = n;
+                }
+                "offset" if !have_offset => {
+                    have_offset = true;
+                    d.offset = n;
+                }
+                "bytes" | "offset" => return Err(format!("`{name}` given twice")),
+                _ => {
+                    return Err(format!(
+                        "unknown option `{name}`: expected bytes, offset, relative"
+                    ))
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// The decoded bytes at `pos` (the previous match end), empty when there are none.
+    fn decode(&self, buf: &[u8], pos: usize, out: &mut Vec<u8>) {
+        out.clear();
+        let base = if self.relative { pos } else { 0 };
+        let Some(rest) = buf.get(base.saturating_add(self.offset as usize)..) else {
+            return;
+        };
+        let data = match self.bytes as usize {
+            0 => rest,
+            n => &rest[..n.min(rest.len())],
+        };
+        crate::transform::base64_decode(
+            data,
+            crate::transform::Base64Mode::Rfc4648,
+            BASE64_DECODE_MAX,
+            out,
+        );
+    }
 }
 
 impl PayloadOp {
@@ -1642,6 +1724,7 @@ impl PayloadOp {
             PayloadOp::ByteTest(t) => t.relative,
             PayloadOp::ByteJump(j) => j.relative,
             PayloadOp::ByteExtract(e) => e.relative,
+            PayloadOp::Base64Decode(b) => b.relative,
         }
     }
 }
@@ -1944,6 +2027,14 @@ fn inspect(
                 vars,
                 budget,
             )
+        }
+        PayloadOp::Base64Decode(b) => {
+            let mut decoded = Vec::new();
+            b.decode(buf, pos, &mut decoded);
+            if decoded.is_empty() || !inspect_payload(&b.data, &decoded, vars) {
+                return Inspect::NoMatch;
+            }
+            inspect(ops, i + 1, buf, pos, vars, budget)
         }
     }
 }

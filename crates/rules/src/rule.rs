@@ -341,6 +341,13 @@ fn parse_int_auto(s: &str) -> Option<u64> {
     }
 }
 
+/// The chain of the `base64_data` keywords while a rule is read (moved into its
+/// `base64_decode` afterwards).
+const BASE64_DATA: Slot = Slot {
+    buf: Buffer::Payload,
+    xf: usize::MAX,
+};
+
 /// Compiles a parsed rule. Errors list every problem found (unsupported and invalid).
 pub(crate) fn compile_rule(
     p: &ParsedRule,
@@ -771,6 +778,27 @@ pub(crate) fn compile_rule(
                     }
                 }
             }
+            "base64_decode" => {
+                if !foreign_buffer {
+                    match crate::matchers::Base64Decode::parse(val) {
+                        Ok(d) => {
+                            if current_buffer == BASE64_DATA {
+                                cx.invalid("base64_decode cannot inspect the base64_data buffer");
+                            }
+                            payload.push(PayloadOp::Base64Decode(Box::new(d)));
+                            last_content = None;
+                            had_payload_op = true;
+                        }
+                        Err(e) => cx.invalid(e),
+                    }
+                }
+            }
+            "base64_data" => {
+                switch_buffer(&mut current_buffer, BASE64_DATA, &mut payload, &mut chains);
+                sticky = BASE64_DATA;
+                last_content = None;
+                foreign_buffer = false;
+            }
             "absent" => {
                 if foreign_buffer {
                     // The buffer is not inspected (the rule is already unsupported).
@@ -1057,11 +1085,53 @@ pub(crate) fn compile_rule(
         &mut payload,
         &mut chains,
     );
+    // The base64_data keywords belong to the rule's base64_decode.
+    let b64_data = chains
+        .iter()
+        .position(|(s, _)| *s == BASE64_DATA)
+        .map(|i| chains.remove(i).1);
     let mut header_chains: Vec<(Slot, Vec<PayloadOp>)> = chains
         .into_iter()
         .filter(|(_, ops)| !ops.is_empty())
         .collect();
 
+    let decoders = payload
+        .iter()
+        .chain(header_chains.iter().flat_map(|(_, ops)| ops.iter()))
+        .filter(|o| matches!(o, PayloadOp::Base64Decode(_)))
+        .count();
+    if decoders > 1 {
+        problems.push(RuleProblem::Unsupported {
+            keyword: "base64_decode".into(),
+            reason: "more than one base64_decode in a rule is not supported".into(),
+        });
+    }
+    if let Some(mut data) = b64_data {
+        let decoder = payload
+            .iter_mut()
+            .chain(header_chains.iter_mut().flat_map(|(_, ops)| ops.iter_mut()))
+            .find_map(|o| match o {
+                PayloadOp::Base64Decode(d) => Some(d),
+                _ => None,
+            });
+        match decoder {
+            Some(d) => {
+                for op in &data {
+                    if let PayloadOp::Content(c) = op {
+                        if let Err(e) = c.validate() {
+                            problems.push(header_invalid("content", e));
+                        }
+                    }
+                }
+                crate::matchers::set_relative_next(&mut data);
+                d.data = data;
+            }
+            None => problems.push(header_invalid(
+                "base64_data",
+                "base64_data needs a base64_decode before it".into(),
+            )),
+        }
+    }
     for (slot, a) in &absents {
         let has_keywords = header_chains
             .iter()

@@ -670,3 +670,53 @@ fn absent_keyword() {
         assert_eq!(report.invalid.len(), 1, "{opts}");
     }
 }
+
+#[test]
+fn base64_decode_and_data() {
+    // "dGhpc2lzYXRlc3QK" is base64 of "thisisatest\n".
+    let p = tcp(b"GET /?arg=dGhpc2lzYXRlc3QK&x HTTP/1.1\r\nHost: h\r\n\r\n");
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"content:"arg"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:"thisisatest";"#
+    ));
+    // 10 encoded bytes decode to "thisisa": no "test".
+    assert!(!ok(
+        r#"content:"arg"; http_uri; base64_decode:bytes 10, offset 1, relative; base64_data; content:"test";"#
+    ));
+    assert!(!ok(
+        r#"http.uri; content:"arg"; base64_decode:offset 1, relative; base64_data; content:"toast";"#
+    ));
+    // Decoding stops at `&` (RFC 4648); absolute offset.
+    assert!(ok(
+        r#"http.uri; content:"arg"; base64_decode:offset 6; base64_data; content:"test|0a|"; endswith;"#
+    ));
+    // Nothing decodable at the offset: no match, even without base64_data keywords.
+    assert!(!ok(r#"http.uri; content:"arg"; base64_decode:offset 100;"#));
+    assert!(ok(r#"http.uri; content:"arg="; base64_decode:relative;"#));
+    // On the payload, and a relative keyword inside base64_data.
+    let raw = tcp(b"xx Zm9vYmFy yy");
+    assert!(fires_on(
+        "tcp",
+        r#"content:"xx "; base64_decode:bytes 8, relative; base64_data; content:"foo"; content:"bar"; distance:0;"#,
+        &raw
+    ));
+    assert!(!fires_on(
+        "tcp",
+        r#"content:"yy"; base64_decode:relative; base64_data; content:"foo";"#,
+        &raw
+    ));
+    for opts in [
+        r#"base64_data; content:"x";"#,
+        r#"base64_decode:bytes 0; base64_data; content:"x";"#,
+        r#"base64_decode:foo 1;"#,
+        r#"base64_decode:offset 70000;"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert tcp any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(s.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
+}
