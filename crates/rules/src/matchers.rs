@@ -1740,6 +1740,75 @@ pub(crate) struct Slot {
     pub xf: usize,
 }
 
+/// Which TCP stream(s) `stream_size` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamSide {
+    /// The bytes the server sent.
+    Server,
+    /// The bytes the client sent.
+    Client,
+    /// Both streams must satisfy the comparison.
+    Both,
+    /// Either stream satisfies it.
+    Either,
+}
+
+/// `stream_size:<server|client|both|either>,<op>,<N>`: the amount of data a TCP stream
+/// registered by sequence numbers (next expected sequence number minus the initial one, so
+/// the SYN counts as one byte, as in Suricata).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamSize {
+    pub side: StreamSide,
+    pub cond: UintCond,
+}
+
+impl StreamSize {
+    /// Parses `server,<,6` (spaces allowed around the parts).
+    pub(crate) fn parse(v: &str) -> Result<StreamSize, String> {
+        const EXPECTED: &str =
+            "expected <server|client|both|either>,<op>,<N> with op one of <, <=, =, !=, >=, >";
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        let [side, op, n] = parts.as_slice() else {
+            return Err(EXPECTED.into());
+        };
+        let side = match *side {
+            "server" => StreamSide::Server,
+            "client" => StreamSide::Client,
+            "both" => StreamSide::Both,
+            "either" => StreamSide::Either,
+            other => return Err(format!("unknown stream `{other}`: {EXPECTED}")),
+        };
+        let n: u32 = n
+            .parse()
+            .map_err(|_| format!("bad size `{n}`: expected an integer 0..4294967295"))?;
+        let n = u64::from(n);
+        let cond = match *op {
+            "<" => UintCond::Lt(n),
+            "<=" => UintCond::Le(n),
+            "=" | "==" => UintCond::Eq(n),
+            "!=" => UintCond::Ne(n),
+            ">=" => UintCond::Ge(n),
+            ">" => UintCond::Gt(n),
+            other => return Err(format!("unknown operator `{other}`: {EXPECTED}")),
+        };
+        Ok(StreamSize { side, cond })
+    }
+
+    /// Compares the client's and the server's stream sizes.
+    pub(crate) fn matches(&self, client: u32, server: u32) -> bool {
+        let (c, s) = (
+            self.cond.matches(u64::from(client)),
+            self.cond.matches(u64::from(server)),
+        );
+        match self.side {
+            StreamSide::Server => s,
+            StreamSide::Client => c,
+            StreamSide::Both => c && s,
+            StreamSide::Either => c || s,
+        }
+    }
+}
+
 /// Suricata's `absent` keyword on a sticky buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Absent {

@@ -130,6 +130,10 @@ pub(crate) struct Rule {
     /// The rule's transform lists (`dotprefix`, `xor`, `from_base64`, ...), each in rule
     /// order; a [`Slot`]'s `xf` indexes them from 1.
     pub transforms: Vec<Vec<crate::matchers::Transform>>,
+    /// `stream_size` conditions (TCP only; need the flow's state).
+    pub stream_sizes: Vec<crate::matchers::StreamSize>,
+    /// `flow.age` conditions, in whole seconds since the flow's first packet.
+    pub flow_ages: Vec<UintCond>,
     /// `absent` checks, by buffer.
     pub absents: Vec<(Slot, crate::matchers::Absent)>,
     /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
@@ -341,6 +345,97 @@ fn parse_int_auto(s: &str) -> Option<u64> {
     }
 }
 
+/// Keywords Verdict implements (besides sticky buffers, legacy content modifiers, checksum
+/// keywords and transforms), for `requires: keyword NAME`.
+const KNOWN_KEYWORDS: &[&str] = &[
+    "msg",
+    "sid",
+    "rev",
+    "gid",
+    "classtype",
+    "priority",
+    "reference",
+    "metadata",
+    "target",
+    "noalert",
+    "alert",
+    "content",
+    "uricontent",
+    "nocase",
+    "offset",
+    "depth",
+    "distance",
+    "within",
+    "startswith",
+    "endswith",
+    "fast_pattern",
+    "rawbytes",
+    "pcre",
+    "isdataat",
+    "byte_test",
+    "byte_jump",
+    "byte_extract",
+    "dsize",
+    "bsize",
+    "urilen",
+    "absent",
+    "base64_decode",
+    "base64_data",
+    "app-layer-protocol",
+    "decode-event",
+    "stream-event",
+    "vlan.id",
+    "ttl",
+    "tos",
+    "id",
+    "ipopts",
+    "fragbits",
+    "fragoffset",
+    "ip_proto",
+    "sameip",
+    "flags",
+    "tcp.flags",
+    "seq",
+    "ack",
+    "window",
+    "tcp.mss",
+    "itype",
+    "icode",
+    "icmp_id",
+    "icmp_seq",
+    "flow",
+    "flowbits",
+    "flowint",
+    "threshold",
+    "detection_filter",
+    "prefilter",
+    "dns.opcode",
+    "dns.rcode",
+    "tls.version",
+    "ssl_version",
+    "ssl_state",
+    "tls.subject",
+    "tls.issuerdn",
+    "tls.fingerprint",
+    "ssh.protoversion",
+    "ssh.softwareversion",
+    "requires",
+    "stream_size",
+    "flow.age",
+];
+
+/// True if Verdict implements keyword `k` (what `requires: keyword k` asks).
+pub(crate) fn keyword_known(k: &str) -> bool {
+    KNOWN_KEYWORDS.contains(&k)
+        || Buffer::from_keyword(k).is_some()
+        || Buffer::from_modifier(k).is_some()
+        || crate::matchers::CsumKind::from_keyword(k).is_some()
+        || (crate::matchers::Transform::is_keyword(k)
+            && !crate::transform::UNSUPPORTED_TRANSFORMS
+                .iter()
+                .any(|(n, _)| *n == k))
+}
+
 /// The chain of the `base64_data` keywords while a rule is read (moved into its
 /// `base64_decode` afterwards).
 const BASE64_DATA: Slot = Slot {
@@ -468,6 +563,8 @@ pub(crate) fn compile_rule(
     // are: then the buffer and its chain are shared, as in Suricata).
     let mut transform_ids: Vec<Vec<(String, String)>> = Vec::new();
     let mut absents: Vec<(Slot, crate::matchers::Absent)> = Vec::new();
+    let mut stream_sizes: Vec<crate::matchers::StreamSize> = Vec::new();
+    let mut flow_ages: Vec<UintCond> = Vec::new();
     let mut app_ints: Vec<(crate::app::AppInt, UintCond)> = Vec::new();
     for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
@@ -799,6 +896,16 @@ pub(crate) fn compile_rule(
                 last_content = None;
                 foreign_buffer = false;
             }
+            "stream_size" => match crate::matchers::StreamSize::parse(val) {
+                Ok(ss) => stream_sizes.push(ss),
+                Err(e) => cx.invalid(e),
+            },
+            "flow.age" => match UintCond::parse(val, u64::from(u32::MAX)) {
+                Some(c) => flow_ages.push(c),
+                None => cx.invalid("expected seconds as N, <N, >N, <=N, >=N, !N or N-M"),
+            },
+            // Checked before the other keywords (see `crate::requires`).
+            "requires" => {}
             "absent" => {
                 if foreign_buffer {
                     // The buffer is not inspected (the rule is already unsupported).
@@ -1221,6 +1328,8 @@ pub(crate) fn compile_rule(
         && header_chains.is_empty()
         && !has_app
         && checks.is_empty()
+        && stream_sizes.is_empty()
+        && flow_ages.is_empty()
         && flow.is_none()
         && !reads;
     let flowbits_class = match (sets, reads) {
@@ -1246,6 +1355,8 @@ pub(crate) fn compile_rule(
         bsizes,
         transforms,
         absents,
+        stream_sizes,
+        flow_ages,
         app_ints,
         app_protos,
         extract_vars: extract_names.len(),

@@ -29,6 +29,7 @@ use crate::matchers::{
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
 use crate::prefilter::{collect, Group, GroupBuilder};
+use crate::requires::Requirements;
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
 use crate::vars::Vars;
 
@@ -68,6 +69,61 @@ pub struct FlowVars {
     /// (rule index, transaction) pairs that matched: app-layer rules match once per
     /// transaction. Bounded: the oldest transactions are forgotten first.
     txs: Vec<(u32, u64)>,
+    /// What detection saw of the flow, for `flow.age` and `stream_size`.
+    seen: FlowSeen,
+}
+
+/// The flow as detection saw it (every packet of a flow goes through detection): its first
+/// and latest packet times and, for TCP, each direction's sequence space.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct FlowSeen {
+    first_ns: Option<u64>,
+    last_ns: u64,
+    /// Client (to server) and server directions: (initial sequence number, next expected).
+    tcp: [Option<(u32, u32)>; 2],
+}
+
+impl FlowSeen {
+    fn update(&mut self, now_ns: u64, p: &PacketInput<'_>) {
+        self.first_ns.get_or_insert(now_ns);
+        self.last_ns = self.last_ns.max(now_ns);
+        let L4Input::Tcp { flags, seq, .. } = p.l4 else {
+            return;
+        };
+        // Flags 0: a pseudo packet (flow end), not a segment.
+        if flags == 0 || flags & 0x04 != 0 {
+            return;
+        }
+        let (syn, fin) = (flags & 0x02 != 0, flags & 0x01 != 0);
+        let len = (p.payload.len() as u32)
+            .wrapping_add(u32::from(syn))
+            .wrapping_add(u32::from(fin));
+        let end = seq.wrapping_add(len);
+        let side = &mut self.tcp[usize::from(!p.flow.to_server)];
+        match side {
+            // The SYN carries the initial sequence number; a session picked up midstream
+            // starts one before its first segment (as Suricata's midstream pickup).
+            None => *side = Some((if syn { seq } else { seq.wrapping_sub(1) }, end)),
+            Some((_, next)) => {
+                if (end.wrapping_sub(*next) as i32) > 0 {
+                    *next = end;
+                }
+            }
+        }
+    }
+
+    /// Bytes registered by sequence numbers, client and server (0 for a side not seen).
+    fn stream_sizes(&self) -> (u32, u32) {
+        let size = |s: Option<(u32, u32)>| s.map_or(0, |(isn, next)| next.wrapping_sub(isn));
+        (size(self.tcp[0]), size(self.tcp[1]))
+    }
+
+    /// Whole seconds since the flow's first packet.
+    fn age_secs(&self) -> u64 {
+        self.last_ns
+            .saturating_sub(self.first_ns.unwrap_or(self.last_ns))
+            / 1_000_000_000
+    }
 }
 
 /// Most (rule, transaction) pairs remembered per flow.
@@ -319,6 +375,9 @@ pub struct Report {
     pub invalid: Vec<SkippedRule>,
     /// Rules that are not valid syntax.
     pub syntax_errors: Vec<ParseError>,
+    /// Rules skipped because their `requires` is not met (a feature Verdict lacks, another
+    /// Suricata version): as in Suricata, not an error.
+    pub requirements_unmet: Vec<SkippedRule>,
 }
 
 impl Report {
@@ -538,6 +597,39 @@ impl RuleSet {
         let mut compiled = Vec::new();
         let mut ids: HashSet<(u32, u32)> = HashSet::new();
         for p in rules {
+            // `requires` first: a rule whose requirements are not met is skipped, silently
+            // (it may use keywords of a version Verdict does not follow).
+            let mut reqs = p.options.iter().filter(|o| o.name == "requires");
+            let first_req = reqs.clone().next();
+            if let Some(first) = first_req {
+                let values = reqs.by_ref().map(|o| o.value.as_deref().unwrap_or(""));
+                match crate::requires::check(values, crate::rule::keyword_known) {
+                    Ok(Requirements::Met) => {}
+                    Ok(Requirements::Unmet(reason)) => {
+                        report.requirements_unmet.push(SkippedRule {
+                            sid: p.sid(),
+                            position: p.position.clone(),
+                            problems: vec![RuleProblem::Unsupported {
+                                keyword: "requires".into(),
+                                reason,
+                            }],
+                        });
+                        continue;
+                    }
+                    Err(reason) => {
+                        report.invalid.push(SkippedRule {
+                            sid: p.sid(),
+                            position: p.position.clone(),
+                            problems: vec![RuleProblem::Invalid {
+                                keyword: "requires".into(),
+                                position: first.position.clone(),
+                                reason,
+                            }],
+                        });
+                        continue;
+                    }
+                }
+            }
             match compile_rule(p, vars, classes) {
                 Ok(r) => {
                     if !ids.insert((r.meta.gid, r.meta.sid)) {
@@ -725,6 +817,9 @@ impl RuleSet {
         state: &mut DetectState,
         out: &mut Vec<Match>,
     ) {
+        if let Some(fv) = flow_vars.as_deref_mut() {
+            fv.seen.update(now_ns, pkt);
+        }
         let class = class_of(pkt);
         let cg = &self.classes[class as usize];
         let words = self.rules.len().div_ceil(64);
@@ -966,6 +1061,25 @@ impl RuleSet {
         }
         if let Some(f) = &r.flow {
             if !f.matches(p) {
+                return false;
+            }
+        }
+        if !r.stream_sizes.is_empty() {
+            // TCP packets of a flow only, as in Suricata.
+            let Some(fv) = fv.filter(|_| matches!(p.l4, L4Input::Tcp { .. })) else {
+                return false;
+            };
+            let (client, server) = fv.seen.stream_sizes();
+            if !r.stream_sizes.iter().all(|s| s.matches(client, server)) {
+                return false;
+            }
+        }
+        if !r.flow_ages.is_empty() {
+            let Some(fv) = fv else {
+                return false;
+            };
+            let age = fv.seen.age_secs();
+            if !r.flow_ages.iter().all(|c| c.matches(age)) {
                 return false;
             }
         }
