@@ -605,6 +605,13 @@ pub(crate) enum Buffer {
     TlsSni,
     /// `tls.alpn`: each ALPN protocol of the ClientHello (a multi-buffer).
     TlsAlpn,
+    /// `tls.random`: the 32-byte random of the ClientHello (to server) or the ServerHello
+    /// (to client).
+    TlsRandom,
+    /// `tls.random_time`: its first 4 bytes.
+    TlsRandomTime,
+    /// `tls.random_bytes`: its last 28 bytes.
+    TlsRandomBytes,
     /// `ja3.hash`/`ja3_hash`: the ClientHello's JA3 MD5, lowercase hex.
     Ja3Hash,
     /// `ja3.string`: the ClientHello's JA3 string.
@@ -683,6 +690,9 @@ impl Buffer {
             "file_data" | "file.data" => Buffer::FileData,
             "dns.query" | "dns_query" | "dns.queries.rrname" => Buffer::DnsQuery,
             "tls.alpn" => Buffer::TlsAlpn,
+            "tls.random" => Buffer::TlsRandom,
+            "tls.random_time" => Buffer::TlsRandomTime,
+            "tls.random_bytes" => Buffer::TlsRandomBytes,
             "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
             "ja3.string" => Buffer::Ja3String,
             "tls.sni" | "tls_sni" => Buffer::TlsSni,

@@ -315,7 +315,7 @@ fn ports_still_apply() {
 #[test]
 fn unsupported_app_keywords_still_skip() {
     let parsed = verdict_rules::parse_str(
-        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (tls.random; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
+        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (ja4.hash; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
         "t",
     );
     let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
@@ -719,4 +719,26 @@ fn base64_decode_and_data() {
         assert!(s.is_empty(), "{opts}");
         assert_eq!(report.invalid.len(), 1, "{opts}");
     }
+}
+
+#[test]
+fn tls_random_of_the_client_hello() {
+    let mut ch = client_hello_alpn(b"x.example", &[]);
+    // The random starts after the record (5), handshake (4) headers and the version (2).
+    ch[11..15].copy_from_slice(b"TIME");
+    ch[15..43].copy_from_slice(&[0xab; 28]);
+    let p = pkt(&ch, false, 40000, 443);
+    let ok = |o: &str| fires_on("tls", o, &p);
+    assert!(ok(
+        r#"tls.random; content:"TIME|ab ab|"; startswith; bsize:32;"#
+    ));
+    assert!(ok(
+        r#"tls.random_time; content:"TIME"; startswith; endswith;"#
+    ));
+    assert!(ok(
+        r#"tls.random_bytes; content:"|ab|"; startswith; bsize:28;"#
+    ));
+    assert!(!ok(r#"tls.random_bytes; content:"TIME";"#));
+    // Not TLS: no random.
+    assert!(!fires_on("tcp", r#"tls.random; bsize:32;"#, &tcp(REQ)));
 }
