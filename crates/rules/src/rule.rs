@@ -846,7 +846,26 @@ pub(crate) fn compile_rule(
                         "transforms must follow a sticky buffer keyword (e.g. `http.uri; to_lowercase;`), before the keywords that inspect the transformed buffer; pkt_data takes none",
                     );
                 } else {
-                    match crate::matchers::Transform::parse(k, opt.value.as_deref()) {
+                    // `xor:var NAME`: a byte_extract variable and the bytes it reads.
+                    let lookup = |name: &str| {
+                        let idx = extract_names.iter().position(|n| n == name)?;
+                        let width = payload
+                            .iter()
+                            .chain(chains.iter().flat_map(|(_, ops)| ops.iter()))
+                            .find_map(|o| match o {
+                                PayloadOp::ByteExtract(e) if e.var == idx => Some(e.nbytes),
+                                _ => None,
+                            })
+                            .unwrap_or(8)
+                            .clamp(1, 8);
+                        Some((idx, width))
+                    };
+                    let parsed = crate::matchers::Transform::parse_with_vars(
+                        k,
+                        opt.value.as_deref(),
+                        &lookup,
+                    );
+                    match parsed {
                         Ok(t) => {
                             let mut id = match sticky.xf {
                                 0 => Vec::new(),

@@ -1177,7 +1177,7 @@ fn slot_matches(
         if absent == Some(Absent::Only) {
             return false;
         }
-        let Some(bytes) = apply_transforms(ts, bytes, &mut t1, &mut t2) else {
+        let Some(bytes) = apply_transforms(ts, bytes, vars, &mut t1, &mut t2) else {
             return absent == Some(Absent::ErrorOr);
         };
         r.bsizes

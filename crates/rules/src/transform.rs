@@ -28,6 +28,9 @@ pub(crate) enum XorKey {
     /// `nbytes` key bytes read from the buffer itself at absolute `offset` (Suricata 9's
     /// `xor:extract N O` / `xor:var N O`).
     InBuffer { nbytes: u8, offset: u16 },
+    /// A `byte_extract` variable's value, big-endian, its low `width` bytes (`xor:var NAME
+    /// [WIDTH]`; the width defaults to the bytes `byte_extract` read).
+    Var { var: usize, width: u8 },
 }
 
 /// The decoding rules of `from_base64` and `base64_decode`.
@@ -122,7 +125,18 @@ impl Transform {
     }
 
     /// Parses transform keyword `k` with its value. `Err` says what is wrong with the value.
+    #[cfg(test)]
     pub(crate) fn parse(k: &str, value: Option<&str>) -> Result<Transform, String> {
+        Self::parse_with_vars(k, value, &|_| None)
+    }
+
+    /// [`Transform::parse`], with `var` giving the index and read width of a `byte_extract`
+    /// variable by name (for `xor:var NAME`).
+    pub(crate) fn parse_with_vars(
+        k: &str,
+        value: Option<&str>,
+        var: &dyn Fn(&str) -> Option<(usize, u8)>,
+    ) -> Result<Transform, String> {
         let v = value.map(str::trim).unwrap_or("");
         let no_value = |t: Transform| {
             if v.is_empty() {
@@ -143,7 +157,7 @@ impl Transform {
             "to_sha256" => no_value(Transform::ToSha256),
             "header_lowercase" => no_value(Transform::HeaderLowercase),
             "strip_pseudo_headers" => no_value(Transform::StripPseudoHeaders),
-            "xor" => parse_xor(v),
+            "xor" => parse_xor(v, var),
             "pcrexform" => parse_pcrexform(v),
             "from_base64" => parse_from_base64(v),
             "gunzip" => parse_max_size(k, v).map(|max| Transform::Gunzip { max }),
@@ -158,9 +172,10 @@ impl Transform {
         matches!(self, Transform::DotPrefix)
     }
 
-    /// Writes the transformed `input` to `out` (cleared first). `false`: the transform
-    /// failed and the buffer is an error (it matches nothing).
-    pub(crate) fn apply(&self, input: &[u8], out: &mut Vec<u8>) -> bool {
+    /// Writes the transformed `input` to `out` (cleared first). `vars` holds the rule's
+    /// `byte_extract` values. `false`: the transform failed and the buffer is an error (it
+    /// matches nothing).
+    pub(crate) fn apply(&self, input: &[u8], vars: &[i64], out: &mut Vec<u8>) -> bool {
         out.clear();
         match self {
             Transform::DotPrefix => {
@@ -219,7 +234,16 @@ impl Transform {
             }
             Transform::Xor { key, offset } => {
                 let start = *offset as usize;
+                let var_key;
                 let key: &[u8] = match key {
+                    XorKey::Var { var, width } => {
+                        let Some(v) = vars.get(*var) else {
+                            out.extend_from_slice(input);
+                            return true;
+                        };
+                        var_key = v.to_be_bytes();
+                        &var_key[8 - usize::from((*width).clamp(1, 8))..]
+                    }
                     XorKey::Static(k) => k,
                     XorKey::InBuffer { nbytes, offset } => {
                         let from = usize::from(*offset);
@@ -416,17 +440,18 @@ pub(crate) fn base64_decode(input: &[u8], mode: Base64Mode, max: usize, out: &mu
 pub(crate) fn apply_transforms<'s>(
     ts: &[Transform],
     input: &'s [u8],
+    vars: &[i64],
     a: &'s mut Vec<u8>,
     b: &mut Vec<u8>,
 ) -> Option<&'s [u8]> {
     let Some((first, rest)) = ts.split_first() else {
         return Some(input);
     };
-    if !first.apply(input, a) {
+    if !first.apply(input, vars, a) {
         return None;
     }
     for t in rest {
-        if !t.apply(a, b) {
+        if !t.apply(a, vars, b) {
             return None;
         }
         std::mem::swap(a, b);
@@ -434,10 +459,10 @@ pub(crate) fn apply_transforms<'s>(
     Some(a)
 }
 
-/// `xor:"0d0ac8ff"`, `xor:offset 4,0d0ac8ff`, `xor:extract 1 0`, `xor:offset 1,var 1 0`.
-fn parse_xor(v: &str) -> Result<Transform, String> {
-    const EXPECTED: &str =
-        "expected a hex key (`xor:\"0d0ac8ff\"`), `extract N OFFSET` (key bytes read from the buffer), optionally after `offset N,`";
+/// `xor:"0d0ac8ff"`, `xor:offset 4,0d0ac8ff`, `xor:extract 1 0`, `xor:offset 1,var 1 0`,
+/// `xor:var NAME [WIDTH]` (a byte_extract variable).
+fn parse_xor(v: &str, var: &dyn Fn(&str) -> Option<(usize, u8)>) -> Result<Transform, String> {
+    const EXPECTED: &str = "expected a hex key (`xor:\"0d0ac8ff\"`), `extract N OFFSET` (key bytes read from the buffer) or `var NAME [WIDTH]` (a byte_extract variable), optionally after `offset N,`";
     let v = v.trim();
     if v.is_empty() {
         return Err(format!("missing key: {EXPECTED}"));
@@ -456,8 +481,30 @@ fn parse_xor(v: &str) -> Result<Transform, String> {
         None => (0, v),
     };
     let in_buffer = keyword_rest(key_part, "extract").or_else(|| keyword_rest(key_part, "var"));
-    let key = match in_buffer {
-        Some(spec) => {
+    let by_name = keyword_rest(key_part, "var").filter(|r| {
+        !r.split_whitespace()
+            .next()
+            .is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let key = match (by_name, in_buffer) {
+        (Some(spec), _) => {
+            let mut it = spec.split_whitespace();
+            let name = it.next().unwrap_or("").trim_matches('"');
+            let (index, natural) = var(name).ok_or_else(|| {
+                format!("`{name}` is not a byte_extract variable defined before this xor")
+            })?;
+            let width = match (it.next(), it.next()) {
+                (None, _) => natural,
+                (Some(w), None) => w
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|w| (1..=8).contains(w))
+                    .ok_or_else(|| format!("bad key width `{w}`: expected 1..8"))?,
+                _ => return Err(format!("expected `var NAME [WIDTH]`: {EXPECTED}")),
+            };
+            XorKey::Var { var: index, width }
+        }
+        (None, Some(spec)) => {
             let mut it = spec.split_whitespace();
             let (Some(n), Some(o), None) = (it.next(), it.next(), it.next()) else {
                 return Err(format!("expected `extract NBYTES OFFSET`: {EXPECTED}"));
@@ -472,7 +519,7 @@ fn parse_xor(v: &str) -> Result<Transform, String> {
                 .map_err(|_| format!("bad key offset `{o}`: expected 0..65535"))?;
             XorKey::InBuffer { nbytes, offset }
         }
-        None => {
+        (None, None) => {
             let hex = crate::parse::unquote(key_part).trim();
             if hex.is_empty() || hex.len() % 2 != 0 {
                 return Err(format!(
@@ -631,7 +678,7 @@ mod tests {
 
     fn run(t: &Transform, input: &[u8]) -> Option<Vec<u8>> {
         let mut out = Vec::new();
-        t.apply(input, &mut out).then_some(out)
+        t.apply(input, &[], &mut out).then_some(out)
     }
 
     fn t(k: &str, v: Option<&str>) -> Transform {
@@ -697,6 +744,35 @@ mod tests {
             run(&t("xor", Some("offset 3,\"01\"")), b"abc").unwrap(),
             b"abc"
         );
+    }
+
+    #[test]
+    fn xor_byte_extract_key() {
+        let lookup = |n: &str| (n == "xkey").then_some((1usize, 2u8));
+        let x = Transform::parse_with_vars("xor", Some("offset 4,var xkey"), &lookup).unwrap();
+        let mut body = b"HDR:".to_vec();
+        body.extend(
+            b"login"
+                .iter()
+                .zip([0x41u8, 0x42].iter().cycle())
+                .map(|(a, b)| a ^ b),
+        );
+        let mut out = Vec::new();
+        assert!(x.apply(&body, &[0, 0x4142], &mut out));
+        assert_eq!(out, b"HDR:login");
+        // An explicit width takes the low bytes.
+        let x1 = Transform::parse_with_vars("xor", Some("var xkey 1"), &lookup).unwrap();
+        assert!(x1.apply(&[0x43 ^ b'a'], &[0, 0x1243], &mut out));
+        assert_eq!(out, b"a");
+        // No such variable at run time: the buffer stays.
+        assert!(x1.apply(b"abc", &[], &mut out));
+        assert_eq!(out, b"abc");
+        for v in ["var nokey", "var xkey 9", "var xkey 0", "var xkey 1 2"] {
+            assert!(
+                Transform::parse_with_vars("xor", Some(v), &lookup).is_err(),
+                "{v}"
+            );
+        }
     }
 
     #[test]
@@ -884,10 +960,10 @@ mod tests {
         input.extend(b64);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         assert_eq!(
-            apply_transforms(&ts, &input, &mut a, &mut b).unwrap(),
+            apply_transforms(&ts, &input, &[], &mut a, &mut b).unwrap(),
             b"ABC"
         );
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        assert!(apply_transforms(&ts[..1], b"=!!!", &mut a, &mut b).is_none());
+        assert!(apply_transforms(&ts[..1], b"=!!!", &[], &mut a, &mut b).is_none());
     }
 }

@@ -742,3 +742,40 @@ fn tls_random_of_the_client_hello() {
     // Not TLS: no random.
     assert!(!fires_on("tcp", r#"tls.random; bsize:32;"#, &tcp(REQ)));
 }
+
+#[test]
+fn xor_key_from_a_byte_extract_variable() {
+    let mut body = b"HDR:".to_vec();
+    body.extend(b"login SECRET".iter().map(|b| b ^ 0x43));
+    let mut req = format!(
+        "POST /CD/app HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.uri; byte_extract:1,1,xkey; http.request_body; xor:offset 4,var xkey; content:"HDR:login SECRET"; startswith;"#
+    ));
+    // The wrong byte gives the wrong key.
+    assert!(!ok(
+        r#"http.uri; byte_extract:1,2,xkey; http.request_body; xor:offset 4,var xkey; content:"login";"#
+    ));
+    // A 2-byte variable is a 2-byte key ("/C" -> 0x2f 0x43): wrong; with an explicit
+    // width of 1 its low byte (0x43) is right.
+    assert!(!ok(
+        r#"http.uri; byte_extract:2,0,xkey; http.request_body; xor:offset 4,var xkey; content:"login";"#
+    ));
+    assert!(ok(
+        r#"http.uri; byte_extract:2,0,xkey; http.request_body; xor:offset 4,var xkey 1; content:"login";"#
+    ));
+    // An undefined variable: invalid.
+    let parsed = verdict_rules::parse_str(
+        r#"alert http any any -> any any (http.request_body; xor:var nokey; content:"x"; sid:1;)"#,
+        "t",
+    );
+    let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    assert!(s.is_empty());
+    assert_eq!(report.invalid.len(), 1);
+}
