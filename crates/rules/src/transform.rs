@@ -966,4 +966,57 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         assert!(apply_transforms(&ts[..1], b"=!!!", &[], &mut a, &mut b).is_none());
     }
+
+    #[test]
+    fn hostile_inputs_never_panic() {
+        // A fixed pseudo-random stream of buffers and option strings.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let ts: Vec<Transform> = [
+            ("xor", Some("\"ff00\"")),
+            ("xor", Some("offset 3,extract 2 1")),
+            ("xor", Some("extract 255 65535")),
+            ("pcrexform", Some("\"(a|b)*c\"")),
+            ("from_base64", Some("bytes 7, offset 2, mode rfc2045")),
+            ("from_base64", Some("mode strict")),
+            ("gunzip", None),
+            ("zlib_deflate", Some("max-size 64")),
+            ("header_lowercase", None),
+            ("strip_pseudo_headers", None),
+            ("url_decode", None),
+            ("to_sha256", None),
+        ]
+        .iter()
+        .map(|(k, v)| t(k, *v))
+        .collect();
+        let alphabet = b"AZaz09+/=%:\r\n \x1f\x8b\x78\x9c\x00\xff";
+        for _ in 0..2000 {
+            let len = (next() % 96) as usize;
+            let buf: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 3 == 0 {
+                        r as u8
+                    } else {
+                        alphabet[(r % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let _ = apply_transforms(&ts, &buf, &[-1, i64::MAX], &mut a, &mut b);
+            for tr in &ts {
+                let _ = run(tr, &buf);
+            }
+            // Option strings made of the same bytes must parse or be refused, never panic.
+            let text = String::from_utf8_lossy(&buf);
+            for k in ["xor", "from_base64", "gunzip", "zlib_deflate", "pcrexform"] {
+                let _ = Transform::parse(k, Some(&text));
+            }
+        }
+    }
 }
