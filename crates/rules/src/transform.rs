@@ -85,6 +85,14 @@ pub(crate) enum Transform {
     Gunzip { max: u32 },
     /// `zlib_deflate`: the zlib-decompressed buffer, at most `max` bytes.
     ZlibDeflate { max: u32 },
+    /// `subslice:OFFSET[, NBYTES][, truncate]`: a part of the buffer. A negative offset counts
+    /// from the end, a negative NBYTES ends that many bytes before the end; out of range
+    /// gives an empty buffer unless `truncate` clamps it.
+    Subslice {
+        offset: i64,
+        nbytes: Option<i64>,
+        truncate: bool,
+    },
 }
 
 /// Transform keywords Verdict knows but does not implement (reported as unsupported).
@@ -121,6 +129,7 @@ impl Transform {
                 | "from_base64"
                 | "gunzip"
                 | "zlib_deflate"
+                | "subslice"
         ) || UNSUPPORTED_TRANSFORMS.iter().any(|(n, _)| *n == k)
     }
 
@@ -162,6 +171,7 @@ impl Transform {
             "from_base64" => parse_from_base64(v),
             "gunzip" => parse_max_size(k, v).map(|max| Transform::Gunzip { max }),
             "zlib_deflate" => parse_max_size(k, v).map(|max| Transform::ZlibDeflate { max }),
+            "subslice" => parse_subslice(v),
             _ => Err(format!("`{k}` is not a transform")),
         }
     }
@@ -303,6 +313,20 @@ impl Transform {
             }
             Transform::ZlibDeflate { max } => {
                 decompress(flate2::read::ZlibDecoder::new(input), *max as usize, out)
+            }
+            Transform::Subslice {
+                offset,
+                nbytes,
+                truncate,
+            } => {
+                if input.is_empty() {
+                    return true;
+                }
+                if let Some((a, b)) =
+                    subslice_range(input.len() as i64, *offset, *nbytes, *truncate)
+                {
+                    out.extend_from_slice(&input[a..b]);
+                }
             }
         }
         true
@@ -632,6 +656,73 @@ fn parse_from_base64(v: &str) -> Result<Transform, String> {
     })
 }
 
+/// The `[start, end)` range `subslice` keeps of a `len`-byte buffer, None for an empty
+/// result.
+fn subslice_range(
+    len: i64,
+    offset: i64,
+    nbytes: Option<i64>,
+    truncate: bool,
+) -> Option<(usize, usize)> {
+    if offset.abs() > len && !truncate {
+        return None;
+    }
+    let start = if offset >= 0 {
+        offset.min(len)
+    } else {
+        len + offset.max(-len)
+    };
+    let end = match nbytes {
+        None => len,
+        Some(n) if n < 0 => match len + n {
+            e if e < 0 && !truncate => return None,
+            e => e.max(0),
+        },
+        Some(n) => match start + n {
+            e if e > len && !truncate => return None,
+            e => e.min(len),
+        },
+    };
+    let (a, b) = if end < start {
+        (end, start)
+    } else {
+        (start, end)
+    };
+    Some((a as usize, b as usize))
+}
+
+/// `subslice:OFFSET`, `OFFSET, NBYTES`, `OFFSET, truncate`, `OFFSET, NBYTES, truncate`.
+fn parse_subslice(v: &str) -> Result<Transform, String> {
+    const EXPECTED: &str =
+        "expected OFFSET, `OFFSET, NBYTES`, `OFFSET, truncate` or `OFFSET, NBYTES, truncate`";
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    let num = |s: &str| -> Result<i64, String> {
+        s.parse::<i32>()
+            .map(i64::from)
+            .map_err(|_| format!("bad number `{s}`: {EXPECTED}"))
+    };
+    let nonzero = |n: i64| {
+        if n == 0 {
+            Err("NBYTES 0 would always give an empty buffer".to_string())
+        } else {
+            Ok(n)
+        }
+    };
+    let is_trunc = |s: &str| s.eq_ignore_ascii_case("truncate");
+    let (offset, nbytes, truncate) = match parts.as_slice() {
+        [o] if !o.is_empty() => (num(o)?, None, false),
+        [o, t] if is_trunc(t) => (num(o)?, None, true),
+        [o, n] => (num(o)?, Some(nonzero(num(n)?)?), false),
+        [o, n, t] if is_trunc(t) => (num(o)?, Some(nonzero(num(n)?)?), true),
+        _ => return Err(EXPECTED.into()),
+    };
+    Ok(Transform::Subslice {
+        offset,
+        nbytes,
+        truncate,
+    })
+}
+
 /// `gunzip[: max-size N]` (also `max-size=N`); N may carry a unit (`KiB`, `MiB`, `kb`, `mb`).
 fn parse_max_size(k: &str, v: &str) -> Result<u32, String> {
     if v.is_empty() {
@@ -907,6 +998,38 @@ mod tests {
     }
 
     #[test]
+    fn subslice_ranges() {
+        let s = b"this is suricata";
+        let cut = |v: &str| run(&t("subslice", Some(v)), s).unwrap();
+        assert_eq!(cut("1"), b"his is suricata");
+        assert_eq!(cut("0, 9"), b"this is s");
+        assert_eq!(cut("1,12"), b"his is suric");
+        assert_eq!(cut("-8"), b"suricata");
+        assert_eq!(cut("13,-12"), b" is suric");
+        assert_eq!(cut("-10, -2"), b"s surica");
+        // Out of range: empty, unless truncated.
+        assert_eq!(cut("2, 30"), b"");
+        assert_eq!(cut("2, 30, truncate"), b"is is suricata");
+        assert_eq!(cut("40"), b"");
+        assert_eq!(cut("40, TRUNCATE"), b"");
+        assert_eq!(cut("-40, truncate"), b"this is suricata");
+        assert_eq!(cut("0, -40"), b"");
+        assert_eq!(cut("0, -40, truncate"), b"");
+        assert_eq!(run(&t("subslice", Some("3")), b"").unwrap(), b"");
+        for v in [
+            "",
+            "f, y",
+            "1 1",
+            "1,0",
+            "1, 2, nottruncate",
+            "1, 2, 3, 4",
+            "99999999999",
+        ] {
+            assert!(Transform::parse("subslice", Some(v)).is_err(), "{v}");
+        }
+    }
+
+    #[test]
     fn hashes_and_headers() {
         assert_eq!(
             run(&t("to_md5", None), b"abc").unwrap(),
@@ -990,6 +1113,7 @@ mod tests {
             ("strip_pseudo_headers", None),
             ("url_decode", None),
             ("to_sha256", None),
+            ("subslice", Some("-3, -70, truncate")),
         ]
         .iter()
         .map(|(k, v)| t(k, *v))
