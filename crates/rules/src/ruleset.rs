@@ -118,11 +118,11 @@ impl FlowSeen {
         (size(self.tcp[0]), size(self.tcp[1]))
     }
 
-    /// Whole seconds since the flow's first packet.
+    /// The flow's age in seconds as Suricata counts it: the latest packet's whole seconds
+    /// minus the first packet's.
     fn age_secs(&self) -> u64 {
-        self.last_ns
-            .saturating_sub(self.first_ns.unwrap_or(self.last_ns))
-            / 1_000_000_000
+        let first = self.first_ns.unwrap_or(self.last_ns);
+        (self.last_ns / 1_000_000_000).saturating_sub(first / 1_000_000_000)
     }
 }
 

@@ -1189,6 +1189,26 @@ fn flow_age_in_seconds() {
     let mut out = Vec::new();
     s.detect(0, &tcp(b"x"), None, &mut st, &mut out);
     assert!(out.is_empty());
+    // Whole seconds of each timestamp: 100.9 s to 101.1 s is one second.
+    let s = set("alert ip any any -> any any (flow.age:1; sid:1;)");
+    let mut fv = FlowVars::new();
+    let mut out = Vec::new();
+    s.detect(
+        100_900_000_000,
+        &tcp(b"x"),
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
+    assert!(out.is_empty());
+    s.detect(
+        101_100_000_000,
+        &tcp(b"x"),
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
 }
 
 #[test]
