@@ -223,14 +223,10 @@ impl Transform {
                 out.extend_from_slice(&sha2::Sha256::digest(input));
             }
             Transform::HeaderLowercase => {
+                // Suricata's state machine: lowercase up to the first `:` of each line, then
+                // copy up to the next new line.
                 for line in input.split_inclusive(|&b| b == b'\n') {
-                    // The name ends at the first `:` after the line's first byte (a leading
-                    // `:` belongs to an HTTP/2 pseudo header's name).
-                    let end = line
-                        .iter()
-                        .skip(1)
-                        .position(|&b| b == b':')
-                        .map_or(line.len(), |i| i + 1);
+                    let end = line.iter().position(|&b| b == b':').unwrap_or(line.len());
                     out.extend(line[..end].iter().map(u8::to_ascii_lowercase));
                     out.extend_from_slice(&line[end..]);
                 }
@@ -1043,9 +1039,10 @@ mod tests {
             run(&t("header_lowercase", None), b"Host: A.B\r\nX-Y: Z: W\r\n").unwrap(),
             b"host: A.B\r\nx-y: Z: W\r\n"
         );
+        // A line's first `:` ends its name, even a pseudo header's leading one.
         assert_eq!(
-            run(&t("header_lowercase", None), b":Method: GET\r\n").unwrap(),
-            b":method: GET\r\n"
+            run(&t("header_lowercase", None), b":Method: GET\r\nA\r\n").unwrap(),
+            b":Method: GET\r\na\r\n"
         );
         assert_eq!(
             run(
