@@ -33,6 +33,28 @@ pub(crate) enum XorKey {
     Var { var: usize, width: u8 },
 }
 
+/// A `from_base64` `bytes` or `offset` value: a number or a byte_extract variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum B64Arg {
+    /// A number (0..65535).
+    Const(u32),
+    /// A byte_extract variable, by index (a negative or too large value counts as 0 bytes
+    /// or an offset past the end).
+    Var(usize),
+}
+
+impl B64Arg {
+    fn get(self, vars: &[i64]) -> usize {
+        match self {
+            B64Arg::Const(n) => n as usize,
+            B64Arg::Var(i) => vars
+                .get(i)
+                .and_then(|v| usize::try_from(*v).ok())
+                .unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// The decoding rules of `from_base64` and `base64_decode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Base64Mode {
@@ -76,8 +98,8 @@ pub(crate) enum Transform {
     PcreXform(Arc<pcre2::bytes::Regex>),
     /// `from_base64`: decode `bytes` bytes (0: all) from `offset`.
     FromBase64 {
-        bytes: u32,
-        offset: u32,
+        bytes: B64Arg,
+        offset: B64Arg,
         mode: Base64Mode,
     },
     /// `gunzip`: the gzip-decompressed buffer, at most `max` bytes (empty when it is not
@@ -168,7 +190,7 @@ impl Transform {
             "strip_pseudo_headers" => no_value(Transform::StripPseudoHeaders),
             "xor" => parse_xor(v, var),
             "pcrexform" => parse_pcrexform(v),
-            "from_base64" => parse_from_base64(v),
+            "from_base64" => parse_from_base64(v, var),
             "gunzip" => parse_max_size(k, v).map(|max| Transform::Gunzip { max }),
             "zlib_deflate" => parse_max_size(k, v).map(|max| Transform::ZlibDeflate { max }),
             "subslice" => parse_subslice(v),
@@ -289,13 +311,13 @@ impl Transform {
                 offset,
                 mode,
             } => {
-                let off = *offset as usize;
+                let off = offset.get(vars);
                 if off > 0 && off >= input.len() {
                     out.extend_from_slice(input);
                     return true;
                 }
                 let rest = &input[off..];
-                let data = match *bytes as usize {
+                let data = match bytes.get(vars) {
                     0 => rest,
                     n => &rest[..n.min(rest.len())],
                 };
@@ -594,7 +616,10 @@ fn parse_pcrexform(v: &str) -> Result<Transform, String> {
 }
 
 /// `from_base64[: bytes N][, offset N][, mode rfc4648|rfc2045|strict]`.
-fn parse_from_base64(v: &str) -> Result<Transform, String> {
+fn parse_from_base64(
+    v: &str,
+    var: &dyn Fn(&str) -> Option<(usize, u8)>,
+) -> Result<Transform, String> {
     let (mut bytes, mut offset, mut mode) = (None, None, None);
     if !v.is_empty() {
         for part in v.split(',') {
@@ -603,10 +628,18 @@ fn parse_from_base64(v: &str) -> Result<Transform, String> {
                 .split_once(char::is_whitespace)
                 .map(|(n, v)| (n, v.trim()))
                 .ok_or_else(|| format!("`{part}`: expected bytes N, offset N or mode M"))?;
-            let num = |what: &str| -> Result<u32, String> {
-                val.parse::<u16>().map(u32::from).map_err(|_| {
-                    format!("bad {what} `{val}`: expected an integer 0..65535 (not a variable)")
-                })
+            let num = |what: &str| -> Result<B64Arg, String> {
+                if let Ok(n) = val.parse::<u16>() {
+                    return Ok(B64Arg::Const(u32::from(n)));
+                }
+                match var(val) {
+                    Some((i, _)) if !val.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+                        Ok(B64Arg::Var(i))
+                    }
+                    _ => Err(format!(
+                        "bad {what} `{val}`: expected an integer 0..65535 or a byte_extract variable"
+                    )),
+                }
             };
             let dup = |set: bool| {
                 if set {
@@ -646,8 +679,8 @@ fn parse_from_base64(v: &str) -> Result<Transform, String> {
         }
     }
     Ok(Transform::FromBase64 {
-        bytes: bytes.unwrap_or(0),
-        offset: offset.unwrap_or(0),
+        bytes: bytes.unwrap_or(B64Arg::Const(0)),
+        offset: offset.unwrap_or(B64Arg::Const(0)),
         mode: mode.unwrap_or(Base64Mode::Rfc4648),
     })
 }
@@ -860,6 +893,24 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    #[test]
+    fn from_base64_variables() {
+        let lookup = |n: &str| match n {
+            "off" => Some((0usize, 1u8)),
+            "len" => Some((1usize, 1u8)),
+            _ => None,
+        };
+        let d = Transform::parse_with_vars("from_base64", Some("offset off, bytes len"), &lookup)
+            .unwrap();
+        let mut out = Vec::new();
+        assert!(d.apply(b"xx dGhpc2lz", &[3, 4], &mut out));
+        assert_eq!(out, b"thi");
+        // A negative variable: offset past the end, the buffer is kept.
+        assert!(d.apply(b"xx dGhpc2lz", &[-1, 4], &mut out));
+        assert_eq!(out, b"xx dGhpc2lz");
+        assert!(Transform::parse_with_vars("from_base64", Some("offset nope"), &lookup).is_err());
     }
 
     #[test]
