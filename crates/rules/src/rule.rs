@@ -537,6 +537,9 @@ pub(crate) fn compile_rule(
     // they start a transformed copy of it) until a keyword inspects the transformed buffer
     // (Suricata: "transforms must directly follow stickybuffers"); `pkt_data` takes none.
     let mut sticky_fresh = false;
+    // Transforms given but not yet used by a keyword (Suricata: "previous transforms not
+    // consumed" when another buffer is selected then).
+    let mut transforms_pending = false;
     let mut bsizes: Vec<(Slot, UintCond)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
     let mut transforms: Vec<Vec<crate::matchers::Transform>> = Vec::new();
@@ -765,6 +768,9 @@ pub(crate) fn compile_rule(
                 if matches!(k, "dns.query" | "dns_query") {
                     app_ints.push((crate::app::AppInt::DnsResponse, UintCond::Eq(0)));
                 }
+                if std::mem::take(&mut transforms_pending) {
+                    cx.invalid("the transforms before this buffer keyword are not used by any keyword (put the keywords that inspect the transformed buffer after them)");
+                }
                 let to = Slot::plain(to);
                 switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
                 sticky = to;
@@ -870,6 +876,7 @@ pub(crate) fn compile_rule(
                             switch_buffer(&mut current_buffer, sticky, &mut payload, &mut chains);
                             last_content = None;
                             sticky_fresh = true;
+                            transforms_pending = true;
                         }
                         Err(e) => cx.invalid(e),
                     }
@@ -1182,6 +1189,7 @@ pub(crate) fn compile_rule(
             )
         {
             sticky_fresh = false;
+            transforms_pending = false;
         }
         problems.append(&mut cx.problems);
     }

@@ -496,6 +496,7 @@ fn transforms_on_sticky_buffers() {
         r#"pkt_data; to_lowercase; content:"x";"#,
         r#"http.uri; to_lowercase; content:"x"; to_uppercase;"#,
         r#"http.uri; xor:"0g";"#,
+        r#"http.uri; to_lowercase; http.host; content:"x";"#,
     ] {
         let parsed = verdict_rules::parse_str(
             &format!("alert tcp any any -> any any ({opts} sid:1;)"),
