@@ -94,12 +94,14 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
                 "unsupported": report.unsupported.len(),
                 "invalid": report.invalid.len(),
                 "syntax_errors": report.syntax_errors.len(),
+                "requirements_unmet": report.requirements_unmet.len(),
             },
             "missing_keywords": missing.iter().map(|(k, n)| serde_json::json!({"keyword": k, "rules": n})).collect::<Vec<_>>(),
             "loaded": report.loaded,
             "unsupported": report.unsupported,
             "invalid": report.invalid,
             "syntax_errors": report.syntax_errors,
+            "requirements_unmet": report.requirements_unmet,
         });
         if a.stats {
             doc["prefilter"] = set
@@ -157,16 +159,26 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             println!("unsupported  {} sid {sid}: {}", s.position, kws.join(", "));
         }
+        for s in &report.requirements_unmet {
+            let sid = s.sid.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+            for p in &s.problems {
+                if let RuleProblem::Unsupported { reason, .. } = p {
+                    println!("requires     {} sid {sid}: not met: {reason}", s.position);
+                }
+            }
+        }
         let total = report.loaded.len()
             + report.unsupported.len()
             + report.invalid.len()
-            + report.syntax_errors.len();
+            + report.syntax_errors.len()
+            + report.requirements_unmet.len();
         println!();
         println!("rules:        {total}");
         println!("loaded:       {}", report.loaded.len());
         println!("unsupported:  {}", report.unsupported.len());
         println!("invalid:      {}", report.invalid.len());
         println!("syntax-error: {}", report.syntax_errors.len());
+        println!("requires-unmet: {}", report.requirements_unmet.len());
         if !missing.is_empty() {
             println!("top unsupported keywords (rules using them):");
             for (k, n) in missing.iter().take(a.top) {
