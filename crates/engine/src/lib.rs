@@ -152,6 +152,9 @@ pub struct Outcome {
     pub mark: Option<u32>,
     /// The rule behind `action` (e.g. a `noalert` drop rule), reported in drop events.
     pub cause: Option<Alert>,
+    /// Matches that raised no alert although their rule is not `pass` (`noalert`, an alert
+    /// a `threshold` suppressed): Suricata's `detect.alerts_suppressed`.
+    pub suppressed: u32,
 }
 
 /// Detection logic plugged into the [`Engine`].
@@ -438,6 +441,27 @@ pub struct EngineConfig {
     /// [`Engine::take_stream_end_alerts`]. Off by default (a live driver has no packet left
     /// to drop then); `verdict pcap` turns it on.
     pub stream_end_inspection: bool,
+    /// Most alerts kept per packet (Suricata's `packet-alert-max`, default
+    /// [`PACKET_ALERT_MAX_DEFAULT`]; 0 means the default). When more rules match, the
+    /// alerts of the rules first in evaluation order are kept (action order, then priority,
+    /// then file order) and the rest are counted in [`EngineStats::alert_queue_overflow`];
+    /// the actions of every matching rule still apply (a drop rule whose alert did not fit
+    /// still drops).
+    pub packet_alert_max: u16,
+}
+
+/// Suricata's default `packet-alert-max`.
+pub const PACKET_ALERT_MAX_DEFAULT: u16 = 15;
+
+impl EngineConfig {
+    /// The per-packet alert limit in force ([`EngineConfig::packet_alert_max`], 0 meaning
+    /// the default).
+    pub fn alert_limit(&self) -> usize {
+        match self.packet_alert_max {
+            0 => PACKET_ALERT_MAX_DEFAULT as usize,
+            n => n as usize,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -453,6 +477,7 @@ impl Default for EngineConfig {
             stream: Some(StreamConfig::default()),
             app: AppConfig::default(),
             stream_end_inspection: false,
+            packet_alert_max: PACKET_ALERT_MAX_DEFAULT,
         }
     }
 }
@@ -494,8 +519,48 @@ pub struct EngineStats {
     pub dropped: u64,
     /// Packets accepted without detection because their flow was passed.
     pub passed: u64,
+    /// Alerts that matched but did not fit in their packet's alert queue
+    /// ([`EngineConfig::packet_alert_max`]; Suricata's `detect.alert_queue_overflow`).
+    pub alert_queue_overflow: u64,
+    /// Matches that raised no alert: `noalert` rules, thresholds (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub alerts_suppressed: u64,
+    /// Dropped packets by reason (the wire packet's reason, else its first dropped inner
+    /// packet's), as Suricata's `ips.drop_reason.*`.
+    pub drop_reasons: DropReasonStats,
     /// TCP stream reassembly counters.
     pub stream: StreamStats,
+}
+
+/// Dropped packets counted by [`DropReason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DropReasonStats {
+    /// [`DropReason::Rules`].
+    pub rules: u64,
+    /// [`DropReason::FlowDrop`].
+    pub flow_drop: u64,
+    /// [`DropReason::DecodeError`].
+    pub decode_error: u64,
+}
+
+impl DropReasonStats {
+    fn count(&mut self, reason: DropReason) {
+        match reason {
+            DropReason::Rules => self.rules += 1,
+            DropReason::FlowDrop => self.flow_drop += 1,
+            DropReason::DecodeError => self.decode_error += 1,
+        }
+    }
+}
+
+/// Keeps at most `limit` of the alerts appended after `before` (the first ones: the
+/// inspector appends them in evaluation order) and counts the rest as overflow.
+fn cap_alerts(alerts: &mut Vec<Alert>, before: usize, limit: usize, stats: &mut EngineStats) {
+    let raised = alerts.len().saturating_sub(before);
+    if raised > limit {
+        alerts.truncate(before + limit);
+        stats.alert_queue_overflow += (raised - limit) as u64;
+    }
 }
 
 /// Why a flow ended.
@@ -623,6 +688,7 @@ fn stream_end<I: Inspector>(
     f: &mut verdict_flow::Flow<FlowData<I::FlowState>>,
     stats: &mut EngineStats,
     out: &mut Vec<StreamEndAlert>,
+    alert_limit: usize,
 ) {
     let FlowData {
         dropped,
@@ -710,7 +776,9 @@ fn stream_end<I: Inspector>(
             ..PacketExtra::default()
         };
         let mut alerts = Vec::new();
-        inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
+        let outcome = inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
+        cap_alerts(&mut alerts, 0, alert_limit, stats);
+        stats.alerts_suppressed += u64::from(outcome.suppressed);
         stats.alerts += alerts.len() as u64;
         let packet = PacketSummary {
             src: src.0,
@@ -848,10 +916,11 @@ impl<I: Inspector> Engine<I> {
         }
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
         let end = self.cfg.stream_end_inspection;
+        let limit = self.cfg.alert_limit();
         let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
         self.flows.expire(now, |mut f, why| {
             if end {
-                stream_end(inspector, &mut f, stats, out);
+                stream_end(inspector, &mut f, stats, out, limit);
             }
             if on {
                 ended.push(EndedFlow::of(&f, why, false));
@@ -872,10 +941,11 @@ impl<I: Inspector> Engine<I> {
     pub fn drain(&mut self) {
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
         let end = self.cfg.stream_end_inspection;
+        let limit = self.cfg.alert_limit();
         let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
         self.flows.drain(|mut f, why| {
             if end {
-                stream_end(inspector, &mut f, stats, out);
+                stream_end(inspector, &mut f, stats, out, limit);
             }
             if on {
                 ended.push(EndedFlow::of(&f, why, true));
@@ -910,6 +980,7 @@ impl<I: Inspector> Engine<I> {
                 let drop = self.cfg.ips && self.cfg.drop_invalid;
                 if drop {
                     self.stats.dropped += 1;
+                    self.stats.drop_reasons.count(DropReason::DecodeError);
                 }
                 return Decision {
                     verdict: if drop { Verdict::Drop } else { Verdict::Accept },
@@ -1033,6 +1104,12 @@ impl<I: Inspector> Engine<I> {
         if verdict.is_drop() {
             // Counted per wire packet, whichever layer decided.
             self.stats.dropped += 1;
+            let reason = root
+                .reason
+                .or_else(|| self.inner.iter().find_map(|i| i.drop_reason));
+            if let Some(r) = reason {
+                self.stats.drop_reasons.count(r);
+            }
         }
         self.cause = root.cause;
         Decision {
@@ -1410,6 +1487,8 @@ impl<I: Inspector> Layers<'_, I> {
                 self.stream_payload.extend_from_slice(s.window);
             }
         }
+        cap_alerts(alerts, before, self.cfg.alert_limit(), self.stats);
+        self.stats.alerts_suppressed += u64::from(out.suppressed);
         let raised = alerts.len().saturating_sub(before);
         self.stats.alerts += raised as u64;
         if raised > 0 {

@@ -172,6 +172,7 @@ impl Inspector for RulesInspector {
         let mut action: Option<RuleAction> = None;
         let mut cause: Option<Alert> = None;
         let mut flow = false;
+        let mut suppressed = 0u32;
         for m in &self.matches {
             let a = action_of(m.rule.action);
             let info = || match self.infos.get(m.index as usize) {
@@ -207,6 +208,8 @@ impl Inspector for RulesInspector {
                     stream: m.stream,
                     tx_id: m.tx_id,
                 });
+            } else if a != RuleAction::Pass {
+                suppressed += 1;
             }
         }
         if action.is_none() && !self.matches.is_empty() {
@@ -217,6 +220,7 @@ impl Inspector for RulesInspector {
             flow,
             mark: None,
             cause,
+            suppressed,
         }
     }
 }

@@ -43,6 +43,7 @@ impl Inspector for Needle {
                 mark: Some(7),
                 flow: self.flow,
                 cause: None,
+                suppressed: 0,
             };
         }
         Outcome::default()
@@ -811,4 +812,114 @@ fn ips_inspects_out_of_order_data_at_once_and_reports_it_once() {
     client_says(&mut e, 11, 111, b"Me ");
     assert!(client_says(&mut e, 12, 114, b"In.").is_empty());
     assert_eq!(client_says(&mut e, 13, 104, b" Us In "), [1]);
+}
+
+/// Raises one alert per configured sid (in that order) and asks for `action`.
+struct Many {
+    sids: Vec<u32>,
+    action: RuleAction,
+    suppressed: u32,
+}
+
+impl Inspector for Many {
+    type FlowState = ();
+    fn inspect(
+        &mut self,
+        _now: Duration,
+        _pkt: &PacketInput<'_>,
+        _flow: Option<&mut ()>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome {
+        for &sid in &self.sids {
+            alerts.push(Alert {
+                action: RuleAction::Alert,
+                info: Arc::new(AlertInfo {
+                    gid: 1,
+                    sid,
+                    rev: 1,
+                    severity: 3,
+                    ..Default::default()
+                }),
+                stream: false,
+                tx_id: None,
+            });
+        }
+        Outcome {
+            action: Some(self.action),
+            suppressed: self.suppressed,
+            ..Default::default()
+        }
+    }
+}
+
+#[test]
+fn alert_queue_keeps_the_first_alerts_and_counts_the_overflow() {
+    let many = Many {
+        sids: vec![1, 2, 3, 4, 5],
+        action: RuleAction::Drop,
+        suppressed: 2,
+    };
+    let mut e = Engine::new(
+        many,
+        EngineConfig {
+            ips: true,
+            packet_alert_max: 3,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"x", false),
+        PacketMeta::default(),
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, [1, 2, 3], "evaluation order decides who fits");
+    // The drop still applies although the drop rule's alert did not fit.
+    assert_eq!(d.verdict, Verdict::Drop);
+    let s = e.stats();
+    assert_eq!(s.alerts, 3);
+    assert_eq!(s.alert_queue_overflow, 2);
+    assert_eq!(s.alerts_suppressed, 2);
+    assert_eq!(s.drop_reasons.rules, 1);
+}
+
+#[test]
+fn alert_queue_limit_zero_means_the_default() {
+    let many = Many {
+        sids: (1..=20).collect(),
+        action: RuleAction::Alert,
+        suppressed: 0,
+    };
+    let mut e = Engine::new(
+        many,
+        EngineConfig {
+            packet_alert_max: 0,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"x", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), PACKET_ALERT_MAX_DEFAULT as usize);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert_eq!(e.stats().alert_queue_overflow, 5);
+}
+
+#[test]
+fn flow_drops_are_counted_by_reason() {
+    let mut e = Engine::new(
+        needle(RuleAction::Drop),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    e.inspect(t(1), &udp_packet(53, 1000, b"fine", true), m);
+    e.inspect(t(2), &udp_packet(1000, 53, b"fine", false), m);
+    let r = e.stats().drop_reasons;
+    assert_eq!((r.rules, r.flow_drop, r.decode_error), (1, 2, 0));
 }

@@ -98,6 +98,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         }),
         app: app_config(&cfg),
         stream_end_inspection: true,
+        packet_alert_max: packet_alert_max(&cfg),
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,
@@ -159,6 +160,30 @@ fn size(cfg: &SuricataConfig, path: &str) -> Option<u64> {
         _ => return None,
     };
     digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// `packet-alert-max` as Suricata reads it: 1 to 255 alerts per packet; anything else (0,
+/// negative, too large, not a number) falls back to the default of 15 with a warning.
+fn packet_alert_max(cfg: &SuricataConfig) -> u16 {
+    let default = verdict_engine::PACKET_ALERT_MAX_DEFAULT;
+    let Some(v) = cfg.get("packet-alert-max") else {
+        return default;
+    };
+    let n = match v {
+        yaml_rust2::Yaml::Integer(i) => Some(*i),
+        yaml_rust2::Yaml::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n @ 1..=255) => n as u16,
+        _ => {
+            eprintln!(
+                "verdict: warning: invalid packet-alert-max (1 to 255 expected); using the \
+                 default of {default}"
+            );
+            default
+        }
+    }
 }
 
 /// App-layer limits from suricata.yaml (libhtp's default-config body limits).
@@ -411,7 +436,10 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     engine.drain();
     write_ended(&mut engine, &mut writer, &outputs, ips)?;
     // Alerts raised on the streams of the flows that ended with the capture count too.
-    st.alerts = engine.stats().alerts;
+    let end = engine.stats();
+    st.alerts = end.alerts;
+    st.alert_queue_overflow = end.alert_queue_overflow;
+    st.alerts_suppressed = end.alerts_suppressed;
     let counters = StatsCounters {
         uptime: 0,
         decoder: eve::DecoderStats {
@@ -425,10 +453,19 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             expired: fs.expired,
             evicted: fs.evicted,
         },
-        detect: eve::DetectStats { alert: st.alerts },
+        detect: eve::DetectStats {
+            alert: st.alerts,
+            alert_queue_overflow: st.alert_queue_overflow,
+            alerts_suppressed: st.alerts_suppressed,
+        },
         ips: eve::IpsStats {
             accepted: st.packets.saturating_sub(st.dropped),
             blocked: st.dropped,
+            drop_reason: eve::DropReasonOut {
+                rules: st.drop_reasons.rules,
+                flow_drop: st.drop_reasons.flow_drop,
+                decode_error: st.drop_reasons.decode_error,
+            },
         },
         tcp: eve::TcpStats {
             reassembly_gap: st.stream.gaps,

@@ -25,6 +25,7 @@ const SUPPORTED: &[&str] = &[
     "decoder",
     "defrag",
     "vlan",
+    "packet-alert-max",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
