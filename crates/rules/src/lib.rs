@@ -61,6 +61,7 @@
 mod addr_index;
 mod app;
 pub mod classification;
+pub mod dataset;
 pub mod error;
 pub mod input;
 mod matchers;
@@ -71,6 +72,7 @@ mod ruleset;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};
+pub use dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetType};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};

@@ -125,6 +125,9 @@ pub(crate) struct Rule {
     pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
     /// `bsize` conditions, by the buffer they follow.
     pub bsizes: Vec<(Buffer, UintCond)>,
+    /// `dataset`/`datarep` keywords, by the buffer they follow (sets resolved when the rule
+    /// set is compiled).
+    pub datasets: Vec<(Buffer, crate::dataset::DatasetUse)>,
     /// Transforms of app-layer buffers (`dotprefix`, `to_lowercase`, ...), in rule order.
     pub transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)>,
     /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
@@ -446,6 +449,7 @@ pub(crate) fn compile_rule(
     // modifier such as `http_uri` go there).
     let mut sticky = Buffer::Payload;
     let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
+    let mut datasets: Vec<(Buffer, crate::dataset::DatasetUse)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
     let mut transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)> = Vec::new();
     let mut app_ints: Vec<(crate::app::AppInt, UintCond)> = Vec::new();
@@ -687,6 +691,24 @@ pub(crate) fn compile_rule(
                 ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
+            "dataset" | "datarep" => {
+                let parsed = if name == "dataset" {
+                    crate::dataset::parse_dataset(val)
+                } else {
+                    crate::dataset::parse_datarep(val)
+                };
+                match parsed {
+                    Ok(u) if current_buffer.is_app() => datasets.push((current_buffer, u)),
+                    Ok(_) => cx.unsupported(
+                        name,
+                        "datasets are only implemented on the app-layer buffers (http.*, dns.query, tls.sni, ja3.hash, ...)",
+                    ),
+                    Err(e) => match e.strip_prefix(crate::dataset::UNSUPPORTED) {
+                        Some(why) => cx.unsupported(name, why),
+                        None => cx.invalid(e),
+                    },
+                }
+            }
             "dns.opcode" | "dns.rcode" => {
                 let k = if name == "dns.opcode" {
                     crate::app::AppInt::DnsOpcode
@@ -1035,6 +1057,7 @@ pub(crate) fn compile_rule(
         }
     }
     let has_app = matches!(proto, Proto::App(_))
+        || !datasets.is_empty()
         || !app_protos.is_empty()
         || !app_ints.is_empty()
         || !bsizes.is_empty()
@@ -1073,6 +1096,7 @@ pub(crate) fn compile_rule(
         payload,
         header_chains,
         bsizes,
+        datasets,
         transforms,
         app_ints,
         app_protos,

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::app::AppView;
 use crate::classification::Classifications;
+use crate::dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetRegistry};
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
 use crate::matchers::{
@@ -319,6 +320,9 @@ pub struct Report {
     pub invalid: Vec<SkippedRule>,
     /// Rules that are not valid syntax.
     pub syntax_errors: Vec<ParseError>,
+    /// Datasets declared with [`RuleSetBuilder::declare_dataset`] that could not be set up
+    /// (no type, unreadable or bad file).
+    pub dataset_errors: Vec<String>,
 }
 
 impl Report {
@@ -392,6 +396,8 @@ pub struct RuleSet {
     stream_only: Vec<bool>,
     /// Longest fast pattern, for the prefilter scan across a segment boundary.
     max_pattern: usize,
+    /// The datasets the rules use (shared, behind locks: `dataset:set` changes them).
+    datasets: DatasetRegistry,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -409,6 +415,8 @@ pub struct RuleSetBuilder {
     classes: Classifications,
     parsed: ParsedRules,
     action_order: Option<Vec<Action>>,
+    dataset_dirs: DatasetDirs,
+    dataset_decls: Vec<DatasetDecl>,
 }
 
 /// Evaluation rank of each action, indexed by `Action as usize`.
@@ -474,6 +482,19 @@ impl RuleSetBuilder {
         self
     }
 
+    /// Where relative dataset `save`/`state` files live (Suricata's data directory).
+    pub fn dataset_dirs(mut self, dirs: DatasetDirs) -> Self {
+        self.dataset_dirs = dirs;
+        self
+    }
+
+    /// Declares a dataset before the rules name it (suricata.yaml's `datasets:` section):
+    /// its type, and the files it is loaded from and saved to (paths as given).
+    pub fn declare_dataset(&mut self, decl: DatasetDecl) -> &mut Self {
+        self.dataset_decls.push(decl);
+        self
+    }
+
     /// Adds rules from text; `origin` names them in positions.
     pub fn add_str(&mut self, text: &str, origin: &str) -> &mut Self {
         let p = parse_str(text, origin);
@@ -500,10 +521,23 @@ impl RuleSetBuilder {
             .as_deref()
             .map(ranks_from)
             .unwrap_or_else(default_ranks);
-        let (set, mut report) =
-            RuleSet::compile_inner(&self.parsed.rules, &self.vars, &self.classes, ranks);
+        let mut datasets = DatasetRegistry::default();
+        let mut report = Report::default();
+        for d in &self.dataset_decls {
+            if let Err(e) = datasets.resolve(d) {
+                report.dataset_errors.push(e);
+            }
+        }
+        let (set, mut report) = RuleSet::compile_inner(
+            &self.parsed.rules,
+            &self.vars,
+            &self.classes,
+            ranks,
+            Some((&mut datasets, &self.dataset_dirs)),
+            report,
+        );
         report.syntax_errors = self.parsed.errors.clone();
-        (set, report)
+        (RuleSet { datasets, ..set }, report)
     }
 }
 
@@ -525,7 +559,16 @@ impl RuleSet {
         vars: &Vars,
         classes: &Classifications,
     ) -> (RuleSet, Report) {
-        Self::compile_inner(rules, vars, classes, default_ranks())
+        let mut datasets = DatasetRegistry::default();
+        let (set, report) = Self::compile_inner(
+            rules,
+            vars,
+            classes,
+            default_ranks(),
+            Some((&mut datasets, &DatasetDirs::default())),
+            Report::default(),
+        );
+        (RuleSet { datasets, ..set }, report)
     }
 
     fn compile_inner(
@@ -533,12 +576,31 @@ impl RuleSet {
         vars: &Vars,
         classes: &Classifications,
         ranks: ActionRanks,
+        mut datasets: Option<(&mut DatasetRegistry, &DatasetDirs)>,
+        mut report: Report,
     ) -> (RuleSet, Report) {
-        let mut report = Report::default();
         let mut compiled = Vec::new();
         let mut ids: HashSet<(u32, u32)> = HashSet::new();
         for p in rules {
-            match compile_rule(p, vars, classes) {
+            let compiled_rule = compile_rule(p, vars, classes).and_then(|mut r| {
+                // Datasets: the shared set each keyword names (created and loaded once).
+                if let Some((reg, dirs)) = datasets.as_mut() {
+                    for (_, u) in r.datasets.iter_mut() {
+                        match reg.resolve_use(u, &p.position.file, dirs) {
+                            Ok(set) => u.set = Some(set),
+                            Err(reason) => {
+                                return Err(vec![RuleProblem::Invalid {
+                                    keyword: "dataset".into(),
+                                    position: p.position.clone(),
+                                    reason,
+                                }])
+                            }
+                        }
+                    }
+                }
+                Ok(r)
+            });
+            match compiled_rule {
                 Ok(r) => {
                     if !ids.insert((r.meta.gid, r.meta.sid)) {
                         report.invalid.push(SkippedRule {
@@ -634,6 +696,7 @@ impl RuleSet {
         });
         let has_app = rules.iter().any(|r| {
             matches!(r.proto, Proto::App(_))
+                || !r.datasets.is_empty()
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
@@ -663,7 +726,26 @@ impl RuleSet {
             stream_ok,
             stream_only,
             max_pattern,
+            datasets: DatasetRegistry::default(),
         }
+    }
+
+    /// The datasets the rules use (`dataset`, `datarep`, and those declared with
+    /// [`RuleSetBuilder::declare_dataset`]).
+    pub fn datasets(&self) -> &[Arc<Dataset>] {
+        self.datasets.sets()
+    }
+
+    /// Writes every dataset that has a `save`/`state` file (at the end of a run, as
+    /// Suricata does on exit). Returns the files written, or the first error.
+    pub fn save_datasets(&self) -> std::io::Result<Vec<std::path::PathBuf>> {
+        let mut out = Vec::new();
+        for s in self.datasets.sets() {
+            if let Some(p) = s.save()? {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     /// The number of rules in the set.
@@ -1029,6 +1111,7 @@ impl RuleSet {
                             .filter(|(b, _)| b == buf)
                             .all(|(_, c)| c.matches(bytes.len() as u64))
                             && inspect_buffer(ops, bytes, vars)
+                            && datasets_match(r, *buf, bytes)
                     })
                 } else {
                     buf.bytes(p, x)
@@ -1048,13 +1131,39 @@ impl RuleSet {
             let ts = transforms_of(r, *buf);
             let (mut t1, mut t2) = (Vec::new(), Vec::new());
             if !app.any(*buf, |bytes| {
-                c.matches(apply_transforms(ts, bytes, &mut t1, &mut t2).len() as u64)
+                let bytes = apply_transforms(ts, bytes, &mut t1, &mut t2);
+                c.matches(bytes.len() as u64) && datasets_match(r, *buf, bytes)
+            }) {
+                return false;
+            }
+        }
+        // Datasets on a buffer without other keywords.
+        for (i, (buf, _)) in r.datasets.iter().enumerate() {
+            let checked = r.header_chains.iter().any(|(b, _)| b == buf)
+                || r.bsizes.iter().any(|(b, _)| b == buf)
+                || r.datasets[..i].iter().any(|(b, _)| b == buf);
+            if checked {
+                continue;
+            }
+            let ts = transforms_of(r, *buf);
+            let (mut t1, mut t2) = (Vec::new(), Vec::new());
+            if !app.any(*buf, |bytes| {
+                datasets_match(r, *buf, apply_transforms(ts, bytes, &mut t1, &mut t2))
             }) {
                 return false;
             }
         }
         true
     }
+}
+
+/// The rule's `dataset`/`datarep` keywords on buffer `b` all hold for `bytes` (in rule
+/// order; `set`/`unset` change their set as they are evaluated).
+fn datasets_match(r: &Rule, b: crate::matchers::Buffer, bytes: &[u8]) -> bool {
+    r.datasets
+        .iter()
+        .filter(|(db, _)| *db == b)
+        .all(|(_, u)| u.set.as_ref().is_some_and(|s| s.check(u.cmd, bytes)))
 }
 
 /// The transforms a rule applies to buffer `b` (empty when none).
@@ -1068,6 +1177,7 @@ fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Tra
 /// An app-layer rule: matched against framed messages, once per transaction.
 fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
+        || !r.datasets.is_empty()
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
         || r.header_chains.iter().any(|(b, _)| b.is_app())

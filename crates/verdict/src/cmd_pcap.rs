@@ -55,6 +55,10 @@ pub struct PcapArgs {
     /// Most flows tracked at once.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_flows: usize,
+    /// Directory for dataset `save`/`state` files given with a relative path (Suricata's
+    /// `--data-dir`); default: the log directory.
+    #[arg(long = "data-dir")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Runs `verdict pcap`.
@@ -78,6 +82,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
     }
 
     let inspector = load_rules(&args, &cfg)?;
+    let rules = inspector.rules().clone();
     let engine_cfg = EngineConfig {
         ips: args.simulate_ips,
         drop_invalid: false,
@@ -131,6 +136,10 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let summary = inspect_capture(&args.read, engine, writer, outputs)?;
+    // Datasets with a save/state file are written at the end, as Suricata does on exit.
+    for p in rules.save_datasets().context("cannot save a dataset")? {
+        eprintln!("verdict: dataset saved to {}", p.display());
+    }
     eprintln!(
         "verdict: {} packets ({} undecodable), {} alerts, {} dropped, {} flows; {} events in {}",
         summary.packets,
@@ -146,20 +155,11 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
 
 /// A byte size setting as Suricata writes them: `1048576`, `1mb`, `64kb`, `2gb`.
 fn size(cfg: &SuricataConfig, path: &str) -> Option<u64> {
-    let text = match cfg.get(path)? {
-        yaml_rust2::Yaml::Integer(i) => return u64::try_from(*i).ok(),
-        yaml_rust2::Yaml::String(s) => s.trim().to_ascii_lowercase(),
-        _ => return None,
-    };
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = match text[digits.len()..].trim() {
-        "" | "b" => 1,
-        "kb" | "k" | "kib" => 1 << 10,
-        "mb" | "m" | "mib" => 1 << 20,
-        "gb" | "g" | "gib" => 1 << 30,
-        _ => return None,
-    };
-    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+    match cfg.get(path)? {
+        yaml_rust2::Yaml::Integer(i) => u64::try_from(*i).ok(),
+        yaml_rust2::Yaml::String(s) => parse_size_text(s),
+        _ => None,
+    }
 }
 
 /// `packet-alert-max` as Suricata reads it: 1 to 255 alerts per packet; anything else (0,
@@ -241,7 +241,19 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
     for (k, v) in cfg.port_groups() {
         vars.set_port(&k, &v);
     }
-    let mut builder = verdict_rules::RuleSet::builder().vars(vars);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| args.log_dir.clone());
+    let mut builder =
+        verdict_rules::RuleSet::builder()
+            .vars(vars)
+            .dataset_dirs(verdict_rules::DatasetDirs {
+                data_dir: Some(data_dir.clone()),
+            });
+    for d in dataset_decls(cfg, args.config.as_deref(), &data_dir)? {
+        builder.declare_dataset(d);
+    }
     if let Some(order) = cfg.action_order() {
         builder = builder.action_order(&parse_action_order(&order)?);
     }
@@ -251,6 +263,9 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
     let (set, report) = builder.build();
     for e in &report.syntax_errors {
         eprintln!("verdict: rules: syntax error: {e}");
+    }
+    for e in &report.dataset_errors {
+        eprintln!("verdict: datasets: {e}");
     }
     for r in report.invalid.iter().chain(&report.unsupported) {
         let problems: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
@@ -275,6 +290,95 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
         );
     }
     Ok(RulesInspector::new(Arc::new(set)))
+}
+
+/// The datasets declared in suricata.yaml's `datasets:` section (`defaults` gives the memcap
+/// of those without their own). A relative `load` is read next to the config file, a
+/// relative `state` lives in the data directory (and is loaded from there when it exists).
+fn dataset_decls(
+    cfg: &SuricataConfig,
+    config_path: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<Vec<verdict_rules::DatasetDecl>> {
+    use yaml_rust2::Yaml;
+    let Some(Yaml::Hash(sets)) = cfg.get("datasets") else {
+        return Ok(Vec::new());
+    };
+    let config_dir = config_path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let text = |h: &yaml_rust2::yaml::Hash, k: &str| -> Option<String> {
+        match h.get(&Yaml::String(k.into()))? {
+            Yaml::String(s) => Some(s.clone()),
+            Yaml::Integer(i) => Some(i.to_string()),
+            _ => None,
+        }
+    };
+    let default_memcap = match sets.get(&Yaml::String("defaults".into())) {
+        Some(Yaml::Hash(d)) => text(d, "memcap").and_then(|m| parse_size_text(&m)),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (name, body) in sets {
+        let (Some(name), Yaml::Hash(h)) = (name.as_str(), body) else {
+            continue;
+        };
+        if name == "defaults" {
+            continue;
+        }
+        let kind = match text(h, "type") {
+            Some(t) => Some(
+                verdict_rules::DatasetType::parse(&t)
+                    .with_context(|| format!("datasets.{name}.type: unknown type {t:?}"))?,
+            ),
+            None => None,
+        };
+        let mut decl = verdict_rules::DatasetDecl {
+            name: name.to_string(),
+            kind,
+            memcap: text(h, "memcap")
+                .and_then(|m| parse_size_text(&m))
+                .or(default_memcap),
+            ..Default::default()
+        };
+        if let Some(l) = text(h, "load") {
+            let p = Path::new(&l);
+            decl.load = Some(if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                config_dir.join(p)
+            });
+        }
+        if let Some(st) = text(h, "state") {
+            let p = Path::new(&st);
+            let path = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                data_dir.join(p)
+            };
+            if decl.load.is_none() && path.exists() {
+                decl.load = Some(path.clone());
+            }
+            decl.save = Some(path);
+        }
+        out.push(decl);
+    }
+    Ok(out)
+}
+
+/// A byte size in text (`10mb`, `4096`).
+fn parse_size_text(t: &str) -> Option<u64> {
+    let t = t.trim().to_ascii_lowercase();
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match t[digits.len()..].trim() {
+        "" | "b" => 1,
+        "kb" | "k" | "kib" => 1 << 10,
+        "mb" | "m" | "mib" => 1 << 20,
+        "gb" | "g" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
 }
 
 /// Maps suricata.yaml's `action-order` names to rule actions.

@@ -26,6 +26,7 @@ const SUPPORTED: &[&str] = &[
     "defrag",
     "vlan",
     "packet-alert-max",
+    "datasets",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
