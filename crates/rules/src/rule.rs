@@ -384,6 +384,14 @@ pub(crate) fn compile_rule(
         }
     };
 
+    if p.direction == Direction::Transactional {
+        problems.push(RuleProblem::Unsupported {
+            keyword: "direction =>".into(),
+            reason: "transactional rules (a request and its response in one rule) are not \
+                     implemented; the rule is skipped"
+                .into(),
+        });
+    }
     let mut resolve_a = |e, what: &str| match vars.resolve_addr(e) {
         Ok(s) => s,
         Err(m) => {
