@@ -25,7 +25,9 @@
 //! Packets carried in IP-in-IP, GRE (and ERSPAN), VXLAN and Geneve are decapsulated (up to
 //! [`MAX_TUNNEL_DEPTH`] levels) and inspected as packets of their own, each with its own
 //! flow ([`Decision::inner`]); the carrier packet is dropped when any of them is. The
-//! carrier of IP-in-IP/GRE has no payload of its own for rules, as in Suricata.
+//! carrier of IP-in-IP/GRE has no payload of its own for rules and, as in Suricata, no flow:
+//! rules see it flowless (IP-only rules match every such packet, flow keywords fail) and no
+//! flow record is written for it.
 //!
 //! # Fragments
 //! IPv4 fragments are inspected one by one (flagged; non-first ones carry no ports) and fed
@@ -837,6 +839,10 @@ pub struct FlowData<S> {
     drop_seen_tc: bool,
     /// Any alert was raised on this flow.
     pub alerted: bool,
+    /// The flow of IP-level tunnel carriers (GRE, IP-in-IP) that were decapsulated: Suricata
+    /// gives such packets no flow, so rules see them without one and no flow record is
+    /// written for it.
+    pub carrier: bool,
     /// The inspector's state.
     pub inspector: S,
     /// TCP stream reassembly and app-layer state (TCP flows, created on the first segment).
@@ -922,7 +928,7 @@ impl<I: Inspector> Engine<I> {
             if end {
                 stream_end(inspector, &mut f, stats, out, limit);
             }
-            if on {
+            if on && !f.data.carrier {
                 ended.push(EndedFlow::of(&f, why, false));
             }
         })
@@ -947,7 +953,7 @@ impl<I: Inspector> Engine<I> {
             if end {
                 stream_end(inspector, &mut f, stats, out, limit);
             }
-            if on {
+            if on && !f.data.carrier {
                 ended.push(EndedFlow::of(&f, why, true));
             }
         });
@@ -1211,7 +1217,7 @@ impl<I: Inspector> Layers<'_, I> {
         let tracked = self
             .flows
             .track(now, key, dir, tcp_flags, pkt_len, |f, why| {
-                if on {
+                if on && !f.data.carrier {
                     ended.push(EndedFlow::of(&f, why, false));
                 }
             });
@@ -1291,7 +1297,16 @@ impl<I: Inspector> Layers<'_, I> {
         // midstream pickup when that is on; not for a session whose start was not seen.
         let tcp_state = flow.tcp;
         let stream_on = tcp_state != verdict_flow::TcpState::None;
+        // A GRE or IP-in-IP packet whose content is decapsulated is, to Suricata, a tunnel
+        // carrier without a flow: rules see it flowless (IP-only rules on every packet,
+        // flow keywords and flowbits fail), and no flow record is written for it.
+        let carrier = pkt.tunnel().is_some_and(|t| match t.kind {
+            TunnelKind::Ipv4 | TunnelKind::Ipv6 => self.cfg.tunnels.ipip,
+            TunnelKind::Gre => self.cfg.tunnels.others,
+            TunnelKind::Vxlan | TunnelKind::Geneve => false,
+        });
         let fd = &mut flow.data;
+        fd.carrier |= carrier;
         let mut res = LayerResult {
             summary,
             handle: tracked.handle,
@@ -1368,12 +1383,12 @@ impl<I: Inspector> Layers<'_, I> {
                 pkt.payload
             },
             flow: FlowInput {
-                tracked: true,
+                tracked: !carrier,
                 to_server: tracked.to_server,
                 // Data on the ACK that completes the handshake is stream data of an
                 // established session (Suricata's stream engine moves the session to
                 // established before detection sees that packet).
-                established: tracked.established
+                established: (!carrier && tracked.established)
                     || (stream_on
                         && !pkt.payload.is_empty()
                         && matches!(tcp_state, verdict_flow::TcpState::Established)),
@@ -1474,9 +1489,13 @@ impl<I: Inspector> Layers<'_, I> {
             }),
             stream: stream_in,
         };
-        let out = self
-            .inspector
-            .inspect_ext(now, &input, &extra, Some(&mut fd.inspector), alerts);
+        let out = self.inspector.inspect_ext(
+            now,
+            &input,
+            &extra,
+            (!carrier).then_some(&mut fd.inspector),
+            alerts,
+        );
         if let Some(s) = stream_in {
             if alerts
                 .get(before..)
@@ -1496,7 +1515,7 @@ impl<I: Inspector> Layers<'_, I> {
         }
         let (verdict, reason) = match out.action {
             Some(RuleAction::Pass) => {
-                fd.passed |= out.flow;
+                fd.passed |= out.flow && !carrier;
                 (Verdict::Accept, None)
             }
             Some(RuleAction::Drop) if self.cfg.ips => (Verdict::Drop, Some(DropReason::Rules)),
@@ -1504,7 +1523,7 @@ impl<I: Inspector> Layers<'_, I> {
             _ => (Verdict::Accept, None),
         };
         if verdict.is_drop() {
-            fd.dropped |= out.flow;
+            fd.dropped |= out.flow && !carrier;
             res.first_drop = first_drop(fd, tracked.to_server);
         }
         res.verdict = verdict;

@@ -923,3 +923,44 @@ fn flow_drops_are_counted_by_reason() {
     let r = e.stats().drop_reasons;
     assert_eq!((r.rules, r.flow_drop, r.decode_error), (1, 2, 0));
 }
+
+fn rules_engine(rules: &str, cfg: EngineConfig) -> Engine<RulesInspector> {
+    let parsed = verdict_rules::parse_str(rules, "t.rules");
+    let (set, report) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    assert!(report.unsupported.is_empty() && report.invalid.is_empty());
+    Engine::new(RulesInspector::new(Arc::new(set)), cfg)
+}
+
+#[test]
+fn ip_only_rules_fire_once_per_flow_direction_and_on_every_tunnel_carrier() {
+    let mut e = rules_engine(
+        "alert ip any any -> any any (sid:1;)\nalert udp any any -> any any (content:\"q\"; sid:2;)",
+        EngineConfig {
+            flow_events: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    let mut carrier_alerts = 0;
+    let mut inner_alerts = Vec::new();
+    for i in 0..3 {
+        let d = e.inspect(t(i), &ipip(&udp_packet(1000, 53, b"q", false)), m);
+        carrier_alerts += d.alerts.iter().filter(|a| a.info.sid == 1).count();
+        let inner = &d.inner[0];
+        let mut s: Vec<u32> = d.alerts_of(inner).iter().map(|a| a.info.sid).collect();
+        s.sort_unstable();
+        inner_alerts.push(s);
+    }
+    // The IP-in-IP carrier has no flow (as in Suricata): the IP-only rule fires on each.
+    assert_eq!(carrier_alerts, 3);
+    // The inner UDP flow: the IP-only rule on its first packet only, payload rules always.
+    assert_eq!(inner_alerts, [vec![1, 2], vec![2], vec![2]]);
+    // The reply direction is a first packet of its own.
+    let d = e.inspect(t(4), &ipip(&udp_packet(53, 1000, b"r", true)), m);
+    assert_eq!(d.alerts_of(&d.inner[0]).len(), 1);
+    e.drain();
+    let mut protos = Vec::new();
+    e.take_ended_flows(|f| protos.push(f.proto));
+    assert_eq!(protos, [17], "no flow record for the carrier");
+}

@@ -781,7 +781,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_say_where_and_what() {
-        let r = parse_str("alert tcp any any => any any (sid:1;)", "e.rules");
+        let r = parse_str("alert tcp any any <- any any (sid:1;)", "e.rules");
         let e = &r.errors[0];
         assert_eq!(e.position.line, 1);
         assert_eq!(e.position.col, 19);

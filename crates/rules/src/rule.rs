@@ -140,6 +140,11 @@ pub(crate) struct Rule {
     /// The fast pattern: bytes and nocase, when the rule has a positive content.
     pub prefilter: Option<(Vec<u8>, bool)>,
     pub flowbits_class: FlowbitsClass,
+    /// Suricata's IP-only rule type (`SIG_TYPE_IPONLY`): only addresses, ports, protocol
+    /// and IP-only compatible keywords (`flowbits:set`, thresholds), no negated address.
+    /// On a packet with a flow such a rule is evaluated on the first packet of each
+    /// direction only.
+    pub once_per_direction: bool,
 }
 
 const APP_LAYER_PROTOS: &[&str] = &[
@@ -1083,6 +1088,17 @@ pub(crate) fn compile_rule(
         && checks.is_empty()
         && flow.is_none()
         && !reads;
+    let negated =
+        addr_has_negation(&p.src_addr, vars, 0) || addr_has_negation(&p.dst_addr, vars, 0);
+    let once_per_direction = payload.is_empty()
+        && header_chains.is_empty()
+        && !has_app
+        && checks.is_empty()
+        && flow.is_none()
+        && flowints.is_empty()
+        && !reads
+        && !negated
+        && !matches!(proto, Proto::TcpStream);
     let flowbits_class = match (sets, reads) {
         (true, false) => FlowbitsClass::Set,
         (true, true) => FlowbitsClass::SetRead,
@@ -1113,7 +1129,33 @@ pub(crate) fn compile_rule(
         detection_filter,
         prefilter,
         flowbits_class,
+        once_per_direction,
     })
+}
+
+/// Does an address expression negate anything, variables expanded (Suricata's
+/// `contains_negation`, which makes an otherwise IP-only rule a per-packet one)?
+fn addr_has_negation(e: &crate::parse::AddrExpr, vars: &Vars, depth: u8) -> bool {
+    use crate::parse::AddrExpr;
+    match e {
+        AddrExpr::Not(_) => true,
+        AddrExpr::Group(g) => g.iter().any(|e| addr_has_negation(e, vars, depth)),
+        AddrExpr::Var(name) => {
+            let Some(text) = vars.address(name.trim_start_matches('$')) else {
+                return false;
+            };
+            if text.contains('!') {
+                return true;
+            }
+            // Variables naming other variables: follow them a few levels.
+            depth < 8
+                && text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                    .filter_map(|w| w.strip_prefix('$'))
+                    .any(|v| addr_has_negation(&AddrExpr::Var(v.to_string()), vars, depth + 1))
+        }
+        AddrExpr::Any | AddrExpr::Cidr(..) | AddrExpr::Range(..) => false,
+    }
 }
 
 /// The payload keyword a legacy TLS/SSH value keyword stands for: `tls.subject:"X"`,

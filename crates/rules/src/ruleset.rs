@@ -69,6 +69,9 @@ pub struct FlowVars {
     /// (rule index, transaction) pairs that matched: app-layer rules match once per
     /// transaction. Bounded: the oldest transactions are forgotten first.
     txs: Vec<(u32, u64)>,
+    /// IP-only rules were evaluated in this direction (bit 0 to server, bit 1 to client):
+    /// Suricata evaluates them on the first packet of each direction of a flow only.
+    iponly_done: u8,
 }
 
 /// Most (rule, transaction) pairs remembered per flow.
@@ -891,10 +894,22 @@ impl RuleSet {
         state.candidates.sort_unstable();
         state.candidates_checked += state.candidates.len() as u64;
         let candidates = std::mem::take(&mut state.candidates);
+        // IP-only rules: evaluated on the first packet of each flow direction only (every
+        // packet without a flow), as Suricata's IP-only engine does.
+        let dir_bit = if pkt.flow.to_server { 1u8 } else { 2u8 };
+        let iponly_skip = flow_vars
+            .as_deref()
+            .is_some_and(|fv| fv.iponly_done & dir_bit != 0);
+        if let Some(fv) = flow_vars.as_deref_mut() {
+            fv.iponly_done |= dir_bit;
+        }
         for &idx in &candidates {
             let Some(rule) = self.rules.get(idx as usize) else {
                 continue;
             };
+            if iponly_skip && rule.once_per_direction {
+                continue;
+            }
             let mut tx_id = None;
             let mut on_stream = false;
             let tx_rule = extra.app.is_some() && self.tx_bound.get(idx as usize) == Some(&true);
