@@ -154,6 +154,9 @@ pub struct Outcome {
     pub mark: Option<u32>,
     /// The rule behind `action` (e.g. a `noalert` drop rule), reported in drop events.
     pub cause: Option<Alert>,
+    /// Stop inspecting the packet's flow after this packet (a rule with Suricata's `bypass`
+    /// keyword matched): its later packets are accepted without detection.
+    pub bypass: bool,
     /// Matches that raised no alert although their rule is not `pass` (`noalert`, an alert
     /// a `threshold` suppressed): Suricata's `detect.alerts_suppressed`.
     pub suppressed: u32,
@@ -381,6 +384,9 @@ pub struct Decision<'e> {
     /// A pass rule matched this flow (on this or an earlier packet): nothing more will be
     /// inspected in it, so a live driver may bypass the flow in the kernel.
     pub flow_passed: bool,
+    /// A `bypass` rule matched this flow (on this or an earlier packet): nothing more will
+    /// be inspected in it, so a live driver may bypass the flow in the kernel.
+    pub flow_bypassed: bool,
     /// The rule that decided a drop/pass of this packet, even when it does not alert
     /// (`noalert`); Suricata's drop events report it.
     pub cause: Option<&'e Alert>,
@@ -521,6 +527,9 @@ pub struct EngineStats {
     pub dropped: u64,
     /// Packets accepted without detection because their flow was passed.
     pub passed: u64,
+    /// Packets accepted without detection because a `bypass` rule matched their flow
+    /// (Suricata's local bypass).
+    pub bypassed: u64,
     /// Alerts that matched but did not fit in their packet's alert queue
     /// ([`EngineConfig::packet_alert_max`]; Suricata's `detect.alert_queue_overflow`).
     pub alert_queue_overflow: u64,
@@ -695,6 +704,7 @@ fn stream_end<I: Inspector>(
     let FlowData {
         dropped,
         passed,
+        bypassed,
         stream,
         inspector: state,
         ..
@@ -702,7 +712,7 @@ fn stream_end<I: Inspector>(
     let Some(st) = stream.as_deref_mut() else {
         return;
     };
-    if *dropped || *passed {
+    if *dropped || *passed || *bypassed {
         return;
     }
     let (lo, hi) = (
@@ -833,6 +843,8 @@ pub struct FlowData<S> {
     pub dropped: bool,
     /// A pass rule matched an earlier packet.
     pub passed: bool,
+    /// A `bypass` rule matched an earlier packet: no more detection in this flow.
+    pub bypassed: bool,
     /// A drop was already reported client -> server.
     drop_seen_ts: bool,
     /// A drop was already reported server -> client.
@@ -997,6 +1009,7 @@ impl<I: Inspector> Engine<I> {
                     first_drop_in_direction: drop,
                     decode_error: Some(e),
                     flow_passed: false,
+                    flow_bypassed: false,
                     cause: None,
                     inner: &[],
                     inner_alerts: &[],
@@ -1127,6 +1140,7 @@ impl<I: Inspector> Engine<I> {
             first_drop_in_direction: root.first_drop,
             decode_error: None,
             flow_passed: root.flow_passed,
+            flow_bypassed: root.flow_bypassed,
             cause: self.cause.as_ref(),
             inner: &self.inner,
             inner_alerts: &self.inner_alerts,
@@ -1179,6 +1193,7 @@ struct LayerResult {
     reason: Option<DropReason>,
     first_drop: bool,
     flow_passed: bool,
+    flow_bypassed: bool,
     mark: Option<u32>,
     cause: Option<Alert>,
 }
@@ -1315,6 +1330,7 @@ impl<I: Inspector> Layers<'_, I> {
             reason: None,
             first_drop: false,
             flow_passed: fd.passed,
+            flow_bypassed: fd.bypassed,
             mark: None,
             cause: None,
         };
@@ -1326,6 +1342,10 @@ impl<I: Inspector> Layers<'_, I> {
         }
         if fd.passed {
             self.stats.passed += 1;
+            return res;
+        }
+        if fd.bypassed {
+            self.stats.bypassed += 1;
             return res;
         }
         let input = PacketInput {
@@ -1530,6 +1550,8 @@ impl<I: Inspector> Layers<'_, I> {
         res.flow_dropped = fd.dropped;
         res.reason = reason;
         res.flow_passed = fd.passed;
+        fd.bypassed |= out.bypass && !carrier;
+        res.flow_bypassed = fd.bypassed;
         res.mark = out.mark;
         res.cause = out.cause;
         res

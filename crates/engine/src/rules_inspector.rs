@@ -173,6 +173,8 @@ impl Inspector for RulesInspector {
         let mut cause: Option<Alert> = None;
         let mut flow = false;
         let mut suppressed = 0u32;
+        // `bypass` is a post-match keyword: any match of such a rule bypasses the flow.
+        let bypass = self.matches.iter().any(|m| m.rule.bypass);
         for m in &self.matches {
             let a = action_of(m.rule.action);
             let info = || match self.infos.get(m.index as usize) {
@@ -220,6 +222,7 @@ impl Inspector for RulesInspector {
             flow,
             mark: None,
             cause,
+            bypass,
             suppressed,
         }
     }

@@ -43,6 +43,7 @@ impl Inspector for Needle {
                 mark: Some(7),
                 flow: self.flow,
                 cause: None,
+                bypass: false,
                 suppressed: 0,
             };
         }
@@ -963,4 +964,36 @@ fn ip_only_rules_fire_once_per_flow_direction_and_on_every_tunnel_carrier() {
     let mut protos = Vec::new();
     e.take_ended_flows(|f| protos.push(f.proto));
     assert_eq!(protos, [17], "no flow record for the carrier");
+}
+
+#[test]
+fn bypass_keyword_stops_inspecting_the_flow_after_its_match() {
+    let mut e = rules_engine(
+        "alert udp any any -> any any (content:\"go\"; bypass; sid:1;)\n\
+         alert udp any any -> any any (content:\"x\"; sid:2;)",
+        EngineConfig::default(),
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"x", false), m);
+    assert_eq!(d.alerts.len(), 1);
+    assert!(!d.flow_bypassed);
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"go x", false), m);
+    let mut sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    sids.sort_unstable();
+    assert_eq!(
+        sids,
+        [1, 2],
+        "the bypassing packet itself is inspected fully"
+    );
+    assert!(d.flow_bypassed && !d.flow_passed);
+    for (i, reply) in [(2, true), (3, false)] {
+        let (sp, dp) = if reply { (53, 1000) } else { (1000, 53) };
+        let d = e.inspect(t(i), &udp_packet(sp, dp, b"go x", reply), m);
+        assert!(d.alerts.is_empty() && d.flow_bypassed);
+        assert_eq!(d.verdict, Verdict::Accept);
+    }
+    assert_eq!(e.stats().bypassed, 2);
+    // Another flow is inspected as usual.
+    let d = e.inspect(t(4), &udp_packet(1001, 53, b"x", false), m);
+    assert_eq!(d.alerts.len(), 1);
 }

@@ -45,6 +45,9 @@ pub struct RuleMeta {
     pub noalert: bool,
     /// The `alert` keyword: a `pass` rule that also logs an alert (Suricata 7).
     pub alert_on_pass: bool,
+    /// `bypass`: when the rule matches, the rest of its flow is no longer inspected (the
+    /// caller accepts it without detection; a live driver may bypass it in the kernel).
+    pub bypass: bool,
     /// Suricata's "IP-only" rule: ports `any` (or a protocol without ports), and only keywords
     /// that do not look at the packet beyond addresses (no payload, header, `flow` or flowbits
     /// checks). Suricata applies `drop`/`pass` of such rules to the whole flow.
@@ -430,6 +433,7 @@ pub(crate) fn compile_rule(
         target: None,
         noalert: false,
         alert_on_pass: false,
+        bypass: false,
         ip_only: false,
         inspects_payload: false,
         stream: None,
@@ -561,6 +565,7 @@ pub(crate) fn compile_rule(
                 _ => cx.invalid("expected src_ip or dest_ip"),
             },
             "noalert" => meta.noalert = true,
+            "bypass" => meta.bypass = true,
             "alert" if opt.value.is_none() => meta.alert_on_pass = true,
             "content" | "uricontent" => {
                 // Legacy modifiers (`http_uri`, ...) after the content move it to their
@@ -711,10 +716,12 @@ pub(crate) fn compile_rule(
                     crate::dataset::parse_datarep(val)
                 };
                 match parsed {
-                    Ok(u) if current_buffer.is_app() => datasets.push((current_buffer, u)),
+                    Ok(u) if current_buffer != Buffer::Payload => {
+                        datasets.push((current_buffer, u))
+                    }
                     Ok(_) => cx.unsupported(
                         name,
-                        "datasets are only implemented on the app-layer buffers (http.*, dns.query, tls.sni, ja3.hash, ...)",
+                        "datasets need a sticky buffer before them (http.*, dns.query, tls.sni, ja3.hash, ...)",
                     ),
                     Err(e) => match e.strip_prefix(crate::dataset::UNSUPPORTED) {
                         Some(why) => cx.unsupported(name, why),
@@ -1070,7 +1077,7 @@ pub(crate) fn compile_rule(
         }
     }
     let has_app = matches!(proto, Proto::App(_))
-        || !datasets.is_empty()
+        || datasets.iter().any(|(b, _)| b.is_app())
         || !app_protos.is_empty()
         || !app_ints.is_empty()
         || !bsizes.is_empty()
@@ -1098,6 +1105,8 @@ pub(crate) fn compile_rule(
         && flowints.is_empty()
         && !reads
         && !negated
+        && datasets.is_empty()
+        && !meta.bypass
         && !matches!(proto, Proto::TcpStream);
     let flowbits_class = match (sets, reads) {
         (true, false) => FlowbitsClass::Set,

@@ -699,7 +699,7 @@ impl RuleSet {
         });
         let has_app = rules.iter().any(|r| {
             matches!(r.proto, Proto::App(_))
-                || !r.datasets.is_empty()
+                || r.datasets.iter().any(|(b, _)| b.is_app())
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
@@ -1129,8 +1129,10 @@ impl RuleSet {
                             && datasets_match(r, *buf, bytes)
                     })
                 } else {
-                    buf.bytes(p, x)
-                        .is_some_and(|bytes| inspect_payload(ops, bytes, &mut state.vars))
+                    buf.bytes(p, x).is_some_and(|bytes| {
+                        inspect_payload(ops, bytes, &mut state.vars)
+                            && datasets_match(r, *buf, bytes)
+                    })
                 };
                 if !ok {
                     return false;
@@ -1158,6 +1160,13 @@ impl RuleSet {
                 || r.bsizes.iter().any(|(b, _)| b == buf)
                 || r.datasets[..i].iter().any(|(b, _)| b == buf);
             if checked {
+                continue;
+            }
+            if !buf.is_app() {
+                // Packet buffers (`ipv4.hdr`, `tcp.hdr`, ...) as they are.
+                if !buf.bytes(p, x).is_some_and(|b| datasets_match(r, *buf, b)) {
+                    return false;
+                }
                 continue;
             }
             let ts = transforms_of(r, *buf);
@@ -1192,7 +1201,7 @@ fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Tra
 /// An app-layer rule: matched against framed messages, once per transaction.
 fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
-        || !r.datasets.is_empty()
+        || r.datasets.iter().any(|(b, _)| b.is_app())
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
         || r.header_chains.iter().any(|(b, _)| b.is_app())

@@ -131,6 +131,30 @@ alert http any any -> any any (http.host; dataset:isset,d,type md5; sid:7;)\n";
 }
 
 #[test]
+fn datasets_work_on_packet_buffers_too() {
+    // The IPv4 header (20 bytes here) as a string value.
+    let mut b = RuleSet::builder();
+    b.add_str(
+        "alert tcp any any -> any any (ipv4.hdr; dataset:set,hdrs,type string; sid:1;)\n",
+        "t.rules",
+    );
+    let (set, report) = b.build();
+    assert_eq!(report.loaded.len(), 1, "{report:#?}");
+    let hdr = [
+        0x45u8, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 192, 0, 2, 9,
+    ];
+    let mut p = pkt(b"x");
+    p.ip.header = &hdr;
+    let mut st = DetectState::new();
+    let mut out = Vec::new();
+    set.detect(0, &p, None, &mut st, &mut out);
+    assert_eq!(out.len(), 1, "new header: set matches");
+    out.clear();
+    set.detect(0, &p, None, &mut st, &mut out);
+    assert!(out.is_empty(), "known header: set does not match");
+}
+
+#[test]
 fn declared_datasets_are_typed_for_the_rules() {
     let mut b = RuleSet::builder();
     b.declare_dataset(DatasetDecl {

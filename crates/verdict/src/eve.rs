@@ -1144,6 +1144,7 @@ mod tests {
             first_drop_in_direction: true,
             decode_error: None,
             flow_passed: false,
+            flow_bypassed: false,
             cause: None,
             inner: &[],
             inner_alerts: &[],

@@ -319,7 +319,7 @@ impl PacketInspector for EngineInspector {
         };
         let mut bypass_flow = false;
         if let (true, Some(p)) = (
-            verdict == Verdict::Accept && (d.flow_passed || past_depth),
+            verdict == Verdict::Accept && (d.flow_passed || d.flow_bypassed || past_depth),
             &d.packet,
         ) {
             // ctnetlink finds only confirmed connections: a queued first packet (a SYN) still
