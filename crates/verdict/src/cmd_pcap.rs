@@ -769,7 +769,7 @@ mod tests {
     fn engine(ips: bool) -> Engine<RulesInspector> {
         let text =
             "drop udp any any -> any 53 (msg:\"bad dns\"; content:\"evil\"; sid:9; rev:2;)\n\
-                    alert udp any any -> any any (msg:\"any udp\"; sid:10;)";
+                    alert udp any any -> any any (msg:\"any udp\"; dsize:>0; sid:10;)";
         let parsed = verdict_rules::parse_str(text, "t.rules");
         let (set, _) = verdict_rules::RuleSet::compile(
             &parsed.rules,
@@ -853,7 +853,8 @@ mod tests {
                 )
             })
             .collect();
-        // sid 10 alerts on every packet; sid 9 drops packet 2 (content rule: packet scope).
+        // sid 10 alerts on every packet (dsize keeps it from being IP-only, which would alert
+        // once per direction); sid 9 drops packet 2 (content rule: packet scope).
         assert_eq!(
             kinds,
             vec![
