@@ -256,6 +256,9 @@ pub enum DropReason {
     FlowDrop,
     /// The packet could not be decoded and the engine drops invalid packets.
     DecodeError,
+    /// IP reassembly could not take the fragment (its memory limit) and the
+    /// [`EngineConfig::defrag_memcap_policy`] drops it.
+    DefragMemcap,
 }
 
 impl DropReason {
@@ -265,6 +268,7 @@ impl DropReason {
             DropReason::Rules => "rules",
             DropReason::FlowDrop => "flow drop",
             DropReason::DecodeError => "decode error",
+            DropReason::DefragMemcap => "defrag memcap",
         }
     }
 }
@@ -456,6 +460,69 @@ pub struct EngineConfig {
     /// the actions of every matching rule still apply (a drop rule whose alert did not fit
     /// still drops).
     pub packet_alert_max: u16,
+    /// What to do with a fragment IP reassembly cannot take (Suricata's
+    /// `defrag.memcap-policy`): the fragment is never added to a datagram, and the policy
+    /// decides whether it is inspected, accepted uninspected or dropped (IPS). Reassembly
+    /// here makes room by forgetting its oldest datagram, so this happens only when
+    /// [`Engine::simulate_defrag_memcap`] asks for it (Suricata's QA simulation).
+    pub defrag_memcap_policy: ExceptionPolicy,
+}
+
+/// What the engine does with a packet it cannot handle fully (Suricata's exception
+/// policies, e.g. `defrag.memcap-policy`). The `*Flow` and `Bypass` policies act on the packet
+/// alone where there is no flow yet (IP reassembly comes before flow tracking). Drop
+/// policies only drop in IPS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExceptionPolicy {
+    /// Carry on as if nothing happened (the packet is inspected as usual).
+    #[default]
+    Ignore,
+    /// Drop the packet, without inspecting it.
+    DropPacket,
+    /// Drop the packet and, where it has a flow, the rest of the flow.
+    DropFlow,
+    /// Accept the packet without inspecting it.
+    PassPacket,
+    /// Accept the packet and, where it has a flow, the rest of the flow, uninspected.
+    PassFlow,
+    /// Bypass the flow (here: like `PassFlow`).
+    Bypass,
+    /// Drop the packet and ask for a reject (here: like `DropPacket`).
+    Reject,
+}
+
+impl ExceptionPolicy {
+    /// Parses Suricata's names (`drop-packet`, `drop-flow`, `pass-packet`, `pass-flow`,
+    /// `bypass`, `reject`, `ignore`); `auto` means `drop-flow` in IPS mode and `ignore`
+    /// otherwise.
+    pub fn parse(name: &str, ips: bool) -> Option<ExceptionPolicy> {
+        Some(match name.trim() {
+            "ignore" => ExceptionPolicy::Ignore,
+            "drop-packet" => ExceptionPolicy::DropPacket,
+            "drop-flow" => ExceptionPolicy::DropFlow,
+            "pass-packet" => ExceptionPolicy::PassPacket,
+            "pass-flow" => ExceptionPolicy::PassFlow,
+            "bypass" => ExceptionPolicy::Bypass,
+            "reject" => ExceptionPolicy::Reject,
+            "auto" if ips => ExceptionPolicy::DropFlow,
+            "auto" => ExceptionPolicy::Ignore,
+            _ => return None,
+        })
+    }
+
+    /// The policy's effect on one packet without a flow: `Some(true)` drop it (IPS mode
+    /// only), `Some(false)` accept it uninspected, `None` inspect it as usual.
+    fn on_packet(self, ips: bool) -> Option<bool> {
+        match self {
+            ExceptionPolicy::Ignore => None,
+            ExceptionPolicy::DropPacket | ExceptionPolicy::DropFlow | ExceptionPolicy::Reject => {
+                ips.then_some(true)
+            }
+            ExceptionPolicy::PassPacket | ExceptionPolicy::PassFlow | ExceptionPolicy::Bypass => {
+                Some(false)
+            }
+        }
+    }
 }
 
 /// Suricata's default `packet-alert-max`.
@@ -486,6 +553,7 @@ impl Default for EngineConfig {
             app: AppConfig::default(),
             stream_end_inspection: false,
             packet_alert_max: PACKET_ALERT_MAX_DEFAULT,
+            defrag_memcap_policy: ExceptionPolicy::Ignore,
         }
     }
 }
@@ -530,6 +598,9 @@ pub struct EngineStats {
     /// Packets accepted without detection because a `bypass` rule matched their flow
     /// (Suricata's local bypass).
     pub bypassed: u64,
+    /// Fragments IP reassembly could not take (its memory limit), whatever the policy did
+    /// with them.
+    pub defrag_memcap_hits: u64,
     /// Alerts that matched but did not fit in their packet's alert queue
     /// ([`EngineConfig::packet_alert_max`]; Suricata's `detect.alert_queue_overflow`).
     pub alert_queue_overflow: u64,
@@ -552,6 +623,8 @@ pub struct DropReasonStats {
     pub flow_drop: u64,
     /// [`DropReason::DecodeError`].
     pub decode_error: u64,
+    /// [`DropReason::DefragMemcap`].
+    pub defrag_memcap: u64,
 }
 
 impl DropReasonStats {
@@ -560,6 +633,7 @@ impl DropReasonStats {
             DropReason::Rules => self.rules += 1,
             DropReason::FlowDrop => self.flow_drop += 1,
             DropReason::DecodeError => self.decode_error += 1,
+            DropReason::DefragMemcap => self.defrag_memcap += 1,
         }
     }
 }
@@ -878,6 +952,8 @@ pub struct Engine<I: Inspector> {
     stream_payload: Vec<u8>,
     stream_end: Vec<StreamEndAlert>,
     stats: EngineStats,
+    /// The next fragment is treated as hitting the reassembly memory limit.
+    simulate_defrag_memcap: bool,
 }
 
 impl<I: Inspector> Engine<I> {
@@ -898,7 +974,16 @@ impl<I: Inspector> Engine<I> {
             stream_payload: Vec::new(),
             stream_end: Vec::new(),
             stats: EngineStats::default(),
+            simulate_defrag_memcap: false,
         }
+    }
+
+    /// Makes the next packet, if it is a fragment, behave as if IP reassembly had hit its
+    /// memory limit ([`EngineConfig::defrag_memcap_policy`] applies); for tests of the
+    /// policy, like Suricata's `--simulate-packet-defrag-memcap`. Only the next packet is
+    /// concerned.
+    pub fn simulate_defrag_memcap(&mut self) {
+        self.simulate_defrag_memcap = true;
     }
 
     /// Settings.
@@ -1039,8 +1124,19 @@ impl<I: Inspector> Engine<I> {
             stats: &mut self.stats,
             ended: &mut self.ended,
             stream_payload: &mut self.stream_payload,
+            pre_detect: None,
         };
+        // IP reassembly's memory limit (simulated): the fragment stays out of reassembly and
+        // the exception policy says what happens to it.
+        let defrag_memcap = std::mem::take(&mut self.simulate_defrag_memcap)
+            && pkt.ip.is_fragment
+            && self.defrag.is_some();
+        if defrag_memcap {
+            layers.stats.defrag_memcap_hits += 1;
+            layers.pre_detect = self.cfg.defrag_memcap_policy.on_packet(self.cfg.ips);
+        }
         let root = layers.inspect_packet(now, bytes, bytes.len(), &pkt, &mut self.alerts);
+        layers.pre_detect = None;
         let mut verdict = root.verdict;
         let mut mark = root.mark;
         let mut outer = pkt;
@@ -1088,7 +1184,7 @@ impl<I: Inspector> Engine<I> {
         // IPv4 and IPv6 reassembly: the datagram a fragment completes is inspected as a packet of
         // its own (Suricata's `defrag` pseudo packet); the completing fragment carries its
         // verdict.
-        if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment) {
+        if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment && !defrag_memcap) {
             let off = offset_in(bytes, pkt.ip.header);
             let ip_bytes = bytes.get(off..off + pkt.ip.total_len).unwrap_or(&[]);
             if defrag.push(now, ip_bytes, &mut self.reassembled) {
@@ -1206,6 +1302,9 @@ struct Layers<'a, I: Inspector> {
     stats: &'a mut EngineStats,
     ended: &'a mut Vec<EndedFlow>,
     stream_payload: &'a mut Vec<u8>,
+    /// An exception policy's decision for the packet, taken before detection:
+    /// `Some(true)` drop it, `Some(false)` accept it uninspected.
+    pre_detect: Option<bool>,
 }
 
 impl<I: Inspector> Layers<'_, I> {
@@ -1347,6 +1446,16 @@ impl<I: Inspector> Layers<'_, I> {
         if fd.bypassed {
             self.stats.bypassed += 1;
             return res;
+        }
+        match self.pre_detect {
+            Some(true) => {
+                res.verdict = Verdict::Drop;
+                res.reason = Some(DropReason::DefragMemcap);
+                res.first_drop = first_drop(fd, tracked.to_server);
+                return res;
+            }
+            Some(false) => return res,
+            None => {}
         }
         let input = PacketInput {
             ip: IpInput {

@@ -997,3 +997,84 @@ fn bypass_keyword_stops_inspecting_the_flow_after_its_match() {
     let d = e.inspect(t(4), &udp_packet(1001, 53, b"x", false), m);
     assert_eq!(d.alerts.len(), 1);
 }
+
+#[test]
+fn defrag_memcap_policy_decides_the_fragment_reassembly_could_not_take() {
+    // "evil" is in the first fragment; the needle inspector drops what holds it.
+    let whole = udp_packet(1000, 53, b"evilxxxxxxxxxxxxxx", false);
+    let payload = &whole[20..];
+    let frag = |off8: u16, more: bool, part: &[u8]| {
+        let total = 20 + part.len();
+        let fo = off8 | if more { 0x2000 } else { 0 };
+        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 9];
+        v.extend_from_slice(&fo.to_be_bytes());
+        v.extend_from_slice(&[64, 17, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2]);
+        v.extend_from_slice(part);
+        v
+    };
+    let m = PacketMeta::default();
+    let run = |policy: ExceptionPolicy, ips: bool| {
+        let mut e = Engine::new(
+            needle(RuleAction::Alert),
+            EngineConfig {
+                ips,
+                defrag_memcap_policy: policy,
+                ..Default::default()
+            },
+        );
+        e.simulate_defrag_memcap();
+        let first = e.inspect(t(0), &frag(0, true, &payload[..24]), m);
+        let first = (first.verdict, first.drop_reason, first.alerts.len());
+        let last = e.inspect(t(1), &frag(3, false, &payload[24..]), m);
+        let reassembled = !last.inner.is_empty();
+        (first, reassembled, e.stats())
+    };
+    // drop-packet (IPS): dropped before detection, never reassembled.
+    let ((v, r, alerts), reassembled, st) = run(ExceptionPolicy::DropPacket, true);
+    assert_eq!(
+        (v, r, alerts),
+        (Verdict::Drop, Some(DropReason::DefragMemcap), 0)
+    );
+    assert!(!reassembled);
+    assert_eq!(
+        (st.defrag_memcap_hits, st.drop_reasons.defrag_memcap),
+        (1, 1)
+    );
+    // drop-flow: no flow at reassembly time, so the packet alone.
+    let ((v, _, _), _, st) = run(ExceptionPolicy::DropFlow, true);
+    assert_eq!((v, st.dropped), (Verdict::Drop, 1));
+    // IDS: drop policies do not drop.
+    let ((v, _, alerts), _, _) = run(ExceptionPolicy::DropPacket, false);
+    assert_eq!((v, alerts), (Verdict::Accept, 1));
+    // pass-packet: accepted uninspected.
+    let ((v, _, alerts), reassembled, _) = run(ExceptionPolicy::PassPacket, true);
+    assert_eq!((v, alerts, reassembled), (Verdict::Accept, 0, false));
+    // ignore: inspected as usual, only left out of reassembly.
+    let ((v, _, alerts), reassembled, _) = run(ExceptionPolicy::Ignore, true);
+    assert_eq!((v, alerts, reassembled), (Verdict::Accept, 1, false));
+    // The simulation covers the next packet only (here not a fragment): the datagram after
+    // it is reassembled.
+    let mut e = Engine::new(
+        needle(RuleAction::Alert),
+        EngineConfig {
+            ips: true,
+            defrag_memcap_policy: ExceptionPolicy::DropPacket,
+            ..Default::default()
+        },
+    );
+    e.simulate_defrag_memcap();
+    e.inspect(t(0), &udp_packet(1, 2, b"x", false), m);
+    e.inspect(t(1), &frag(0, true, &payload[..24]), m);
+    let d = e.inspect(t(2), &frag(3, false, &payload[24..]), m);
+    assert_eq!(d.inner.len(), 1);
+    assert_eq!(e.stats().defrag_memcap_hits, 0);
+    assert_eq!(
+        ExceptionPolicy::parse("auto", true),
+        Some(ExceptionPolicy::DropFlow)
+    );
+    assert_eq!(
+        ExceptionPolicy::parse("auto", false),
+        Some(ExceptionPolicy::Ignore)
+    );
+    assert_eq!(ExceptionPolicy::parse("nope", true), None);
+}

@@ -59,6 +59,10 @@ pub struct PcapArgs {
     /// `--data-dir`); default: the log directory.
     #[arg(long = "data-dir")]
     pub data_dir: Option<PathBuf>,
+    /// Pretend IP reassembly hits its memory limit on packet N (Suricata's QA option): the
+    /// fragment stays out of reassembly and `defrag.memcap-policy` applies to it.
+    #[arg(long = "simulate-packet-defrag-memcap", value_name = "N")]
+    pub simulate_defrag_memcap: Option<u64>,
 }
 
 /// Runs `verdict pcap`.
@@ -104,6 +108,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         app: app_config(&cfg),
         stream_end_inspection: true,
         packet_alert_max: packet_alert_max(&cfg),
+        defrag_memcap_policy: exception_policy(&cfg, "defrag.memcap-policy", args.simulate_ips)?,
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,
@@ -135,7 +140,10 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             packet: cfg.alert_option("packet"),
         },
     };
-    let summary = inspect_capture(&args.read, engine, writer, outputs)?;
+    let sim = Simulation {
+        defrag_memcap_at: args.simulate_defrag_memcap,
+    };
+    let summary = inspect_capture(&args.read, engine, writer, outputs, sim)?;
     // Datasets with a save/state file are written at the end, as Suricata does on exit.
     for p in rules.save_datasets().context("cannot save a dataset")? {
         eprintln!("verdict: dataset saved to {}", p.display());
@@ -160,6 +168,33 @@ fn size(cfg: &SuricataConfig, path: &str) -> Option<u64> {
         yaml_rust2::Yaml::String(s) => parse_size_text(s),
         _ => None,
     }
+}
+
+/// An exception policy from suricata.yaml: the setting at `path`, else the master switch
+/// `exception-policy`, else `auto` (drop-flow in IPS mode, ignore otherwise). Drop and
+/// reject policies are ignored outside IPS mode, as Suricata does.
+fn exception_policy(
+    cfg: &SuricataConfig,
+    path: &str,
+    ips: bool,
+) -> anyhow::Result<verdict_engine::ExceptionPolicy> {
+    use verdict_engine::ExceptionPolicy as P;
+    let name = cfg
+        .get(path)
+        .or_else(|| cfg.get("exception-policy"))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "auto".to_string());
+    let p = P::parse(&name, ips).with_context(|| {
+        format!(
+            "{path}: unknown exception policy {name:?} (auto, drop-packet, drop-flow, \
+             pass-packet, pass-flow, bypass, reject, ignore)"
+        )
+    })?;
+    if !ips && matches!(p, P::DropPacket | P::DropFlow | P::Reject) {
+        eprintln!("verdict: note: {path}: {name} needs IPS mode (--simulate-ips); ignored");
+        return Ok(P::Ignore);
+    }
+    Ok(p)
 }
 
 /// `packet-alert-max` as Suricata reads it: 1 to 255 alerts per packet; anything else (0,
@@ -416,6 +451,14 @@ pub struct Outputs {
     pub payload: eve::PayloadOptions,
 }
 
+/// Failures to simulate while reading a capture (Suricata's QA `--simulate-*` options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Simulation {
+    /// The packet number (1-based, as `pcap_cnt`) on which IP reassembly hits its memory
+    /// limit.
+    pub defrag_memcap_at: Option<u64>,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
@@ -439,6 +482,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     mut engine: Engine<I>,
     mut writer: EveWriter<W>,
     outputs: Outputs,
+    sim: Simulation,
 ) -> anyhow::Result<RunSummary> {
     let ips = engine.config().ips;
     let mut pcap_cnt = 0u64;
@@ -462,6 +506,9 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             engine.expire(ts);
             last_expire = ts;
             write_ended(&mut engine, &mut writer, &outputs, ips)?;
+        }
+        if sim.defrag_memcap_at == Some(pcap_cnt) {
+            engine.simulate_defrag_memcap();
         }
         let d = engine.inspect(ts, data, PacketMeta { link });
         let Some(p) = d.packet else { return Ok(()) };
@@ -569,6 +616,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
                 rules: st.drop_reasons.rules,
                 flow_drop: st.drop_reasons.flow_drop,
                 decode_error: st.drop_reasons.decode_error,
+                defrag_memcap: st.drop_reasons.defrag_memcap,
             },
         },
         tcp: eve::TcpStats {
@@ -798,6 +846,7 @@ mod tests {
                 flows: true,
                 payload: eve::PayloadOptions::default(),
             },
+            Simulation::default(),
         )
         .unwrap();
         String::from_utf8(out)

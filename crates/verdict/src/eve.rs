@@ -907,6 +907,8 @@ pub struct DropReasonOut {
     pub flow_drop: u64,
     /// The packet could not be decoded.
     pub decode_error: u64,
+    /// IP reassembly's memory limit and `defrag.memcap-policy`.
+    pub defrag_memcap: u64,
 }
 
 /// A `stats` event.

@@ -27,6 +27,7 @@ const SUPPORTED: &[&str] = &[
     "vlan",
     "packet-alert-max",
     "datasets",
+    "exception-policy",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
