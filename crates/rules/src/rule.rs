@@ -1103,7 +1103,9 @@ pub(crate) fn compile_rule(
         && checks.is_empty()
         && flow.is_none()
         && flowints.is_empty()
-        && !reads
+        && flowbits
+            .iter()
+            .all(|f| matches!(f, FlowbitCmd::Set(_) | FlowbitCmd::NoAlert))
         && !negated
         && datasets.is_empty()
         && !meta.bypass

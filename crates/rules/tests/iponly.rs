@@ -64,25 +64,28 @@ alert tcp any any -> any any (content:\"x\"; sid:3;)\n\
 alert tcp !192.0.2.0/24 any -> any any (sid:4;)\n\
 alert tcp $EXTERNAL_NET any -> any any (sid:5;)\n\
 alert tcp any any -> any any (flowbits:set,seen; sid:6;)\n\
-alert tcp any any -> any any (dsize:>0; sid:7;)\n";
+alert tcp any any -> any any (dsize:>0; sid:7;)\n\
+alert tcp any any -> any any (flowbits:toggle,t; sid:8;)\n";
     let parsed = verdict_rules::parse_str(text, "t.rules");
     let mut vars = Vars::suricata_defaults();
     vars.set_address("HOME_NET", "[192.0.2.0/24]");
     let (set, report) = RuleSet::compile(&parsed.rules, &vars);
-    assert_eq!(report.loaded.len(), 7);
+    assert_eq!(report.loaded.len(), 8);
     let mut fv = FlowVars::new();
+    let all: Vec<u32> = (1..=8).collect();
     // First packet to the server: every rule that matches fires.
-    assert_eq!(
-        sids(&set, &pkt(b"x", true), Some(&mut fv)),
-        [1, 2, 3, 4, 5, 6, 7]
-    );
-    // Later packets that way: only the per-packet rules (payload, negated address, dsize).
-    assert_eq!(sids(&set, &pkt(b"x", true), Some(&mut fv)), [3, 4, 5, 7]);
+    assert_eq!(sids(&set, &pkt(b"x", true), Some(&mut fv)), all);
+    // Later packets that way: only the per-packet rules (payload, negated address, dsize,
+    // flowbits other than `set`).
+    assert_eq!(sids(&set, &pkt(b"x", true), Some(&mut fv)), [3, 4, 5, 7, 8]);
     // First packet to the client: IP-only rules again (sid 2's port does not match), and
     // the negated source excludes 192.0.2.9 for sids 4 and 5.
-    assert_eq!(sids(&set, &pkt(b"x", false), Some(&mut fv)), [1, 3, 6, 7]);
-    assert_eq!(sids(&set, &pkt(b"x", false), Some(&mut fv)), [3, 7]);
+    assert_eq!(
+        sids(&set, &pkt(b"x", false), Some(&mut fv)),
+        [1, 3, 6, 7, 8]
+    );
+    assert_eq!(sids(&set, &pkt(b"x", false), Some(&mut fv)), [3, 7, 8]);
     // No flow: every packet.
-    assert_eq!(sids(&set, &pkt(b"x", true), None), [1, 2, 3, 4, 5, 6, 7]);
-    assert_eq!(sids(&set, &pkt(b"x", true), None), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(sids(&set, &pkt(b"x", true), None), all);
+    assert_eq!(sids(&set, &pkt(b"x", true), None), all);
 }
