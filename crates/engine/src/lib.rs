@@ -157,8 +157,8 @@ pub struct Outcome {
     /// Stop inspecting the packet's flow after this packet (a rule with Suricata's `bypass`
     /// keyword matched): its later packets are accepted without detection.
     pub bypass: bool,
-    /// Matches that raised no alert although their rule is not `pass` (`noalert`, an alert
-    /// a `threshold` suppressed): Suricata's `detect.alerts_suppressed`.
+    /// Matches that raised no alert (`noalert`, an alert a `threshold` suppressed, a `pass`
+    /// rule without the `alert` keyword): Suricata's `detect.alerts_suppressed`.
     pub suppressed: u32,
 }
 
@@ -604,7 +604,7 @@ pub struct EngineStats {
     /// Alerts that matched but did not fit in their packet's alert queue
     /// ([`EngineConfig::packet_alert_max`]; Suricata's `detect.alert_queue_overflow`).
     pub alert_queue_overflow: u64,
-    /// Matches that raised no alert: `noalert` rules, thresholds (Suricata's
+    /// Matches that raised no alert: `noalert` rules, thresholds, `pass` rules (Suricata's
     /// `detect.alerts_suppressed`).
     pub alerts_suppressed: u64,
     /// Dropped packets by reason (the wire packet's reason, else its first dropped inner

@@ -210,7 +210,9 @@ impl Inspector for RulesInspector {
                     stream: m.stream,
                     tx_id: m.tx_id,
                 });
-            } else if a != RuleAction::Pass {
+            } else {
+                // `noalert`, a threshold's suppression, or a pass rule (which Suricata marks
+                // `noalert` unless it has the `alert` keyword).
                 suppressed += 1;
             }
         }
