@@ -374,6 +374,7 @@ impl Daemon {
                 plan.flow_bypass.is_some().then_some(cfg.flow_bypass.bytes),
                 ct,
             )
+            .with_packet_alert_max(cfg.packet_alert_max)
             .with_payload(crate::eve::PayloadOptions {
                 payload: cfg.outputs.payload,
                 payload_printable: cfg.outputs.payload_printable,

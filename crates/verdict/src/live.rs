@@ -282,6 +282,17 @@ impl EngineInspector {
         }
     }
 
+    /// Keeps at most `n` alerts per packet (`packet_alert_max`; the engine's default is 15).
+    pub fn with_packet_alert_max(mut self, n: u16) -> Self {
+        let rules = self.engine.inspector().rules().clone();
+        let cfg = EngineConfig {
+            packet_alert_max: n,
+            ..*self.engine.config()
+        };
+        self.engine = Engine::new(RulesInspector::new(rules), cfg);
+        self
+    }
+
     /// Which packet bytes alert events carry (none by default, as Suricata).
     pub fn with_payload(mut self, payload: PayloadOptions) -> Self {
         self.payload = payload;
@@ -403,6 +414,32 @@ mod tests {
         v.extend_from_slice(&[0, 0]);
         v.extend_from_slice(payload);
         v
+    }
+
+    /// `packet_alert_max` from the config reaches the engine: three matching rules, two
+    /// alerts.
+    #[test]
+    fn packet_alert_max_caps_the_alerts_of_a_packet() {
+        let mut b = RuleSet::builder();
+        b.add_str(
+            "alert udp any any -> any 53 (content:\"A\"; sid:1;)\n\
+             alert udp any any -> any 53 (content:\"AB\"; sid:2;)\n\
+             alert udp any any -> any 53 (content:\"ABC\"; sid:3;)",
+            "test",
+        );
+        let (rules, _) = b.build();
+        let mut insp =
+            EngineInspector::new(Arc::new(rules), None, None, None).with_packet_alert_max(2);
+        let wire = ipv4(17, [198, 18, 0, 1], [198, 18, 0, 2], &udp(b"ABC"));
+        let j = insp.inspect(
+            Instant::now(),
+            &RxPacket {
+                id: 1,
+                payload: &wire,
+            },
+        );
+        assert_eq!(j.alerts, 2);
+        assert_eq!(insp.engine.stats().alert_queue_overflow, 1);
     }
 
     /// A pass rule on a VXLAN tunnel's own UDP flow: the flow is not bypassed in the kernel,
