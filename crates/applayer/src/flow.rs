@@ -1011,11 +1011,7 @@ mod tests {
         p.data(false, &wire);
         let m: Vec<_> = p.messages(false).collect();
         assert_eq!(m.len(), 1);
-        assert_eq!(
-            m[0].bytes,
-            &wire[..11],
-            "the handshake, not the last record's header"
-        );
+        assert_eq!(m[0].bytes, &wire[..11], "the handshake, not the last record's header");
         // The next packet with only application data shows that record.
         p.begin_packet();
         p.data(false, &[0x17, 3, 3, 0, 1, 0xcc]);
