@@ -69,6 +69,7 @@ pub mod parse;
 mod prefilter;
 mod rule;
 mod ruleset;
+mod transactional;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};

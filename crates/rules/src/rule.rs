@@ -148,6 +148,9 @@ pub(crate) struct Rule {
     /// On a packet with a flow such a rule is evaluated on the first packet of each
     /// direction only.
     pub once_per_direction: bool,
+    /// A transactional (`=>`) rule's parts, one per inspected buffer, each compiled as a
+    /// rule of its own (see `transactional.rs`); empty for other rules.
+    pub parts: Vec<Rule>,
 }
 
 const APP_LAYER_PROTOS: &[&str] = &[
@@ -353,6 +356,9 @@ pub(crate) fn compile_rule(
     vars: &Vars,
     classes: &Classifications,
 ) -> Result<Rule, Vec<RuleProblem>> {
+    if p.direction == Direction::Transactional {
+        return crate::transactional::compile(p, vars, classes);
+    }
     let mut problems: Vec<RuleProblem> = Vec::new();
     let header_invalid = |kw: &str, reason: String| RuleProblem::Invalid {
         keyword: kw.to_string(),
@@ -392,14 +398,6 @@ pub(crate) fn compile_rule(
         }
     };
 
-    if p.direction == Direction::Transactional {
-        problems.push(RuleProblem::Unsupported {
-            keyword: "direction =>".into(),
-            reason: "transactional rules (a request and its response in one rule) are not \
-                     implemented; the rule is skipped"
-                .into(),
-        });
-    }
     let mut resolve_a = |e, what: &str| match vars.resolve_addr(e) {
         Ok(s) => s,
         Err(m) => {
@@ -1141,6 +1139,7 @@ pub(crate) fn compile_rule(
         prefilter,
         flowbits_class,
         once_per_direction,
+        parts: Vec::new(),
     })
 }
 

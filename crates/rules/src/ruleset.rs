@@ -72,6 +72,9 @@ pub struct FlowVars {
     /// IP-only rules were evaluated in this direction (bit 0 to server, bit 1 to client):
     /// Suricata evaluates them on the first packet of each direction of a flow only.
     iponly_done: u8,
+    /// Transactional (`=>`) rules: the parts that matched so far, per (rule, transaction).
+    /// Bounded like `txs`.
+    tx_parts: Vec<(u32, u64, u64)>,
 }
 
 /// Most (rule, transaction) pairs remembered per flow.
@@ -112,6 +115,22 @@ impl FlowVars {
 
     fn tx_matched(&self, rule: u32, tx: u64) -> bool {
         self.txs.contains(&(rule, tx))
+    }
+
+    /// Adds the parts `got` to those a transactional rule matched in a transaction; returns
+    /// all matched so far.
+    fn add_tx_parts(&mut self, rule: u32, tx: u64, got: u64) -> u64 {
+        if let Some(e) = self.tx_parts.iter_mut().find(|e| e.0 == rule && e.1 == tx) {
+            e.2 |= got;
+            return e.2;
+        }
+        if got != 0 {
+            if self.tx_parts.len() >= TX_MEMORY {
+                self.tx_parts.drain(..TX_MEMORY / 2);
+            }
+            self.tx_parts.push((rule, tx, got));
+        }
+        got
     }
 
     fn mark_tx(&mut self, rule: u32, tx: u64) {
@@ -699,6 +718,7 @@ impl RuleSet {
         });
         let has_app = rules.iter().any(|r| {
             matches!(r.proto, Proto::App(_))
+                || !r.parts.is_empty()
                 || r.datasets.iter().any(|(b, _)| b.is_app())
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
@@ -913,7 +933,45 @@ impl RuleSet {
             let mut tx_id = None;
             let mut on_stream = false;
             let tx_rule = extra.app.is_some() && self.tx_bound.get(idx as usize) == Some(&true);
-            if tx_rule {
+            if tx_rule && !rule.parts.is_empty() {
+                // Transactional rule: each part may match a different message of the
+                // transaction (request, response); the rule matches once all have.
+                let Some(fv) = flow_vars.as_deref_mut() else {
+                    continue;
+                };
+                let full = if rule.parts.len() >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << rule.parts.len()) - 1
+                };
+                let mut hit = None;
+                for (m, v) in msgs.iter().zip(&views) {
+                    let key = m.tx_id << 1;
+                    if fv.tx_matched(idx, key) {
+                        continue;
+                    }
+                    let mut got = 0u64;
+                    for (i, part) in rule.parts.iter().enumerate().take(64) {
+                        if self.rule_matches(part, pkt, extra, v, Some(&*fv), state) {
+                            got |= 1 << i;
+                        }
+                    }
+                    let all = fv.add_tx_parts(idx, m.tx_id, got);
+                    if all == full && self.rule_matches(rule, pkt, extra, v, Some(&*fv), state) {
+                        fv.mark_tx(idx, key);
+                        hit = Some(m.tx_id);
+                        break;
+                    }
+                }
+                let Some(tx) = hit else {
+                    continue;
+                };
+                tx_id = Some(tx);
+            } else if !rule.parts.is_empty() {
+                // Transactional rules need framed messages with transaction ids (TCP
+                // streams); without them no part can be tied to a transaction.
+                continue;
+            } else if tx_rule {
                 // App-layer rule: the first message of this packet it matches, once per
                 // transaction and direction (Suricata keeps a tx's detection state per
                 // direction: a buffer seen both ways, `ssh.software`, alerts once each way).
@@ -1201,6 +1259,7 @@ fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Tra
 /// An app-layer rule: matched against framed messages, once per transaction.
 fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
+        || !r.parts.is_empty()
         || r.datasets.iter().any(|(b, _)| b.is_app())
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
