@@ -483,6 +483,15 @@ impl Daemon {
             let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
             w.flush().context("cannot flush eve.json")?;
         }
+        // Datasets with a save/state file are written on exit, as Suricata does.
+        match self.shared.rules.current().save_datasets() {
+            Ok(files) => {
+                for f in files {
+                    tracing::info!("dataset saved to {}", f.display());
+                }
+            }
+            Err(e) => tracing::error!("cannot save a dataset: {e}"),
+        }
         drop(self.metrics.take());
         let total: u64 = snapshots(&self.counters).iter().map(|s| s.received).sum();
         tracing::info!("stopped after {total} packet(s)");
