@@ -61,6 +61,7 @@
 mod addr_index;
 mod app;
 pub mod classification;
+pub mod dataset;
 pub mod error;
 pub mod input;
 mod matchers;
@@ -69,10 +70,12 @@ mod prefilter;
 pub mod requires;
 mod rule;
 mod ruleset;
+mod transactional;
 mod transform;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};
+pub use dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetType};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};
