@@ -29,17 +29,14 @@ pub fn parse_tcp(p: &[u8]) -> Result<Message<'_>, Error> {
 }
 
 impl<'a> Message<'a> {
-    /// Checks the header: at least 12 bytes, opcode 0..=5, at most 32 questions, and the
-    /// counts not larger than the bytes could hold.
+    /// Checks the header: at least 12 bytes, at most 32 questions, and the counts not larger
+    /// than the bytes could hold. Any opcode is accepted, as Suricata's parser does (an
+    /// opcode of 7 or more is flagged by `dns.invalid_opcode`, see [`crate::events`]).
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, Error> {
         if buf.len() < 12 {
             return Err(Error::Incomplete);
         }
         let m = Message { buf };
-        let opcode = (m.flags() >> 11) & 0xf;
-        if opcode > 5 {
-            return Err(Error::Invalid("DNS header (opcode)"));
-        }
         if m.qdcount() > 32 {
             return Err(Error::Invalid("DNS header (question count)"));
         }
@@ -240,6 +237,9 @@ pub(crate) mod tests {
         let mut q = query(b"\x01x\x00", 1);
         q[5] = 40; // 40 questions in a tiny message
         assert!(Message::parse(&q).is_err());
+        let mut q = query(b"\x01x\x00", 1);
+        q[2] = 0x49; // opcode 9: parsed, flagged by the events
+        assert_eq!(Message::parse(&q).unwrap().opcode(), 9);
         let q = query(b"\x01x\x00", 1);
         let mut t = (q.len() as u16).to_be_bytes().to_vec();
         t.extend_from_slice(&q);

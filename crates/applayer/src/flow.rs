@@ -24,6 +24,7 @@
 //!
 //! No-panic promise: as the rest of the crate, every index is checked.
 
+use crate::events::{AppEvent, EventSet};
 use crate::{AppProto, Transport};
 
 /// Most completed messages remembered per direction and packet.
@@ -74,6 +75,10 @@ pub struct AppMessage<'a> {
     pub tx_id: u64,
     /// The whole message was seen.
     pub complete: bool,
+    /// Events the framing raised about this message (what its own bytes cannot show, e.g.
+    /// `http.request_body_unexpected` for bytes after a request that start no new one);
+    /// [`crate::events::message_events`] gives the others.
+    pub flow_events: EventSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +128,8 @@ struct Dir {
     complete: bool,
     /// Transaction id of the current message.
     tx: u64,
-    /// Messages completed during this packet: (tx, bytes).
-    done: Vec<(u64, Vec<u8>)>,
+    /// Messages completed during this packet: (tx, bytes, framing events).
+    done: Vec<(u64, Vec<u8>, EventSet)>,
     /// Spare buffers for reuse.
     spare: Vec<Vec<u8>>,
     /// Bytes of the current message seen (kept or not).
@@ -148,6 +153,8 @@ struct Dir {
     shown: usize,
     /// SSH: where the framer is.
     ssh: crate::ssh::Framer,
+    /// Events the framing raised about the current message.
+    events: EventSet,
 }
 
 impl Dir {
@@ -169,6 +176,7 @@ impl Dir {
             interim: false,
             shown: 0,
             ssh: crate::ssh::Framer::default(),
+            events: EventSet::default(),
         }
     }
 
@@ -178,12 +186,13 @@ impl Dir {
         if self.touched && self.done.len() < MAX_DONE {
             let fresh = self.spare.pop().unwrap_or_default();
             let bytes = std::mem::replace(&mut self.buf, fresh);
-            self.done.push((self.tx, bytes));
+            self.done.push((self.tx, bytes, self.events));
         } else {
             self.buf.clear();
         }
         self.touched = false;
         self.complete = false;
+        self.events = EventSet::default();
         self.seen = 0;
         self.truncated = false;
         self.interim = false;
@@ -262,7 +271,7 @@ impl FlowParser {
     pub fn begin_packet(&mut self) {
         for d in &mut self.dirs {
             d.touched = false;
-            while let Some((_, mut b)) = d.done.pop() {
+            while let Some((_, mut b, _)) = d.done.pop() {
                 if d.spare.len() < 2 {
                     b.clear();
                     d.spare.push(b);
@@ -276,12 +285,13 @@ impl FlowParser {
     pub fn messages(&self, to_server: bool) -> impl Iterator<Item = AppMessage<'_>> + '_ {
         let d = &self.dirs[idx(to_server)];
         let proto = self.proto;
-        let done = d.done.iter().filter_map(move |(tx, b)| {
+        let done = d.done.iter().filter_map(move |(tx, b, ev)| {
             Some(AppMessage {
                 proto: proto?,
                 bytes: b,
                 tx_id: *tx,
                 complete: true,
+                flow_events: *ev,
             })
         });
         // An HTTP head in progress is shown up to its last complete line, as libhtp makes
@@ -301,6 +311,7 @@ impl FlowParser {
                     bytes: shown,
                     tx_id: d.tx,
                     complete: d.complete,
+                    flow_events: d.events,
                 })
             });
         done.chain(current)
@@ -477,7 +488,12 @@ impl FlowParser {
                     d.show();
                     return bytes.get(n..).unwrap_or(&[]);
                 }
-                // Not a message start: drop up to the next line.
+                // Not a message start: drop up to the next line. After a request, libhtp
+                // takes such bytes for an unexpected body of it.
+                if i == 0 && !d.buf.is_empty() {
+                    d.events.insert(AppEvent::HttpRequestBodyUnexpected);
+                    d.show();
+                }
                 let skip = match memchr::memchr(b'\n', bytes) {
                     Some(n) => n + 1,
                     None => bytes.len(),
@@ -933,6 +949,27 @@ mod tests {
     }
 
     #[test]
+    fn bytes_after_a_request_are_an_unexpected_body() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.begin_packet();
+        p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+        let ev = |p: &FlowParser| {
+            p.messages(true)
+                .map(|m| m.flow_events.contains(AppEvent::HttpRequestBodyUnexpected))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ev(&p), [false]);
+        p.begin_packet();
+        p.data(true, b"\r\n");
+        // The request is shown again, with the event.
+        assert_eq!(ev(&p), [true]);
+        // The next request starts clean.
+        p.begin_packet();
+        p.data(true, b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(ev(&p), [false]);
+    }
+
+    #[test]
     fn interim_response_shares_the_transaction_and_trailing_bytes_are_body() {
         let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
         p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
@@ -1011,7 +1048,11 @@ mod tests {
         p.data(false, &wire);
         let m: Vec<_> = p.messages(false).collect();
         assert_eq!(m.len(), 1);
-        assert_eq!(m[0].bytes, &wire[..11], "the handshake, not the last record's header");
+        assert_eq!(
+            m[0].bytes,
+            &wire[..11],
+            "the handshake, not the last record's header"
+        );
         // The next packet with only application data shows that record.
         p.begin_packet();
         p.data(false, &[0x17, 3, 3, 0, 1, 0xcc]);

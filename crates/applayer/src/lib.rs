@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dns;
+pub mod events;
 pub mod flow;
 pub mod http;
 pub mod ssh;
@@ -121,8 +122,11 @@ pub fn detect(
         }
         Transport::Udp => {
             let m = dns::Message::parse(payload).ok()?;
-            (port53 || m.questions().count() > 0 && m.questions().all(|q| q.is_ok()))
-                .then_some(AppProto::Dns)
+            // Off port 53, only a plausible query or response is taken for DNS: a known
+            // opcode (0..=5) and questions that all parse.
+            (port53
+                || m.opcode() <= 5 && m.questions().count() > 0 && m.questions().all(|q| q.is_ok()))
+            .then_some(AppProto::Dns)
         }
     }
 }
