@@ -653,7 +653,9 @@ fn stream_end<I: Inspector>(
     );
     for to_server in [true, false] {
         st.app.begin_packet();
-        let delivered = st.close(to_server, &mut stats.stream);
+        let delivered = st
+            .close(to_server, &mut stats.stream)
+            .saturating_add(st.take_pending(to_server));
         st.app.end(to_server);
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> =
             st.app.messages(to_server).collect();
@@ -745,12 +747,17 @@ fn stream_end<I: Inspector>(
             ip_offset: 0,
             app_proto: st.app.proto().map(|p| p.name()),
         };
+        let payload = if delivered > 0 {
+            st.log_window(to_server, delivered)
+        } else {
+            window.to_vec()
+        };
         for alert in alerts {
             out.push(StreamEndAlert {
                 ts: f.last_seen,
                 packet,
                 alert,
-                payload: window.to_vec(),
+                payload: payload.clone(),
             });
         }
     }
@@ -1407,7 +1414,13 @@ impl<I: Inspector> Layers<'_, I> {
                 || out.cause.as_ref().is_some_and(|c| c.stream)
             {
                 self.stream_payload.clear();
-                self.stream_payload.extend_from_slice(s.window);
+                match (fd.stream.as_deref(), &fed) {
+                    // The window the packet's delivered data made, gaps shown.
+                    (Some(st), Some(f)) if f.delivered > 0 => {
+                        *self.stream_payload = st.log_window(tracked.to_server, f.delivered);
+                    }
+                    _ => self.stream_payload.extend_from_slice(s.window),
+                }
             }
         }
         let raised = alerts.len().saturating_sub(before);

@@ -10,6 +10,12 @@
 //!   [`STREAM_BACK`] bytes before ([`verdict_rules::input::StreamInput`]), for raw stream
 //!   inspection of payload rules (a pattern across two segments);
 //! - stream events ([`verdict_stream::Event::OverlapDifferentData`]).
+//!
+//! Data of a direction that a packet of the *other* direction releases (its ACK gives up on
+//! a hole, and the data held after the hole is delivered) is inspected with the next packet
+//! of its own direction, or when the flow ends, as Suricata inspects a direction's raw stream
+//! on that direction's packets and on its flow-timeout pseudo packets. The payload logged
+//! for a stream match ([`TcpStream::log_window`]) shows the holes as `[N bytes missing]`.
 
 use verdict_applayer::flow::{AppConfig, FlowParser};
 use verdict_stream::{Chunk, Reassembler, StreamConfig, Update};
@@ -46,6 +52,9 @@ pub(crate) struct TcpStream {
     ooo_inspected: [Option<(u64, u64)>; 2],
     /// The out-of-order run the current packet added to (IPS), for raw inspection.
     pub ooo_window: Vec<u8>,
+    /// Per direction: bytes delivered by the other direction's acknowledgements and not
+    /// inspected yet (they are, with the next packet of their direction or at flow end).
+    pending: [u64; 2],
 }
 
 /// What feeding one segment produced, for the packet's inspection.
@@ -69,7 +78,25 @@ impl TcpStream {
             depth_counted: [false; 2],
             ooo_inspected: [None; 2],
             ooo_window: Vec::new(),
+            pending: [0; 2],
         }
+    }
+
+    /// Takes the bytes of direction `to_server` delivered by the other direction's
+    /// acknowledgements since its last inspection.
+    pub fn take_pending(&mut self, to_server: bool) -> u64 {
+        std::mem::take(&mut self.pending[usize::from(!to_server)])
+    }
+
+    /// The stream data a match on the window of a packet of direction `to_server` that
+    /// delivered `delivered` bytes is logged with: the same bytes as
+    /// [`TcpStream::window`], extended back across the last gaps, each shown as
+    /// `[N bytes missing]` (Suricata's EVE `payload` of a stream alert).
+    pub fn log_window(&self, to_server: bool, delivered: u64) -> Vec<u8> {
+        let back = usize::try_from(delivered)
+            .unwrap_or(usize::MAX)
+            .saturating_add(STREAM_BACK);
+        self.dirs[usize::from(!to_server)].log_window(back)
     }
 
     /// Feeds one segment of direction `to_server` and the acknowledgement it carries for
@@ -114,7 +141,10 @@ impl TcpStream {
         if let Some(ack) = ack {
             let up = dirs[1 - d].ack(ack, |c| feed_app(app, !to_server, c));
             stats.gaps += u64::from(up.gap);
+            self.pending[1 - d] = self.pending[1 - d].saturating_add(up.delivered);
         }
+        // Data of this direction released by the other's acknowledgements is inspected now.
+        let pending = std::mem::take(&mut self.pending[d]);
         // The sender closed its side (FIN), or the connection was reset.
         if flags & verdict_stream::flags::FIN != 0 {
             app.end(to_server);
@@ -152,8 +182,9 @@ impl TcpStream {
             }
         }
         Fed {
-            delivered: update.delivered,
-            payload_only: update.delivered == payload.len() as u64
+            delivered: update.delivered.saturating_add(pending),
+            payload_only: pending == 0
+                && update.delivered == payload.len() as u64
                 && from_payload == update.delivered,
             update,
             ooo_from,
