@@ -780,6 +780,8 @@ pub struct FlowData<S> {
     pub inspector: S,
     /// TCP stream reassembly and app-layer state (TCP flows, created on the first segment).
     stream: Option<Box<stream::TcpStream>>,
+    /// The app-layer protocol of a UDP flow, detected on its first datagram that shows one.
+    udp_proto: Option<verdict_applayer::AppProto>,
 }
 
 /// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
@@ -1329,7 +1331,7 @@ impl<I: Inspector> Layers<'_, I> {
             n_events += 1;
         }
         // TCP: reassemble, frame app-layer messages, and give rules what this packet added.
-        let mut stream_events: [&str; 1] = [""];
+        let mut stream_events: [&str; 3] = [""; 3];
         let mut n_stream_events = 0;
         let mut fed = None;
         if let (
@@ -1348,20 +1350,51 @@ impl<I: Inspector> Layers<'_, I> {
                     server.1,
                 ))
             });
-            let f = st.feed(
-                tracked.to_server,
-                seq,
-                (flags & 0x10 != 0).then_some(ack),
-                flags,
-                pkt.payload,
-                self.cfg.ips,
-                &mut self.stats.stream,
-            );
+            // A server answer to the SYN with timestamps the SYN did not offer (or another
+            // echo) is not the session's: Suricata's stream engine flags and ignores it (a
+            // forged RST or FIN then closes nothing).
+            let invalid_ts = st.invalid_timestamp(tracked.to_server, flags, l4_header);
+            if invalid_ts {
+                stream_events[n_stream_events] = "pkt_invalid_timestamp";
+                n_stream_events += 1;
+            }
+            let f = if invalid_ts {
+                st.app.begin_packet();
+                stream::Fed::default()
+            } else {
+                st.feed(
+                    tracked.to_server,
+                    seq,
+                    (flags & 0x10 != 0).then_some(ack),
+                    flags,
+                    pkt.payload,
+                    self.cfg.ips,
+                    &mut self.stats.stream,
+                )
+            };
             if f.update.overlap_different {
-                stream_events[0] = verdict_stream::Event::OverlapDifferentData.name();
-                n_stream_events = 1;
+                stream_events[n_stream_events] = verdict_stream::Event::OverlapDifferentData.name();
+                n_stream_events += 1;
+            }
+            if f.gap {
+                stream_events[n_stream_events] = verdict_stream::Event::SeqGap.name();
+                n_stream_events += 1;
             }
             fed = Some(f);
+            // The protocol this packet's data revealed is the flow's from now on (EVE
+            // `app_proto` of its alerts, as Suricata logs the flow's protocol after parsing).
+            res.summary.app_proto = st.app.proto().map(|p| p.name());
+        }
+        if let (L4::Udp { src_port, dst_port }, None) = (pkt.l4, fd.udp_proto) {
+            fd.udp_proto = verdict_applayer::detect(
+                pkt.payload,
+                verdict_applayer::Transport::Udp,
+                src_port,
+                dst_port,
+            );
+        }
+        if let Some(p) = fd.udp_proto {
+            res.summary.app_proto = Some(p.name());
         }
         let st = fd.stream.as_deref();
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> = match st {

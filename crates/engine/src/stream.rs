@@ -55,9 +55,49 @@ pub(crate) struct TcpStream {
     /// Per direction: bytes delivered by the other direction's acknowledgements and not
     /// inspected yet (they are, with the next packet of their direction or at flow end).
     pending: [u64; 2],
+    /// The handshake's timestamps, for `pkt_invalid_timestamp`.
+    ts: Handshake,
+}
+
+/// What the handshake said about TCP timestamps (RFC 7323), as Suricata's stream engine
+/// checks the server's answers to a SYN.
+#[derive(Debug, Clone, Copy, Default)]
+struct Handshake {
+    /// The client's SYN was seen: its TSval (0 when it had no timestamp option or a zero
+    /// TSval) and whether it had a non-zero one.
+    syn: Option<(u32, bool)>,
+    /// The server's SYN-ACK was accepted: the session is past SYN_SENT.
+    synack: bool,
+}
+
+/// The TSval and TSecr of a TCP header's timestamp option, when it has one.
+pub(crate) fn tcp_timestamps(hdr: &[u8]) -> Option<(u32, u32)> {
+    let off = usize::from(*hdr.get(12)? >> 4) * 4;
+    let mut opts = hdr.get(20..off.min(hdr.len()))?;
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = usize::from(*rest.first()?);
+                if len < 2 {
+                    return None;
+                }
+                let body = opts.get(2..len)?;
+                if *kind == 8 && body.len() == 8 {
+                    let v = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                    let e = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                    return Some((v, e));
+                }
+                opts = opts.get(len..)?;
+            }
+        }
+    }
+    None
 }
 
 /// What feeding one segment produced, for the packet's inspection.
+#[derive(Default)]
 pub(crate) struct Fed {
     /// Bytes delivered in the packet's direction.
     pub delivered: u64,
@@ -65,6 +105,8 @@ pub(crate) struct Fed {
     pub payload_only: bool,
     /// The segment's update (events).
     pub update: Update,
+    /// Data was given up on in either direction (`reassembly_seq_gap`).
+    pub gap: bool,
     /// The packet's data went to the out-of-order queue and the run it belongs to is in
     /// [`TcpStream::ooo_window`], the packet's data starting at this index.
     pub ooo_from: Option<usize>,
@@ -79,7 +121,40 @@ impl TcpStream {
             ooo_inspected: [None; 2],
             ooo_window: Vec::new(),
             pending: [0; 2],
+            ts: Handshake::default(),
         }
+    }
+
+    /// Checks a packet's timestamps against the handshake: true when it is a server packet
+    /// answering the client's SYN (the session still in SYN_SENT) whose TSecr does not echo
+    /// the SYN's TSval (or echoes one the SYN did not have) -- Suricata's
+    /// `stream-event:pkt_invalid_timestamp`; such a SYN-ACK is not taken as the handshake's.
+    /// `hdr` is the raw TCP header, options included.
+    pub fn invalid_timestamp(&mut self, to_server: bool, flags: u8, hdr: &[u8]) -> bool {
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        let ts = tcp_timestamps(hdr);
+        if to_server {
+            if flags & (SYN | ACK) == SYN {
+                let v = ts.map_or(0, |t| t.0);
+                self.ts.syn = Some((v, v != 0));
+            }
+            return false;
+        }
+        let Some((last, had)) = self.ts.syn.filter(|_| !self.ts.synack) else {
+            return false;
+        };
+        let bad = ts.is_some_and(|(_, echo)| {
+            if had {
+                echo != 0 && echo != last
+            } else {
+                echo != 0
+            }
+        });
+        if !bad && flags & (SYN | ACK) == SYN | ACK {
+            self.ts.synack = true;
+        }
+        bad
     }
 
     /// Takes the bytes of direction `to_server` delivered by the other direction's
@@ -138,9 +213,11 @@ impl TcpStream {
             }
             feed_app(app, to_server, c)
         });
+        let mut gap = false;
         if let Some(ack) = ack {
             let up = dirs[1 - d].ack(ack, |c| feed_app(app, !to_server, c));
             stats.gaps += u64::from(up.gap);
+            gap = up.gap;
             self.pending[1 - d] = self.pending[1 - d].saturating_add(up.delivered);
         }
         // Data of this direction released by the other's acknowledgements is inspected now.
@@ -182,6 +259,7 @@ impl TcpStream {
             }
         }
         Fed {
+            gap: gap || update.gap,
             delivered: update.delivered.saturating_add(pending),
             payload_only: pending == 0
                 && update.delivered == payload.len() as u64
@@ -234,5 +312,65 @@ fn feed_app(app: &mut FlowParser, to_server: bool, c: Chunk<'_>) {
     match c {
         Chunk::Data { bytes, .. } => app.data(to_server, bytes),
         Chunk::Gap { len, .. } => app.gap(to_server, len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TCP header with the given options (padded to 4 bytes).
+    fn hdr(opts: &[u8]) -> Vec<u8> {
+        let mut o = opts.to_vec();
+        while o.len() % 4 != 0 {
+            o.push(0);
+        }
+        let mut h = vec![0u8; 20];
+        h[12] = (((20 + o.len()) / 4) as u8) << 4;
+        h.extend_from_slice(&o);
+        h
+    }
+
+    fn ts(val: u32, echo: u32) -> Vec<u8> {
+        let mut o = vec![1, 1, 8, 10];
+        o.extend_from_slice(&val.to_be_bytes());
+        o.extend_from_slice(&echo.to_be_bytes());
+        hdr(&o)
+    }
+
+    #[test]
+    fn timestamp_option_is_found_among_others() {
+        assert_eq!(tcp_timestamps(&ts(100, 7)), Some((100, 7)));
+        assert_eq!(
+            tcp_timestamps(&hdr(&[2, 4, 5, 0xb4, 3, 3, 8, 4, 2, 0])),
+            None
+        );
+        // Hostile lengths end the walk.
+        assert_eq!(tcp_timestamps(&hdr(&[2, 0, 8, 10])), None);
+        assert_eq!(tcp_timestamps(&hdr(&[8, 10, 0])), None);
+        assert_eq!(tcp_timestamps(&[0; 5]), None);
+    }
+
+    #[test]
+    fn server_answers_to_the_syn_must_echo_its_timestamp() {
+        let new = || TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
+        // The SYN has no timestamp: a RST echoing one is forged, a plain one is not.
+        let mut s = new();
+        assert!(!s.invalid_timestamp(true, 0x02, &hdr(&[2, 4, 5, 0xb4])));
+        assert!(s.invalid_timestamp(false, 0x14, &ts(100, 100)));
+        assert!(!s.invalid_timestamp(false, 0x14, &hdr(&[])));
+        assert!(
+            !s.invalid_timestamp(false, 0x12, &ts(5, 0)),
+            "echo 0 is fine"
+        );
+        // Once the SYN-ACK is taken, this check is over.
+        assert!(!s.invalid_timestamp(false, 0x14, &ts(100, 100)));
+        // The SYN has TSval 42: the answer must echo 42 (or 0).
+        let mut s = new();
+        s.invalid_timestamp(true, 0x02, &ts(42, 0));
+        assert!(s.invalid_timestamp(false, 0x12, &ts(9, 41)));
+        assert!(!s.invalid_timestamp(false, 0x12, &ts(9, 42)));
+        // Client packets are never flagged by this check.
+        assert!(!s.invalid_timestamp(true, 0x10, &ts(1, 2)));
     }
 }

@@ -878,3 +878,20 @@ fn data_released_by_the_peers_ack_is_inspected_when_the_flow_ends() {
     e.take_stream_end_alerts(|a| got.push((a.alert.info.sid, a.payload.clone())));
     assert_eq!(got, [(1, b"[4 bytes missing]GOOD".to_vec())]);
 }
+
+#[test]
+fn a_hole_given_up_on_raises_reassembly_seq_gap_on_that_packet() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (stream-event:reassembly_seq_gap; sid:1;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"VERY").is_empty());
+    assert!(client_says(&mut e, 11, 109, b"DATA").is_empty());
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, 113, b"", true),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert_eq!(e.stats().stream.gaps, 1);
+}
