@@ -474,6 +474,21 @@ impl FlowParser {
                     return &[];
                 }
                 let probe = std::mem::take(&mut d.probe);
+                // A request is waiting for its response (the client's side holds requests:
+                // not so in a flow picked up midstream with the server's bytes first).
+                let c = &self.dirs[0];
+                let requests = c.tx + u64::from(crate::http::is_request_start(&c.buf));
+                let d = &mut self.dirs[i];
+                if i == 1 && d.buf.is_empty() && d.tx < requests {
+                    // An answer to a request without a status line: libhtp takes it for an
+                    // HTTP/0.9 response, all body until the connection closes.
+                    d.state = State::HttpUntilClose;
+                    let old = probe.get(..pending).unwrap_or(&[]).to_vec();
+                    if !old.is_empty() {
+                        self.data(false, &old);
+                    }
+                    return bytes;
+                }
                 if i == 1 && !d.buf.is_empty() {
                     // Trailing bytes of a response: more body, up to the next line.
                     let old = probe.get(..pending).unwrap_or(&[]).to_vec();
@@ -946,6 +961,32 @@ mod tests {
         assert_eq!((m[0].1, m[1].1), (0, 1));
         let r = crate::http::Response::parse(&m[0].0).unwrap();
         assert_eq!(crate::http::dechunk(r.body()), b"abc");
+    }
+
+    #[test]
+    fn an_answer_without_status_line_is_an_http09_response() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR");
+        p.begin_packet();
+        p.data(false, b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+        p.end(false);
+        let m: Vec<_> = p.messages(false).collect();
+        assert_eq!(m.len(), 1);
+        assert!(m[0].complete && m[0].tx_id == 0);
+        let Some(crate::Parsed::HttpResponse(r)) =
+            crate::parse_as(AppProto::Http, m[0].bytes, Transport::Tcp)
+        else {
+            panic!("not a response");
+        };
+        assert!(r.body().starts_with(b"X5O!") && r.body().ends_with(b"H+H*"));
+        // Bytes after a response are more of its body, not another response.
+        let mut q = FlowParser::new(AppConfig::default(), 40000, 80);
+        q.data(false, b"HTTP/1.1 200 OK\r\n\r\n");
+        q.begin_packet();
+        q.data(false, b"junk junk junk junk\r\n");
+        assert!(q.messages(false).all(|m| m.bytes.starts_with(b"HTTP/1.1")));
     }
 
     #[test]

@@ -187,8 +187,14 @@ pub fn parse_as(proto: AppProto, bytes: &[u8], transport: Transport) -> Option<P
         AppProto::Http => {
             if http::is_response_start(bytes) {
                 http::Response::parse(bytes).ok().map(Parsed::HttpResponse)
-            } else {
+            } else if http::is_request_start(bytes) {
                 http::Request::parse(bytes).ok().map(Parsed::HttpRequest)
+            } else {
+                // Neither line: the flow framer hands over such a message only for a server's
+                // answer without a status line, an HTTP/0.9 response (all body).
+                http::Response::parse_server_bytes(bytes)
+                    .ok()
+                    .map(Parsed::HttpResponse)
             }
         }
         AppProto::Tls => Some(match tls::ClientHello::parse(bytes) {
