@@ -269,13 +269,22 @@ impl FlowParser {
 
     /// Starts a packet: forgets which messages the previous packet touched.
     pub fn begin_packet(&mut self) {
-        for d in &mut self.dirs {
-            d.touched = false;
-            while let Some((_, mut b, _)) = d.done.pop() {
-                if d.spare.len() < 2 {
-                    b.clear();
-                    d.spare.push(b);
-                }
+        self.forget_touched(true);
+        self.forget_touched(false);
+    }
+
+    /// Forgets which messages of direction `to_server` got data (they were inspected), so
+    /// that [`FlowParser::messages`] lists only what comes next. An engine that inspects a
+    /// direction's messages only on that direction's packets calls it before each of them,
+    /// rather than [`FlowParser::begin_packet`]: messages completed by data a packet of the
+    /// other direction released (its ACK past a hole) then wait for their own direction.
+    pub fn forget_touched(&mut self, to_server: bool) {
+        let d = &mut self.dirs[idx(to_server)];
+        d.touched = false;
+        while let Some((_, mut b, _)) = d.done.pop() {
+            if d.spare.len() < 2 {
+                b.clear();
+                d.spare.push(b);
             }
         }
     }

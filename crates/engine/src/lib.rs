@@ -652,7 +652,7 @@ fn stream_end<I: Inspector>(
             | verdict_flow::TcpState::SynRecv
     );
     for to_server in [true, false] {
-        st.app.begin_packet();
+        st.begin(to_server);
         let delivered = st
             .close(to_server, &mut stats.stream)
             .saturating_add(st.take_pending(to_server));
@@ -1359,7 +1359,7 @@ impl<I: Inspector> Layers<'_, I> {
                 n_stream_events += 1;
             }
             let f = if invalid_ts {
-                st.app.begin_packet();
+                st.begin(tracked.to_server);
                 stream::Fed::default()
             } else {
                 st.feed(

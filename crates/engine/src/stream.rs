@@ -57,6 +57,9 @@ pub(crate) struct TcpStream {
     pending: [u64; 2],
     /// The handshake's timestamps, for `pkt_invalid_timestamp`.
     ts: Handshake,
+    /// Per direction: its app-layer messages got data on a packet of the other direction
+    /// (released by an ACK) and wait for a packet of their own, or the flow's end.
+    app_waiting: [bool; 2],
 }
 
 /// What the handshake said about TCP timestamps (RFC 7323), as Suricata's stream engine
@@ -122,6 +125,17 @@ impl TcpStream {
             ooo_window: Vec::new(),
             pending: [0; 2],
             ts: Handshake::default(),
+            app_waiting: [false; 2],
+        }
+    }
+
+    /// Starts the inspection of a packet (or the flow-end pseudo packet) of direction
+    /// `to_server`: the app-layer messages its previous packet showed are forgotten, unless
+    /// others, released since by the other direction's ACK, still wait to be shown.
+    pub fn begin(&mut self, to_server: bool) {
+        let d = usize::from(!to_server);
+        if !std::mem::take(&mut self.app_waiting[d]) {
+            self.app.forget_touched(to_server);
         }
     }
 
@@ -190,8 +204,8 @@ impl TcpStream {
         stats: &mut StreamStats,
     ) -> Fed {
         let d = usize::from(!to_server);
+        self.begin(to_server);
         let TcpStream { dirs, app, .. } = self;
-        app.begin_packet();
         let (p0, p1) = (
             payload.as_ptr() as usize,
             payload.as_ptr() as usize + payload.len(),
@@ -219,6 +233,9 @@ impl TcpStream {
             stats.gaps += u64::from(up.gap);
             gap = up.gap;
             self.pending[1 - d] = self.pending[1 - d].saturating_add(up.delivered);
+            if up.delivered > 0 || up.gap {
+                self.app_waiting[1 - d] = true;
+            }
         }
         // Data of this direction released by the other's acknowledgements is inspected now.
         let pending = std::mem::take(&mut self.pending[d]);

@@ -895,3 +895,28 @@ fn a_hole_given_up_on_raises_reassembly_seq_gap_on_that_packet() {
     assert_eq!(d.alerts.len(), 1);
     assert_eq!(e.stats().stream.gaps, 1);
 }
+
+#[test]
+fn a_request_released_by_the_servers_ack_is_inspected_with_the_next_client_packet() {
+    let mut e = stream_engine(
+        "alert http any any -> any any (http.uri; content:\"/evil\"; sid:1;)",
+        false,
+    );
+    let first = b"GET /a HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 10, 101, first).is_empty());
+    // 10 bytes are lost, the next request is held out of order.
+    let next = 101 + first.len() as u32 + 10;
+    let evil = b"GET /evil HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 11, next, evil).is_empty());
+    // The server acknowledges everything: the request is parsed on its packet...
+    let end = next + evil.len() as u32;
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, end, b"", true),
+        PacketMeta::default(),
+    );
+    assert!(d.alerts.is_empty());
+    // ... and inspected with the client's next one, once.
+    assert_eq!(client_says(&mut e, 13, end, b""), [1]);
+    assert!(client_says(&mut e, 14, end, b"").is_empty());
+}
