@@ -740,6 +740,35 @@ impl FlowParser {
 
     fn tls<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
+        // An SSLv2-format ClientHello (2-byte header) opens some old handshakes: it is read
+        // whole and handed on as the TLS record it stands for.
+        let first = d.tls_rec.first().or(bytes.first()).copied().unwrap_or(0);
+        if first & 0x80 != 0 && i == 0 && d.tls_hs.is_empty() {
+            if d.tls_rec.len() < 2 {
+                let n = (2 - d.tls_rec.len()).min(bytes.len());
+                d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+                return bytes.get(n..).unwrap_or(&[]);
+            }
+            let want = crate::tls::sslv2_record_len(&d.tls_rec)
+                .unwrap_or(0)
+                .saturating_sub(d.tls_rec.len());
+            let n = want.min(bytes.len());
+            d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+            if n == want {
+                match crate::tls::sslv2_client_hello_record(&d.tls_rec) {
+                    Some(rec) => {
+                        d.tls_rec = rec;
+                        self.tls_record_done(i);
+                    }
+                    None => {
+                        d.state = State::Off;
+                        d.tls_rec.clear();
+                        return &[];
+                    }
+                }
+            }
+            return bytes.get(n..).unwrap_or(&[]);
+        }
         // Complete the record header first.
         if d.tls_rec.len() < 5 {
             let n = (5 - d.tls_rec.len()).min(bytes.len());
@@ -996,6 +1025,36 @@ mod tests {
         q.begin_packet();
         q.data(false, b"junk junk junk junk\r\n");
         assert!(q.messages(false).all(|m| m.bytes.starts_with(b"HTTP/1.1")));
+    }
+
+    #[test]
+    fn an_sslv2_client_hello_is_read_as_the_tls_hello_it_stands_for() {
+        // SSLv2 header (len 0x2e), CLIENT-HELLO, version 3.1, 2 specs (one SSLv2-only), no
+        // session id, a 16-byte challenge.
+        let mut h = vec![0x80, 0x2e - 0x0b, 1, 3, 1, 0, 6, 0, 0, 0, 16];
+        h.extend_from_slice(&[0x07, 0x00, 0xc0, 0x00, 0x00, 0x2f]);
+        h.extend_from_slice(&[0xaa; 16]);
+        h[1] = (h.len() - 2) as u8;
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        // Cut inside the header and the body.
+        p.data(true, &h[..1]);
+        p.data(true, &h[1..9]);
+        assert_eq!(p.proto(), Some(AppProto::Tls));
+        p.data(true, &h[9..]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        let Some(crate::Parsed::TlsClientHello(ch)) =
+            crate::parse_as(AppProto::Tls, m[0].bytes, Transport::Tcp)
+        else {
+            panic!("not a ClientHello: {:?}", m[0].bytes);
+        };
+        assert_eq!((ch.version, ch.cipher_suites), (0x0301, &[0x00, 0x2f][..]));
+        // A bad SSLv2 record turns the parser off.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        let mut bad = h.clone();
+        bad[10] = 3; // a 3-byte challenge
+        p.data(true, &bad);
+        assert_eq!(p.messages(true).count(), 0);
     }
 
     #[test]

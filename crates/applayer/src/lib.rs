@@ -110,7 +110,7 @@ pub fn detect(
         Transport::Tcp => {
             if http::is_request_start(payload) || http::is_response_start(payload) {
                 Some(AppProto::Http)
-            } else if tls::is_handshake_start(payload) {
+            } else if tls::is_handshake_start(payload) || tls::is_sslv2_client_hello(payload) {
                 Some(AppProto::Tls)
             } else if ssh::is_banner_start(payload) {
                 Some(AppProto::Ssh)
