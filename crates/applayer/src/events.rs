@@ -1,5 +1,5 @@
 //! App-layer anomaly events: what Suricata's `app-layer-event:<proto>.<event>` keyword
-//! matches, for the protocols this crate parses (HTTP/1, DNS).
+//! matches, for the protocols this crate parses (HTTP/1, DNS, TLS).
 //!
 //! Suricata's parsers (libhtp for HTTP, its Rust DNS parser) attach events to a transaction
 //! when a message breaks the protocol in a way worth flagging: a header line without a colon,
@@ -69,6 +69,14 @@ pub enum AppEvent {
     DnsZFlagSet,
     /// `dns.invalid_opcode`: opcode 7 or more.
     DnsInvalidOpcode,
+    /// `tls.multiple_sni_extensions`: a ClientHello with more than one server_name extension.
+    TlsMultipleSniExtensions,
+    /// `tls.invalid_sni_type`: a server name of another type than host_name.
+    TlsInvalidSniType,
+    /// `tls.invalid_sni_length`: a server name longer than its extension.
+    TlsInvalidSniLength,
+    /// `tls.heartbeat_message`: a heartbeat record.
+    TlsHeartbeatMessage,
 }
 
 /// Every event with its protocol and Suricata name.
@@ -153,6 +161,26 @@ const TABLE: &[(AppEvent, AppProto, &str)] = &[
     (AppEvent::DnsNotResponse, AppProto::Dns, "not_response"),
     (AppEvent::DnsZFlagSet, AppProto::Dns, "z_flag_set"),
     (AppEvent::DnsInvalidOpcode, AppProto::Dns, "invalid_opcode"),
+    (
+        AppEvent::TlsMultipleSniExtensions,
+        AppProto::Tls,
+        "multiple_sni_extensions",
+    ),
+    (
+        AppEvent::TlsInvalidSniType,
+        AppProto::Tls,
+        "invalid_sni_type",
+    ),
+    (
+        AppEvent::TlsInvalidSniLength,
+        AppProto::Tls,
+        "invalid_sni_length",
+    ),
+    (
+        AppEvent::TlsHeartbeatMessage,
+        AppProto::Tls,
+        "heartbeat_message",
+    ),
 ];
 
 impl AppEvent {
@@ -238,7 +266,8 @@ pub fn message_events(
             }
         }
         AppProto::Dns => dns_events(bytes, transport, to_server, &mut set),
-        AppProto::Tls | AppProto::Ssh => {}
+        AppProto::Tls => tls_events(bytes, &mut set),
+        AppProto::Ssh => {}
     }
     set
 }
@@ -461,6 +490,25 @@ fn same_authority(header: &[u8], uri: &[u8]) -> bool {
     }
 }
 
+/// A TLS message as the flow framer hands it over: a handshake record (fragments joined) or
+/// another record's header.
+fn tls_events(bytes: &[u8], set: &mut EventSet) {
+    if bytes.first() == Some(&0x18) && crate::tls::record_version(bytes).is_some() {
+        set.insert(AppEvent::TlsHeartbeatMessage);
+    }
+    if let Some((multiple, bad_type, bad_len)) = crate::tls::sni_anomalies(bytes) {
+        if multiple {
+            set.insert(AppEvent::TlsMultipleSniExtensions);
+        }
+        if bad_type {
+            set.insert(AppEvent::TlsInvalidSniType);
+        }
+        if bad_len {
+            set.insert(AppEvent::TlsInvalidSniLength);
+        }
+    }
+}
+
 fn dns_events(bytes: &[u8], transport: Transport, to_server: bool, set: &mut EventSet) {
     let msg = match transport {
         Transport::Udp => bytes,
@@ -618,6 +666,46 @@ mod tests {
             message_events(AppProto::Dns, &t, Transport::Tcp, true).contains(AppEvent::DnsZFlagSet)
         );
         assert!(message_events(AppProto::Dns, &t[..8], Transport::Tcp, true).is_empty());
+    }
+
+    /// A ClientHello record with these extensions.
+    fn hello(exts: &[u8]) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0; 32]);
+        body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(exts);
+        let mut hs = vec![1, 0];
+        hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn tls_events() {
+        let tls = |b: &[u8]| message_events(AppProto::Tls, b, Transport::Tcp, true);
+        let sni = |kind: u8, name: &[u8], claimed: u16| {
+            let mut e = vec![0, 0];
+            let mut list = vec![kind];
+            list.extend_from_slice(&claimed.to_be_bytes());
+            list.extend_from_slice(name);
+            let mut data = (list.len() as u16).to_be_bytes().to_vec();
+            data.extend_from_slice(&list);
+            e.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            e.extend_from_slice(&data);
+            e
+        };
+        let one = sni(0, b"a.example", 9);
+        assert!(tls(&hello(&one)).is_empty());
+        let two = [one.clone(), one.clone()].concat();
+        assert!(tls(&hello(&two)).contains(AppEvent::TlsMultipleSniExtensions));
+        assert!(tls(&hello(&sni(1, b"a.example", 9))).contains(AppEvent::TlsInvalidSniType));
+        assert!(tls(&hello(&sni(0, b"a.example", 90))).contains(AppEvent::TlsInvalidSniLength));
+        assert!(tls(&[0x18, 3, 3, 0, 3]).contains(AppEvent::TlsHeartbeatMessage));
+        assert!(tls(&[0x17, 3, 3, 0, 3]).is_empty());
     }
 
     #[test]

@@ -84,6 +84,63 @@ pub fn sslv2_client_hello_record(p: &[u8]) -> Option<Vec<u8>> {
     Some(rec)
 }
 
+/// SNI anomalies of a handshake record starting with a ClientHello, as Suricata's TLS parser
+/// flags them: (more than one server_name extension, a first name of another type than
+/// host_name, a first name longer than what its extension holds). None when the bytes are
+/// not a ClientHello record with its extensions.
+pub fn sni_anomalies(p: &[u8]) -> Option<(bool, bool, bool)> {
+    if !is_handshake_start(p) {
+        return None;
+    }
+    let mut r = Reader { b: p.get(5..)? };
+    if r.u8().ok()? != 1 {
+        return None;
+    }
+    let len = r.u24().ok()?;
+    let mut c = Reader {
+        b: r.b.get(..len.min(r.b.len()))?,
+    };
+    c.take(2 + 32).ok()?;
+    c.vec8().ok()?;
+    c.vec16().ok()?;
+    c.vec8().ok()?;
+    let mut ext = Reader {
+        b: c.vec16().unwrap_or(c.b),
+    };
+    let (mut count, mut bad_type, mut bad_len) = (0, false, false);
+    while !ext.b.is_empty() {
+        let (Ok(ty), Ok(n)) = (ext.u16(), ext.u16()) else {
+            break;
+        };
+        let data = ext.b.get(..usize::from(n)).unwrap_or(ext.b);
+        ext.b = ext.b.get(usize::from(n)..).unwrap_or(&[]);
+        if ty != 0 {
+            continue;
+        }
+        count += 1;
+        if count > 1 {
+            continue;
+        }
+        let mut e = Reader { b: data };
+        if e.u16().is_err() {
+            bad_len = true;
+            continue;
+        }
+        match e.u8() {
+            Ok(0) => {}
+            Ok(_) => bad_type = true,
+            Err(_) => bad_len = true,
+        }
+        if !bad_type {
+            match e.u16() {
+                Ok(name_len) if usize::from(name_len) <= e.b.len() => {}
+                _ => bad_len = true,
+            }
+        }
+    }
+    Some((count > 1, bad_type, bad_len))
+}
+
 /// A bounds-checked cursor.
 struct Reader<'a> {
     b: &'a [u8],
