@@ -60,6 +60,8 @@ pub(crate) struct TcpStream {
     /// Per direction: its app-layer messages got data on a packet of the other direction
     /// (released by an ACK) and wait for a packet of their own, or the flow's end.
     app_waiting: [bool; 2],
+    /// The direction that sent the last RST (true: the client), until its sender goes on.
+    rst_from: Option<bool>,
 }
 
 /// What the handshake said about TCP timestamps (RFC 7323), as Suricata's stream engine
@@ -126,7 +128,23 @@ impl TcpStream {
             pending: [0; 2],
             ts: Handshake::default(),
             app_waiting: [false; 2],
+            rst_from: None,
         }
+    }
+
+    /// Tracks RSTs: true when this packet, not a RST, comes from the side that sent the
+    /// last RST -- the RST was not the sender's own (the target ignored it and the sender
+    /// goes on), Suricata's `stream-event:suspected_rst_inject`. Raised once per RST.
+    pub fn rst_injection(&mut self, to_server: bool, flags: u8) -> bool {
+        if flags & verdict_stream::flags::RST != 0 {
+            self.rst_from = Some(to_server);
+            return false;
+        }
+        if self.rst_from == Some(to_server) {
+            self.rst_from = None;
+            return true;
+        }
+        false
     }
 
     /// Starts the inspection of a packet (or the flow-end pseudo packet) of direction
@@ -389,5 +407,19 @@ mod tests {
         assert!(!s.invalid_timestamp(false, 0x12, &ts(9, 42)));
         // Client packets are never flagged by this check.
         assert!(!s.invalid_timestamp(true, 0x10, &ts(1, 2)));
+    }
+
+    #[test]
+    fn the_rst_senders_next_packet_suggests_an_injected_rst() {
+        let mut s = TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
+        assert!(!s.rst_injection(true, 0x10));
+        assert!(!s.rst_injection(true, 0x14), "the RST itself");
+        assert!(
+            !s.rst_injection(false, 0x10),
+            "the target's packets say nothing"
+        );
+        assert!(!s.rst_injection(true, 0x14), "more RSTs are usual");
+        assert!(s.rst_injection(true, 0x18));
+        assert!(!s.rst_injection(true, 0x18), "once per RST");
     }
 }
