@@ -1331,7 +1331,7 @@ impl<I: Inspector> Layers<'_, I> {
             n_events += 1;
         }
         // TCP: reassemble, frame app-layer messages, and give rules what this packet added.
-        let mut stream_events: [&str; 4] = [""; 4];
+        let mut stream_events: [&str; 5] = [""; 5];
         let mut n_stream_events = 0;
         let mut fed = None;
         if let (
@@ -1357,9 +1357,15 @@ impl<I: Inspector> Layers<'_, I> {
             if invalid_ts {
                 stream_events[n_stream_events] = "pkt_invalid_timestamp";
                 n_stream_events += 1;
-            } else if st.rst_injection(tracked.to_server, flags) {
-                stream_events[n_stream_events] = "suspected_rst_inject";
-                n_stream_events += 1;
+            } else {
+                if st.rst_injection(tracked.to_server, flags) {
+                    stream_events[n_stream_events] = "suspected_rst_inject";
+                    n_stream_events += 1;
+                }
+                if st.handshake(tracked.to_server, flags, seq, ack) {
+                    stream_events[n_stream_events] = "3whs_syn_flood";
+                    n_stream_events += 1;
+                }
             }
             let f = if invalid_ts {
                 st.begin(tracked.to_server);

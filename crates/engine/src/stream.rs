@@ -62,7 +62,15 @@ pub(crate) struct TcpStream {
     app_waiting: [bool; 2],
     /// The direction that sent the last RST (true: the client), until its sender goes on.
     rst_from: Option<bool>,
+    /// SYNs resent with another ISN than the first one before the handshake completed.
+    syns_queued: u8,
+    /// The server's SYN-ACK was seen (by [`TcpStream::handshake`]).
+    synack_seen: bool,
 }
+
+/// SYNs with a new ISN Suricata queues before the handshake completes
+/// (`stream.max-syn-queued`, default 10); more raise `3whs_syn_flood`.
+pub const MAX_SYN_QUEUED: u8 = 10;
 
 /// What the handshake said about TCP timestamps (RFC 7323), as Suricata's stream engine
 /// checks the server's answers to a SYN.
@@ -129,6 +137,41 @@ impl TcpStream {
             ts: Handshake::default(),
             app_waiting: [false; 2],
             rst_from: None,
+            syns_queued: 0,
+            synack_seen: false,
+        }
+    }
+
+    /// Tracks the handshake's SYNs and SYN-ACK: true when this client SYN, resent with
+    /// another ISN than the first SYN's before any SYN-ACK, is beyond the
+    /// [`MAX_SYN_QUEUED`] Suricata keeps (`stream-event:3whs_syn_flood`). The SYN-ACK's
+    /// acknowledgement picks the ISN of the client's stream.
+    pub fn handshake(&mut self, to_server: bool, flags: u8, seq: u32, ack: u32) -> bool {
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        if self.synack_seen {
+            return false;
+        }
+        if !to_server {
+            if flags & (SYN | ACK) == SYN | ACK {
+                self.dirs[0].synack(ack);
+                self.synack_seen = true;
+            }
+            return false;
+        }
+        if flags & (SYN | ACK) != SYN {
+            return false;
+        }
+        match self.dirs[0].next_seq() {
+            Some(next) if self.dirs[0].next_offset() == 0 && seq.wrapping_add(1) != next => {
+                if self.syns_queued < MAX_SYN_QUEUED {
+                    self.syns_queued += 1;
+                    false
+                } else {
+                    true
+                }
+            }
+            _ => false,
         }
     }
 
@@ -407,6 +450,44 @@ mod tests {
         assert!(!s.invalid_timestamp(false, 0x12, &ts(9, 42)));
         // Client packets are never flagged by this check.
         assert!(!s.invalid_timestamp(true, 0x10, &ts(1, 2)));
+    }
+
+    #[test]
+    fn syns_resent_with_new_isns_beyond_the_queue_are_a_flood() {
+        let mut s = TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
+        let syn = |s: &mut TcpStream, seq: u32| {
+            let flood = s.handshake(true, 0x02, seq, 0);
+            s.feed(
+                true,
+                seq,
+                None,
+                0x02,
+                b"",
+                false,
+                &mut StreamStats::default(),
+            );
+            flood
+        };
+        assert!(!syn(&mut s, 100));
+        assert!(!syn(&mut s, 100), "the same SYN again");
+        for i in 0..MAX_SYN_QUEUED {
+            assert!(!syn(&mut s, 1000 + u32::from(i)));
+        }
+        assert!(syn(&mut s, 5000));
+        assert!(syn(&mut s, 6000));
+        // The SYN-ACK answers the second SYN: its ISN is the stream's.
+        assert!(!s.handshake(false, 0x12, 77, 1001));
+        let f = s.feed(
+            true,
+            1001,
+            Some(78),
+            0x18,
+            b"GET",
+            false,
+            &mut StreamStats::default(),
+        );
+        assert_eq!(f.delivered, 3);
+        assert!(!syn(&mut s, 7000), "after the SYN-ACK, not a handshake SYN");
     }
 
     #[test]

@@ -349,10 +349,10 @@ impl Reassembler {
     ) -> Update {
         let mut up = Update::default();
         let syn = tcp_flags & flags::SYN != 0;
-        if !self.started || (syn && !self.syn && self.next == 0 && self.held.is_empty()) {
+        if !self.started || (syn && self.next == 0 && self.held.is_empty()) {
             // A SYN fixes the ISN; without one (midstream pickup) the stream starts at the
-            // first segment seen. A SYN arriving after a midstream start with nothing
-            // delivered yet (reordered handshake) still fixes it.
+            // first segment seen. A SYN arriving with nothing delivered yet (a reordered
+            // handshake, or a SYN resent with another ISN) fixes it again.
             self.started = true;
             self.syn = syn;
             self.next_seq = if syn { seq.wrapping_add(1) } else { seq };
@@ -378,6 +378,15 @@ impl Reassembler {
         let start = start.max(0) as u64;
         self.take(start, payload, &mut up, &mut out);
         up
+    }
+
+    /// Takes the ISN the peer's SYN-ACK acknowledges (`ack` = ISN + 1) while nothing is
+    /// delivered or held yet: of several SYNs sent with different ISNs, the one the server
+    /// answered is the session's (Suricata's SYN queue). Ignored once data flowed.
+    pub fn synack(&mut self, ack: u32) {
+        if self.syn && self.next == 0 && self.held.is_empty() {
+            self.next_seq = ack;
+        }
     }
 
     /// Takes the peer's acknowledgement number. When it acknowledges data beyond a hole we

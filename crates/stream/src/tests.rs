@@ -246,6 +246,22 @@ fn ack_past_a_hole_makes_a_gap_and_resumes() {
 }
 
 #[test]
+fn the_syn_the_server_answered_fixes_the_isn() {
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg(5000, flags::SYN, b"");
+    h.seg(ISN, flags::SYN, b"");
+    h.seg(9000, flags::SYN, b"");
+    // The SYN-ACK acknowledges the second SYN.
+    h.r.synack(ISN + 1);
+    assert_eq!(h.seg(ISN + 1, 0, b"data").delivered, 4);
+    // Once data flowed, neither a SYN nor a SYN-ACK moves the stream.
+    h.seg(7000, flags::SYN, b"");
+    h.r.synack(7001);
+    assert_eq!(h.seg(ISN + 5, 0, b"more").delivered, 4);
+    assert_eq!(h.out, b"datamore");
+}
+
+#[test]
 fn log_window_marks_gaps() {
     let mut h = with_syn();
     h.seg(ISN + 1, 0, b"VERY");
