@@ -59,6 +59,14 @@ pub enum AppEvent {
     HttpResponseChunkedOldProto,
     /// `http.response_invalid_status`: a status that is not a number in 100..=999.
     HttpResponseInvalidStatus,
+    /// `http.invalid_request_chunk_len`: a chunked request body whose chunk-size line is not
+    /// one (the body is then read as sent, as libhtp does).
+    HttpInvalidRequestChunkLen,
+    /// `http.invalid_response_chunk_len`.
+    HttpInvalidResponseChunkLen,
+    /// `http.response_abnormal_transfer_encoding`: a response `Transfer-Encoding` that
+    /// contains `chunked` but is not just `chunked`.
+    HttpResponseAbnormalTransferEncoding,
     /// `dns.malformed_data`: a DNS message whose header or question section does not parse.
     DnsMalformedData,
     /// `dns.not_request` (also `not_a_request`): a response sent to the server.
@@ -155,6 +163,21 @@ const TABLE: &[(AppEvent, AppProto, &str)] = &[
         AppEvent::HttpResponseInvalidStatus,
         AppProto::Http,
         "response_invalid_status",
+    ),
+    (
+        AppEvent::HttpInvalidRequestChunkLen,
+        AppProto::Http,
+        "invalid_request_chunk_len",
+    ),
+    (
+        AppEvent::HttpInvalidResponseChunkLen,
+        AppProto::Http,
+        "invalid_response_chunk_len",
+    ),
+    (
+        AppEvent::HttpResponseAbnormalTransferEncoding,
+        AppProto::Http,
+        "response_abnormal_transfer_encoding",
     ),
     (AppEvent::DnsMalformedData, AppProto::Dns, "malformed_data"),
     (AppEvent::DnsNotRequest, AppProto::Dns, "not_request"),
@@ -362,6 +385,12 @@ fn request_events(bytes: &[u8], set: &mut EventSet) {
     if te.is_some_and(|t| !contains_nocase_nozero(t, b"chunked")) {
         set.insert(AppEvent::HttpInvalidTransferEncodingRequest);
     }
+    if req.headers_complete()
+        && te.is_some_and(|t| contains_nocase_nozero(t, b"chunked"))
+        && bad_chunks(req.body())
+    {
+        set.insert(AppEvent::HttpInvalidRequestChunkLen);
+    }
     if let Some(auth) = req.header(b"authorization") {
         let known = [&b"basic"[..], b"digest", b"bearer"].iter().any(|s| {
             auth.get(..s.len())
@@ -407,13 +436,27 @@ fn response_events(bytes: &[u8], set: &mut EventSet) {
     if !valid_status {
         set.insert(AppEvent::HttpResponseInvalidStatus);
     }
-    if resp
+    let chunked = resp
         .header(b"transfer-encoding")
-        .is_some_and(|t| contains_nocase_nozero(t, b"chunked"))
-        && !protocol_at_least_1_1(resp.protocol)
-    {
-        set.insert(AppEvent::HttpResponseChunkedOldProto);
+        .filter(|t| contains_nocase_nozero(t, b"chunked"));
+    if let Some(te) = chunked {
+        if !protocol_at_least_1_1(resp.protocol) {
+            set.insert(AppEvent::HttpResponseChunkedOldProto);
+        }
+        if !http::fields::trimmed(te).eq_ignore_ascii_case(b"chunked") {
+            set.insert(AppEvent::HttpResponseAbnormalTransferEncoding);
+        }
+        if resp.headers_complete() && bad_chunks(resp.body()) {
+            set.insert(AppEvent::HttpInvalidResponseChunkLen);
+        }
     }
+}
+
+/// A chunked body whose framing breaks (a chunk-size line that is not one): libhtp then
+/// reads the body as sent.
+fn bad_chunks(body: &[u8]) -> bool {
+    let mut out = Vec::new();
+    http::body::dechunk(body, &mut out) == http::body::BodyEnd::AtClose
 }
 
 /// `HTTP/1.1` or later (`HTTP/2.0`, ...).
@@ -633,6 +676,19 @@ mod tests {
         );
         // A head cut before its end raises nothing that needs the whole head.
         assert!(req(b"GET / HTTP/1.1\r\n").is_empty());
+    }
+
+    #[test]
+    fn chunk_events() {
+        let e = req(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n");
+        assert!(e.contains(AppEvent::HttpInvalidRequestChunkLen));
+        let e = req(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        );
+        assert!(e.is_empty());
+        let e = resp(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nxyz\r\n");
+        assert!(e.contains(AppEvent::HttpResponseAbnormalTransferEncoding));
+        assert!(e.contains(AppEvent::HttpInvalidResponseChunkLen));
     }
 
     #[test]
