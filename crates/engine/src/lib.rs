@@ -1362,8 +1362,8 @@ impl<I: Inspector> Layers<'_, I> {
                     stream_events[n_stream_events] = "suspected_rst_inject";
                     n_stream_events += 1;
                 }
-                if st.handshake(tracked.to_server, flags, seq, ack) {
-                    stream_events[n_stream_events] = "3whs_syn_flood";
+                if let Some(ev) = st.handshake(tracked.to_server, flags, seq, ack) {
+                    stream_events[n_stream_events] = ev;
                     n_stream_events += 1;
                 }
             }

@@ -66,6 +66,8 @@ pub(crate) struct TcpStream {
     syns_queued: u8,
     /// The server's SYN-ACK was seen (by [`TcpStream::handshake`]).
     synack_seen: bool,
+    /// The ISNs of the client's SYNs before the SYN-ACK (the first ones, bounded).
+    syn_isns: Vec<u32>,
 }
 
 /// SYNs with a new ISN Suricata queues before the handshake completes
@@ -139,39 +141,62 @@ impl TcpStream {
             rst_from: None,
             syns_queued: 0,
             synack_seen: false,
+            syn_isns: Vec::new(),
         }
     }
 
-    /// Tracks the handshake's SYNs and SYN-ACK: true when this client SYN, resent with
-    /// another ISN than the first SYN's before any SYN-ACK, is beyond the
-    /// [`MAX_SYN_QUEUED`] Suricata keeps (`stream-event:3whs_syn_flood`). The SYN-ACK's
-    /// acknowledgement picks the ISN of the client's stream.
-    pub fn handshake(&mut self, to_server: bool, flags: u8, seq: u32, ack: u32) -> bool {
+    /// Tracks the three-way handshake and names the stream event a packet of it raises:
+    /// - `3whs_syn_flood`: a client SYN resent with another ISN than the previous SYN's,
+    ///   before any SYN-ACK, beyond the [`MAX_SYN_QUEUED`] Suricata keeps;
+    /// - `3whs_synack_in_wrong_direction`: a SYN-ACK from the client;
+    /// - `3whs_synack_with_wrong_ack`: a SYN-ACK acknowledging none of the client's SYNs (it
+    ///   is not taken as the handshake's).
+    ///
+    /// The SYN-ACK's acknowledgement picks the ISN of the client's stream among its SYNs.
+    pub fn handshake(
+        &mut self,
+        to_server: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+    ) -> Option<&'static str> {
         const SYN: u8 = 0x02;
         const ACK: u8 = 0x10;
         if self.synack_seen {
-            return false;
+            return None;
         }
+        let synack = flags & (SYN | ACK) == SYN | ACK;
         if !to_server {
-            if flags & (SYN | ACK) == SYN | ACK {
-                self.dirs[0].synack(ack);
-                self.synack_seen = true;
+            if !synack {
+                return None;
             }
-            return false;
+            let isn = ack.wrapping_sub(1);
+            if !self.syn_isns.is_empty() && !self.syn_isns.contains(&isn) {
+                return Some("3whs_synack_with_wrong_ack");
+            }
+            self.dirs[0].synack(ack);
+            self.synack_seen = true;
+            return None;
+        }
+        if synack {
+            return (!self.syn_isns.is_empty()).then_some("3whs_synack_in_wrong_direction");
         }
         if flags & (SYN | ACK) != SYN {
-            return false;
+            return None;
+        }
+        if !self.syn_isns.contains(&seq) && self.syn_isns.len() <= usize::from(MAX_SYN_QUEUED) {
+            self.syn_isns.push(seq);
         }
         match self.dirs[0].next_seq() {
             Some(next) if self.dirs[0].next_offset() == 0 && seq.wrapping_add(1) != next => {
                 if self.syns_queued < MAX_SYN_QUEUED {
                     self.syns_queued += 1;
-                    false
+                    None
                 } else {
-                    true
+                    Some("3whs_syn_flood")
                 }
             }
-            _ => false,
+            _ => None,
         }
     }
 
@@ -456,7 +481,7 @@ mod tests {
     fn syns_resent_with_new_isns_beyond_the_queue_are_a_flood() {
         let mut s = TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
         let syn = |s: &mut TcpStream, seq: u32| {
-            let flood = s.handshake(true, 0x02, seq, 0);
+            let flood = s.handshake(true, 0x02, seq, 0) == Some("3whs_syn_flood");
             s.feed(
                 true,
                 seq,
@@ -475,8 +500,17 @@ mod tests {
         }
         assert!(syn(&mut s, 5000));
         assert!(syn(&mut s, 6000));
+        // A SYN-ACK from the client, or acknowledging no SYN, is not the handshake's.
+        assert_eq!(
+            s.handshake(true, 0x12, 1, 2),
+            Some("3whs_synack_in_wrong_direction")
+        );
+        assert_eq!(
+            s.handshake(false, 0x12, 77, 4242),
+            Some("3whs_synack_with_wrong_ack")
+        );
         // The SYN-ACK answers the second SYN: its ISN is the stream's.
-        assert!(!s.handshake(false, 0x12, 77, 1001));
+        assert_eq!(s.handshake(false, 0x12, 77, 1001), None);
         let f = s.feed(
             true,
             1001,
