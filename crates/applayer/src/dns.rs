@@ -10,6 +10,10 @@ use crate::Error;
 const MAX_NAME: usize = 1025;
 /// Compression pointers followed per name before the name is declared invalid.
 const MAX_HOPS: usize = 32;
+/// [`Error::Invalid`] reason of a name longer than [`MAX_NAME`].
+pub(crate) const NAME_TOO_LONG: &str = "DNS name (too long)";
+/// [`Error::Invalid`] reason of a name whose compression pointers loop.
+pub(crate) const NAME_LOOP: &str = "DNS name (compression loop)";
 
 /// A DNS message view.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +166,7 @@ pub fn read_name(buf: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), Error> 
                 }
                 out.extend_from_slice(label);
                 if out.len() > MAX_NAME {
-                    return Err(Error::Invalid("DNS name (too long)"));
+                    return Err(Error::Invalid(NAME_TOO_LONG));
                 }
                 pos += 1 + usize::from(len);
             }
@@ -170,7 +174,7 @@ pub fn read_name(buf: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), Error> 
                 let lo = *buf.get(pos + 1).ok_or(Error::Incomplete)?;
                 hops += 1;
                 if hops > MAX_HOPS {
-                    return Err(Error::Invalid("DNS name (compression loop)"));
+                    return Err(Error::Invalid(NAME_LOOP));
                 }
                 end.get_or_insert(pos + 2);
                 pos = usize::from(u16::from_be_bytes([len & 0x3f, lo]));

@@ -77,6 +77,12 @@ pub enum AppEvent {
     DnsZFlagSet,
     /// `dns.invalid_opcode`: opcode 7 or more.
     DnsInvalidOpcode,
+    /// `dns.name_too_long`: a question name longer than 1025 bytes.
+    DnsNameTooLong,
+    /// `dns.infinite_loop`: a question name whose compression pointers loop.
+    DnsInfiniteLoop,
+    /// `http.request_line_missing_protocol`: a request line without a protocol (HTTP/0.9).
+    HttpRequestLineMissingProtocol,
     /// `tls.multiple_sni_extensions`: a ClientHello with more than one server_name extension.
     TlsMultipleSniExtensions,
     /// `tls.invalid_sni_type`: a server name of another type than host_name.
@@ -184,6 +190,13 @@ const TABLE: &[(AppEvent, AppProto, &str)] = &[
     (AppEvent::DnsNotResponse, AppProto::Dns, "not_response"),
     (AppEvent::DnsZFlagSet, AppProto::Dns, "z_flag_set"),
     (AppEvent::DnsInvalidOpcode, AppProto::Dns, "invalid_opcode"),
+    (AppEvent::DnsNameTooLong, AppProto::Dns, "name_too_long"),
+    (AppEvent::DnsInfiniteLoop, AppProto::Dns, "infinite_loop"),
+    (
+        AppEvent::HttpRequestLineMissingProtocol,
+        AppProto::Http,
+        "request_line_missing_protocol",
+    ),
     (
         AppEvent::TlsMultipleSniExtensions,
         AppProto::Tls,
@@ -358,6 +371,9 @@ fn request_events(bytes: &[u8], set: &mut EventSet) {
     let Ok(req) = http::Request::parse(bytes) else {
         return;
     };
+    if req.protocol.is_empty() {
+        set.insert(AppEvent::HttpRequestLineMissingProtocol);
+    }
     // The delimiters around the URI, as sent.
     let line = req.request_line;
     if let Some(&d) = line.get(req.method.len()) {
@@ -580,8 +596,13 @@ fn dns_events(bytes: &[u8], transport: Transport, to_server: bool, set: &mut Eve
             return;
         }
     };
-    if m.questions().any(|q| q.is_err()) {
-        set.insert(AppEvent::DnsMalformedData);
+    for q in m.questions() {
+        match q {
+            Ok(_) => {}
+            Err(crate::Error::Invalid(dns::NAME_TOO_LONG)) => set.insert(AppEvent::DnsNameTooLong),
+            Err(crate::Error::Invalid(dns::NAME_LOOP)) => set.insert(AppEvent::DnsInfiniteLoop),
+            Err(_) => set.insert(AppEvent::DnsMalformedData),
+        }
     }
     let flags = m.flags();
     if to_server && m.is_response() {
@@ -658,6 +679,7 @@ mod tests {
         assert!(req(b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eHl6\r\n\r\n").is_empty());
         assert!(req(b"GET / HTTP/1.1\r\n\r\n").contains(AppEvent::HttpMissingHostHeader));
         assert!(req(b"GET / HTTP/1.0\r\n\r\n").is_empty());
+        assert!(req(b"GET /\r\n\r\n").contains(AppEvent::HttpRequestLineMissingProtocol));
         assert!(req(b"GET / HTTP/1.1\r\nHost: a\r\nbogus line\r\n\r\n")
             .contains(AppEvent::HttpRequestFieldMissingColon));
         assert!(req(b"GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -715,6 +737,21 @@ mod tests {
         let e = ev(&q, true);
         assert!(e.contains(AppEvent::DnsNotRequest) && e.contains(AppEvent::DnsZFlagSet));
         assert!(ev(&q[..14], true).contains(AppEvent::DnsMalformedData));
+        // A name pointing at itself, a name too long.
+        let mut l = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        l.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01");
+        assert_eq!(
+            ev(&l, true).iter().collect::<Vec<_>>(),
+            [AppEvent::DnsInfiniteLoop]
+        );
+        let mut long = Vec::new();
+        for _ in 0..20 {
+            long.push(60);
+            long.extend_from_slice(&[b'a'; 60]);
+        }
+        long.push(0);
+        let t = crate::dns::tests::query(&long, 1);
+        assert!(ev(&t, true).contains(AppEvent::DnsNameTooLong));
         // Over TCP the length prefix comes first; a message not all there says nothing.
         let mut t = vec![0, q.len() as u8];
         t.extend_from_slice(&q);
