@@ -9,6 +9,8 @@ command -v iptables  >/dev/null 2>&1 || need+=(iptables)
 command -v nft       >/dev/null 2>&1 || need+=(nftables)
 command -v ip        >/dev/null 2>&1 || need+=(iproute2)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+# socat sends datagrams as another user in the nfq uid/gid test.
+command -v socat     >/dev/null 2>&1 || need+=(socat)
 command -v python3   >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)

@@ -183,6 +183,8 @@ pub struct ClientHello<'a> {
     pub record_version: u16,
     /// The ClientHello `legacy_version` (`0x0303` for TLS 1.2 and 1.3 hellos).
     pub version: u16,
+    /// The 32-byte `random` field (`tls.random`).
+    pub random: &'a [u8],
     /// The cipher suites list (2 bytes each).
     pub cipher_suites: &'a [u8],
     /// The extensions block (empty when the hello has none).
@@ -212,7 +214,7 @@ impl<'a> ClientHello<'a> {
         let len = h.u24()?;
         let mut c = Reader { b: h.take(len)? };
         let version = c.u16()?;
-        c.take(32)?; // random
+        let random = c.take(32)?;
         c.vec8()?; // session id
         let cipher_suites = c.vec16()?;
         c.vec8()?; // compression methods
@@ -220,6 +222,7 @@ impl<'a> ClientHello<'a> {
         let mut ch = ClientHello {
             record_version,
             version,
+            random,
             cipher_suites,
             extensions,
             sni: None,

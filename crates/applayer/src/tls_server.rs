@@ -61,6 +61,8 @@ pub struct ServerHello<'a> {
     /// The negotiated version: the `supported_versions` extension's value (TLS 1.3) or
     /// `legacy_version`.
     pub version: u16,
+    /// The 32-byte `random` field (`tls.random`).
+    pub random: &'a [u8],
     /// The selected cipher suite.
     pub cipher: u16,
     /// The extensions block (empty when the hello has none).
@@ -83,9 +85,11 @@ impl<'a> ServerHello<'a> {
             let n = usize::from(u16_at(rest, 0).ok_or(Error::Incomplete)?);
             rest.get(2..2 + n).ok_or(Error::Incomplete)?
         };
+        let random = body.get(2..34).ok_or(Error::Incomplete)?;
         let mut hello = ServerHello {
             legacy_version,
             version: legacy_version,
+            random,
             cipher,
             extensions,
         };

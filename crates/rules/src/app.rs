@@ -357,6 +357,19 @@ impl<'a> AppView<'a> {
                 Some(Parsed::TlsClientHello(c)) => c.sni?,
                 _ => return None,
             },
+            Buffer::TlsRandom | Buffer::TlsRandomTime | Buffer::TlsRandomBytes => {
+                // The ClientHello's random to the server, the ServerHello's to the client.
+                let random = match &self.parsed {
+                    Some(Parsed::TlsClientHello(c)) => c.random,
+                    Some(Parsed::TlsHandshake(h)) => h.server_hello.as_ref()?.random,
+                    _ => return None,
+                };
+                match b {
+                    Buffer::TlsRandomTime => random.get(..4)?,
+                    Buffer::TlsRandomBytes => random.get(4..)?,
+                    _ => random,
+                }
+            }
             Buffer::Payload
             | Buffer::Ipv4Hdr
             | Buffer::Ipv6Hdr

@@ -66,14 +66,18 @@ pub mod input;
 mod matchers;
 pub mod parse;
 mod prefilter;
+pub mod requires;
 mod rule;
 mod ruleset;
+mod transform;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};
+pub use prefilter::PrefilterStats;
+pub use requires::SURICATA_COMPAT_VERSION;
 pub use rule::{RuleMeta, Target};
 pub use ruleset::{
     DetectState, FlowVars, LoadedRule, Match, Report, RuleSet, RuleSetBuilder, SkippedRule,

@@ -605,6 +605,13 @@ pub(crate) enum Buffer {
     TlsSni,
     /// `tls.alpn`: each ALPN protocol of the ClientHello (a multi-buffer).
     TlsAlpn,
+    /// `tls.random`: the 32-byte random of the ClientHello (to server) or the ServerHello
+    /// (to client).
+    TlsRandom,
+    /// `tls.random_time`: its first 4 bytes.
+    TlsRandomTime,
+    /// `tls.random_bytes`: its last 28 bytes.
+    TlsRandomBytes,
     /// `ja3.hash`/`ja3_hash`: the ClientHello's JA3 MD5, lowercase hex.
     Ja3Hash,
     /// `ja3.string`: the ClientHello's JA3 string.
@@ -683,6 +690,9 @@ impl Buffer {
             "file_data" | "file.data" => Buffer::FileData,
             "dns.query" | "dns_query" | "dns.queries.rrname" => Buffer::DnsQuery,
             "tls.alpn" => Buffer::TlsAlpn,
+            "tls.random" => Buffer::TlsRandom,
+            "tls.random_time" => Buffer::TlsRandomTime,
+            "tls.random_bytes" => Buffer::TlsRandomBytes,
             "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
             "ja3.string" => Buffer::Ja3String,
             "tls.sni" | "tls_sni" => Buffer::TlsSni,
@@ -1627,6 +1637,88 @@ pub(crate) enum PayloadOp {
     ByteTest(ByteTest),
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
+    Base64Decode(Box<Base64Decode>),
+}
+
+/// Most bytes `base64_decode` decodes (Suricata's limit).
+const BASE64_DECODE_MAX: usize = 65535;
+
+/// `base64_decode:[bytes N][, offset N][, relative]` with the keywords of the `base64_data`
+/// buffer that follows it: the decoded bytes must be non-empty and match `data`.
+#[derive(Debug, Default)]
+pub(crate) struct Base64Decode {
+    /// How many encoded bytes to decode (0: to the end of the buffer).
+    pub bytes: u32,
+    /// Bytes skipped before decoding (from the buffer start, or the previous match end).
+    pub offset: u32,
+    /// Decode from the end of the previous match.
+    pub relative: bool,
+    /// The `base64_data` keywords.
+    pub data: Vec<PayloadOp>,
+}
+
+impl Base64Decode {
+    /// Parses the keyword's value.
+    pub(crate) fn parse(v: &str) -> Result<Base64Decode, String> {
+        let mut d = Base64Decode::default();
+        let (mut have_bytes, mut have_offset) = (false, false);
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "relative" {
+                if d.relative {
+                    return Err("`relative` given twice".into());
+                }
+                d.relative = true;
+                continue;
+            }
+            let (name, val) = part
+                .split_once(char::is_whitespace)
+                .map(|(n, v)| (n, v.trim()))
+                .ok_or_else(|| format!("`{part}`: expected bytes N, offset N or relative"))?;
+            let n: u32 = val
+                .parse::<u16>()
+                .map(u32::from)
+                .map_err(|_| format!("bad {name} `{val}`: expected an integer 0..65535"))?;
+            match name {
+                "bytes" if !have_bytes => {
+                    if n == 0 {
+                        return Err("bytes 0 decodes nothing".into());
+                    }
+                    have_bytes = true;
+                    d.bytes = n;
+                }
+                "offset" if !have_offset => {
+                    have_offset = true;
+                    d.offset = n;
+                }
+                "bytes" | "offset" => return Err(format!("`{name}` given twice")),
+                _ => {
+                    return Err(format!(
+                        "unknown option `{name}`: expected bytes, offset, relative"
+                    ))
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// The decoded bytes at `pos` (the previous match end), empty when there are none.
+    fn decode(&self, buf: &[u8], pos: usize, out: &mut Vec<u8>) {
+        out.clear();
+        let base = if self.relative { pos } else { 0 };
+        let Some(rest) = buf.get(base.saturating_add(self.offset as usize)..) else {
+            return;
+        };
+        let data = match self.bytes as usize {
+            0 => rest,
+            n => &rest[..n.min(rest.len())],
+        };
+        crate::transform::base64_decode(
+            data,
+            crate::transform::Base64Mode::Rfc4648,
+            BASE64_DECODE_MAX,
+            out,
+        );
+    }
 }
 
 impl PayloadOp {
@@ -1642,110 +1734,121 @@ impl PayloadOp {
             PayloadOp::ByteTest(t) => t.relative,
             PayloadOp::ByteJump(j) => j.relative,
             PayloadOp::ByteExtract(e) => e.relative,
+            PayloadOp::Base64Decode(b) => b.relative,
         }
     }
 }
 
-/// A transformation of a sticky buffer (Suricata's `dotprefix`, `to_lowercase`, ...), applied
-/// in rule order before the buffer's payload keywords.
+pub(crate) use crate::transform::{apply_transforms, Transform};
+
+/// A buffer as a rule inspects it: the sticky buffer and which of the rule's transform lists
+/// applies to it (`xf` 0: none, else `Rule::transforms[xf - 1]`). As in Suricata, the same
+/// buffer with different transforms is a different buffer with its own keyword chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transform {
-    /// `dotprefix`: prepend a `.`.
-    DotPrefix,
-    /// `to_lowercase`.
-    ToLower,
-    /// `to_uppercase`.
-    ToUpper,
-    /// `strip_whitespace`: remove every whitespace byte.
-    StripWhitespace,
-    /// `compress_whitespace`: each run of whitespace becomes one space.
-    CompressWhitespace,
-    /// `url_decode`: `%XX` decoded and `+` made a space.
-    UrlDecode,
+pub(crate) struct Slot {
+    pub buf: Buffer,
+    pub xf: usize,
 }
 
-impl Transform {
-    pub(crate) fn from_keyword(k: &str) -> Option<Transform> {
-        Some(match k {
-            "dotprefix" => Transform::DotPrefix,
-            "to_lowercase" => Transform::ToLower,
-            "to_uppercase" => Transform::ToUpper,
-            "strip_whitespace" => Transform::StripWhitespace,
-            "compress_whitespace" => Transform::CompressWhitespace,
-            "url_decode" => Transform::UrlDecode,
-            _ => return None,
-        })
+/// Which TCP stream(s) `stream_size` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamSide {
+    /// The bytes the server sent.
+    Server,
+    /// The bytes the client sent.
+    Client,
+    /// Both streams must satisfy the comparison.
+    Both,
+    /// Either stream satisfies it.
+    Either,
+}
+
+/// `stream_size:<server|client|both|either>,<op>,<N>`: the amount of data a TCP stream
+/// registered by sequence numbers (next expected sequence number minus the initial one, so
+/// the SYN counts as one byte, as in Suricata).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamSize {
+    pub side: StreamSide,
+    pub cond: UintCond,
+}
+
+impl StreamSize {
+    /// Parses `server,<,6` (spaces allowed around the parts).
+    pub(crate) fn parse(v: &str) -> Result<StreamSize, String> {
+        const EXPECTED: &str =
+            "expected <server|client|both|either>,<op>,<N> with op one of <, <=, =, !=, >=, >";
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        let [side, op, n] = parts.as_slice() else {
+            return Err(EXPECTED.into());
+        };
+        let side = match *side {
+            "server" => StreamSide::Server,
+            "client" => StreamSide::Client,
+            "both" => StreamSide::Both,
+            "either" => StreamSide::Either,
+            other => return Err(format!("unknown stream `{other}`: {EXPECTED}")),
+        };
+        let n: u32 = n
+            .parse()
+            .map_err(|_| format!("bad size `{n}`: expected an integer 0..4294967295"))?;
+        let n = u64::from(n);
+        let cond = match *op {
+            "<" => UintCond::Lt(n),
+            "<=" => UintCond::Le(n),
+            "=" | "==" => UintCond::Eq(n),
+            "!=" => UintCond::Ne(n),
+            ">=" => UintCond::Ge(n),
+            ">" => UintCond::Gt(n),
+            other => return Err(format!("unknown operator `{other}`: {EXPECTED}")),
+        };
+        Ok(StreamSize { side, cond })
     }
 
-    /// Writes the transformed `input` to `out` (cleared first).
-    pub(crate) fn apply(self, input: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        match self {
-            Transform::DotPrefix => {
-                out.push(b'.');
-                out.extend_from_slice(input);
-            }
-            Transform::ToLower => out.extend(input.iter().map(u8::to_ascii_lowercase)),
-            Transform::ToUpper => out.extend(input.iter().map(u8::to_ascii_uppercase)),
-            Transform::StripWhitespace => {
-                out.extend(input.iter().filter(|b| !b.is_ascii_whitespace()))
-            }
-            Transform::CompressWhitespace => {
-                let mut in_space = false;
-                for &b in input {
-                    if b.is_ascii_whitespace() {
-                        if !in_space {
-                            out.push(b' ');
-                        }
-                        in_space = true;
-                    } else {
-                        out.push(b);
-                        in_space = false;
-                    }
-                }
-            }
-            Transform::UrlDecode => {
-                let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-                let mut i = 0;
-                while let Some(&b) = input.get(i) {
-                    match b {
-                        b'%' => {
-                            let h = input.get(i + 1).copied().and_then(hex);
-                            let l = input.get(i + 2).copied().and_then(hex);
-                            if let (Some(h), Some(l)) = (h, l) {
-                                out.push(h << 4 | l);
-                                i += 3;
-                                continue;
-                            }
-                            out.push(b);
-                        }
-                        b'+' => out.push(b' '),
-                        _ => out.push(b),
-                    }
-                    i += 1;
-                }
-            }
+    /// Compares the client's and the server's stream sizes.
+    pub(crate) fn matches(&self, client: u32, server: u32) -> bool {
+        let (c, s) = (
+            self.cond.matches(u64::from(client)),
+            self.cond.matches(u64::from(server)),
+        );
+        match self.side {
+            StreamSide::Server => s,
+            StreamSide::Client => c,
+            StreamSide::Both => c && s,
+            StreamSide::Either => c || s,
         }
     }
 }
 
-/// Applies `ts` in order to `input`; the result is in `a` (with `b` as scratch). Returns
-/// `input` itself when there is no transform.
-pub(crate) fn apply_transforms<'s>(
-    ts: &[Transform],
-    input: &'s [u8],
-    a: &'s mut Vec<u8>,
-    b: &mut Vec<u8>,
-) -> &'s [u8] {
-    let Some((first, rest)) = ts.split_first() else {
-        return input;
-    };
-    first.apply(input, a);
-    for t in rest {
-        t.apply(a, b);
-        std::mem::swap(a, b);
+/// Suricata's `absent` keyword on a sticky buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Absent {
+    /// `absent`: the buffer must not exist (no keyword may inspect it).
+    Only,
+    /// `absent: or_else`: the buffer does not exist, or its keywords match.
+    OrElse,
+    /// `absent: error_or`: a transform of the buffer failed, or its keywords match.
+    ErrorOr,
+}
+
+impl Absent {
+    /// Parses the keyword's value (none, `or_else`, `error_or`).
+    pub(crate) fn parse(v: Option<&str>) -> Result<Absent, String> {
+        match v.map(str::trim).unwrap_or("") {
+            "" => Ok(Absent::Only),
+            "or_else" => Ok(Absent::OrElse),
+            "error_or" => Ok(Absent::ErrorOr),
+            other => Err(format!(
+                "unknown absent option `{other}`: expected nothing, `or_else` or `error_or`"
+            )),
+        }
     }
-    a
+}
+
+impl Slot {
+    /// The buffer untransformed.
+    pub(crate) fn plain(buf: Buffer) -> Slot {
+        Slot { buf, xf: 0 }
+    }
 }
 
 /// Marks contents and pcres followed by a relative keyword (they are retried on failure).
@@ -2003,6 +2106,14 @@ fn inspect(
                 vars,
                 budget,
             )
+        }
+        PayloadOp::Base64Decode(b) => {
+            let mut decoded = Vec::new();
+            b.decode(buf, pos, &mut decoded);
+            if decoded.is_empty() || !inspect_payload(&b.data, &decoded, vars) {
+                return Inspect::NoMatch;
+            }
+            inspect(ops, i + 1, buf, pos, vars, budget)
         }
     }
 }

@@ -11,7 +11,8 @@ use crate::classification::Classifications;
 use crate::error::{Position, RuleProblem};
 use crate::matchers::{
     BtOp, Buffer, ByteExtract, ByteJump, ByteTest, Content, Endian, FlagsMatch, FlowCheck,
-    FlowbitCmd, FragbitsMatch, IsDataAt, PacketCheck, PayloadOp, PcreOp, Threshold, UintCond, Val,
+    FlowbitCmd, FragbitsMatch, IsDataAt, PacketCheck, PayloadOp, PcreOp, Slot, Threshold, UintCond,
+    Val,
 };
 use crate::parse::{split_commas, unescape, unquote, Action, Direction, ParsedRule, RuleOption};
 use crate::vars::{IpSet, PortSet, Vars};
@@ -121,12 +122,20 @@ pub(crate) struct Rule {
     pub flowbits: Vec<FlowbitCmd>,
     pub flowints: Vec<crate::matchers::FlowintCmd>,
     pub payload: Vec<PayloadOp>,
-    /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, ...).
-    pub header_chains: Vec<(Buffer, Vec<PayloadOp>)>,
+    /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, `http.uri`, ...), by
+    /// buffer and transform list.
+    pub header_chains: Vec<(Slot, Vec<PayloadOp>)>,
     /// `bsize` conditions, by the buffer they follow.
-    pub bsizes: Vec<(Buffer, UintCond)>,
-    /// Transforms of app-layer buffers (`dotprefix`, `to_lowercase`, ...), in rule order.
-    pub transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)>,
+    pub bsizes: Vec<(Slot, UintCond)>,
+    /// The rule's transform lists (`dotprefix`, `xor`, `from_base64`, ...), each in rule
+    /// order; a [`Slot`]'s `xf` indexes them from 1.
+    pub transforms: Vec<Vec<crate::matchers::Transform>>,
+    /// `stream_size` conditions (TCP only; need the flow's state).
+    pub stream_sizes: Vec<crate::matchers::StreamSize>,
+    /// `flow.age` conditions, in whole seconds since the flow's first packet.
+    pub flow_ages: Vec<UintCond>,
+    /// `absent` checks, by buffer.
+    pub absents: Vec<(Slot, crate::matchers::Absent)>,
     /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
     pub app_ints: Vec<(crate::app::AppInt, UintCond)>,
     /// `app-layer-protocol` checks: (protocol, negated).
@@ -214,8 +223,6 @@ fn is_sticky_buffer(name: &str) -> bool {
             "file_data"
                 | "uricontent"
                 | "urilen"
-                | "base64_data"
-                | "base64_decode"
                 | "tcp.hdr"
                 | "udp.hdr"
                 | "ipv4.hdr"
@@ -243,7 +250,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "ssl_state"
                 | "ssl_version"
                 | "tls_cert_subject"
-                | "stream_size"
                 | "xbits"
                 | "hostbits"
                 | "flowint"
@@ -264,19 +270,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "icmpv6.mtu"
                 | "ipv6.hlim"
                 | "transform"
-                | "dotprefix"
-                | "strip_whitespace"
-                | "compress_whitespace"
-                | "to_md5"
-                | "to_sha1"
-                | "to_sha256"
-                | "to_lowercase"
-                | "to_uppercase"
-                | "url_decode"
-                | "xor"
-                | "pcrexform"
-                | "from_base64"
-                | "header_lowercase"
                 | "stream_event"
                 | "decode-event"
                 | "engine-event"
@@ -284,8 +277,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "frame"
                 | "bypass"
                 | "config"
-                | "requires"
-                | "absent"
                 | "rpc"
                 | "ftpbounce"
                 | "ssh_proto"
@@ -294,7 +285,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "l3_proto"
                 | "ip.dst"
                 | "ip.src"
-                | "flow.age"
                 | "flow.pkts"
                 | "flow.bytes"
                 | "nfs_procedure"
@@ -334,6 +324,104 @@ fn parse_int_auto(s: &str) -> Option<u64> {
         s.parse().ok()
     }
 }
+
+/// Keywords Verdict implements (besides sticky buffers, legacy content modifiers, checksum
+/// keywords and transforms), for `requires: keyword NAME`.
+const KNOWN_KEYWORDS: &[&str] = &[
+    "msg",
+    "sid",
+    "rev",
+    "gid",
+    "classtype",
+    "priority",
+    "reference",
+    "metadata",
+    "target",
+    "noalert",
+    "alert",
+    "content",
+    "uricontent",
+    "nocase",
+    "offset",
+    "depth",
+    "distance",
+    "within",
+    "startswith",
+    "endswith",
+    "fast_pattern",
+    "rawbytes",
+    "pcre",
+    "isdataat",
+    "byte_test",
+    "byte_jump",
+    "byte_extract",
+    "dsize",
+    "bsize",
+    "urilen",
+    "absent",
+    "base64_decode",
+    "base64_data",
+    "app-layer-protocol",
+    "decode-event",
+    "stream-event",
+    "vlan.id",
+    "ttl",
+    "tos",
+    "id",
+    "ipopts",
+    "fragbits",
+    "fragoffset",
+    "ip_proto",
+    "sameip",
+    "flags",
+    "tcp.flags",
+    "seq",
+    "ack",
+    "window",
+    "tcp.mss",
+    "itype",
+    "icode",
+    "icmp_id",
+    "icmp_seq",
+    "flow",
+    "flowbits",
+    "flowint",
+    "threshold",
+    "detection_filter",
+    "prefilter",
+    "dns.opcode",
+    "dns.rcode",
+    "tls.version",
+    "ssl_version",
+    "ssl_state",
+    "tls.subject",
+    "tls.issuerdn",
+    "tls.fingerprint",
+    "ssh.protoversion",
+    "ssh.softwareversion",
+    "requires",
+    "stream_size",
+    "flow.age",
+];
+
+/// True if Verdict implements keyword `k` (what `requires: keyword k` asks).
+pub(crate) fn keyword_known(k: &str) -> bool {
+    KNOWN_KEYWORDS.contains(&k)
+        || Buffer::from_keyword(k).is_some()
+        || Buffer::from_modifier(k).is_some()
+        || crate::matchers::CsumKind::from_keyword(k).is_some()
+        || (crate::matchers::Transform::is_keyword(k)
+            && !crate::transform::UNSUPPORTED_TRANSFORMS
+                .iter()
+                .any(|(n, _)| *n == k))
+}
+
+/// The chain of the `base64_data` keywords while a rule is read (moved into its
+/// `base64_decode` afterwards).
+const BASE64_DATA: Slot = Slot {
+    buf: Buffer::Payload,
+    xf: usize::MAX,
+};
 
 /// Compiles a parsed rule. Errors list every problem found (unsupported and invalid).
 pub(crate) fn compile_rule(
@@ -439,14 +527,27 @@ pub(crate) fn compile_rule(
     let mut foreign_buffer = false;
     // Chains of payload keywords per inspected buffer; `payload` is the chain of
     // `current_buffer` while options are read.
-    let mut current_buffer = Buffer::Payload;
-    let mut chains: Vec<(Buffer, Vec<PayloadOp>)> = Vec::new();
+    let mut current_buffer = Slot::plain(Buffer::Payload);
+    let mut chains: Vec<(Slot, Vec<PayloadOp>)> = Vec::new();
     // The buffer the last sticky buffer keyword selected (contents without a legacy
     // modifier such as `http_uri` go there).
-    let mut sticky = Buffer::Payload;
-    let mut bsizes: Vec<(Buffer, UintCond)> = Vec::new();
+    let mut sticky = Slot::plain(Buffer::Payload);
+    // Transforms may follow a sticky buffer keyword (also after keywords on the plain buffer:
+    // they start a transformed copy of it) until a keyword inspects the transformed buffer
+    // (Suricata: "transforms must directly follow stickybuffers"); `pkt_data` takes none.
+    let mut sticky_fresh = false;
+    // Transforms given but not yet used by a keyword (Suricata: "previous transforms not
+    // consumed" when another buffer is selected then).
+    let mut transforms_pending = false;
+    let mut bsizes: Vec<(Slot, UintCond)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
-    let mut transforms: Vec<(Buffer, Vec<crate::matchers::Transform>)> = Vec::new();
+    let mut transforms: Vec<Vec<crate::matchers::Transform>> = Vec::new();
+    // Per transform list, the keywords and values that built it (lists are equal when these
+    // are: then the buffer and its chain are shared, as in Suricata).
+    let mut transform_ids: Vec<Vec<(String, String)>> = Vec::new();
+    let mut absents: Vec<(Slot, crate::matchers::Absent)> = Vec::new();
+    let mut stream_sizes: Vec<crate::matchers::StreamSize> = Vec::new();
+    let mut flow_ages: Vec<UintCond> = Vec::new();
     let mut app_ints: Vec<(crate::app::AppInt, UintCond)> = Vec::new();
     for (oi, opt) in p.options.iter().enumerate() {
         let mut cx = Ctx {
@@ -548,9 +649,9 @@ pub(crate) fn compile_rule(
                 // Legacy modifiers (`http_uri`, ...) after the content move it to their
                 // buffer; `uricontent` is `content` + `http_uri`.
                 let target = if name == "uricontent" {
-                    Buffer::HttpUri
+                    Slot::plain(Buffer::HttpUri)
                 } else {
-                    legacy_target(&p.options[oi + 1..]).unwrap_or(sticky)
+                    legacy_target(&p.options[oi + 1..]).map_or(sticky, Slot::plain)
                 };
                 if target != current_buffer {
                     switch_buffer(&mut current_buffer, target, &mut payload, &mut chains);
@@ -590,7 +691,7 @@ pub(crate) fn compile_rule(
                             // the buffer of the keyword before it and another goes to the
                             // sticky buffer.
                             let target = match op.buffer {
-                                Some(b) => b,
+                                Some(b) => Slot::plain(b),
                                 None if op.is_relative() => current_buffer,
                                 None => sticky,
                             };
@@ -666,8 +767,13 @@ pub(crate) fn compile_rule(
                 if matches!(k, "dns.query" | "dns_query") {
                     app_ints.push((crate::app::AppInt::DnsResponse, UintCond::Eq(0)));
                 }
+                if std::mem::take(&mut transforms_pending) {
+                    cx.invalid("the transforms before this buffer keyword are not used by any keyword (put the keywords that inspect the transformed buffer after them)");
+                }
+                let to = Slot::plain(to);
                 switch_buffer(&mut current_buffer, to, &mut payload, &mut chains);
                 sticky = to;
+                sticky_fresh = k != "pkt_data";
                 last_content = None;
                 foreign_buffer = false;
             }
@@ -678,7 +784,7 @@ pub(crate) fn compile_rule(
                 }
             }
             "bsize" => match UintCond::parse(val, u64::from(u32::MAX)) {
-                Some(c) if current_buffer.is_app() => bsizes.push((current_buffer, c)),
+                Some(c) if current_buffer.buf.is_app() => bsizes.push((current_buffer, c)),
                 // After pkt_data or a buffer Verdict does not know (e.g. `email.received`).
                 Some(_) => cx.unsupported(
                     "bsize",
@@ -709,15 +815,116 @@ pub(crate) fn compile_rule(
                     _ => None,
                 };
                 match (UintCond::parse(cond, u64::from(u32::MAX)), buf) {
-                    (Some(c), Some(b)) => bsizes.push((b, c)),
+                    (Some(c), Some(b)) => bsizes.push((Slot::plain(b), c)),
                     _ => cx.invalid("expected [<>]N or N<>M, optionally followed by ,norm or ,raw"),
                 }
             }
-            k if current_buffer.is_app() && crate::matchers::Transform::from_keyword(k).is_some() => {
-                if let Some(t) = crate::matchers::Transform::from_keyword(k) {
-                    match transforms.iter_mut().find(|(b, _)| *b == current_buffer) {
-                        Some((_, ts)) => ts.push(t),
-                        None => transforms.push((current_buffer, vec![t])),
+            k if crate::matchers::Transform::is_keyword(k) => {
+                if let Some((_, why)) = crate::transform::UNSUPPORTED_TRANSFORMS
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                {
+                    cx.unsupported(k, *why);
+                } else if foreign_buffer {
+                    // The buffer is not inspected (the rule is already unsupported).
+                } else if !sticky_fresh || sticky.buf == Buffer::Payload {
+                    cx.invalid(
+                        "transforms must follow a sticky buffer keyword (e.g. `http.uri; to_lowercase;`), before the keywords that inspect the transformed buffer; pkt_data takes none",
+                    );
+                } else {
+                    // `xor:var NAME`: a byte_extract variable and the bytes it reads.
+                    let lookup = |name: &str| {
+                        let idx = extract_names.iter().position(|n| n == name)?;
+                        let width = payload
+                            .iter()
+                            .chain(chains.iter().flat_map(|(_, ops)| ops.iter()))
+                            .find_map(|o| match o {
+                                PayloadOp::ByteExtract(e) if e.var == idx => Some(e.nbytes),
+                                _ => None,
+                            })
+                            .unwrap_or(8)
+                            .clamp(1, 8);
+                        Some((idx, width))
+                    };
+                    let parsed = crate::matchers::Transform::parse_with_vars(
+                        k,
+                        opt.value.as_deref(),
+                        &lookup,
+                    );
+                    match parsed {
+                        Ok(t) => {
+                            let mut id = match sticky.xf {
+                                0 => Vec::new(),
+                                i => transform_ids[i - 1].clone(),
+                            };
+                            id.push((k.to_string(), val.trim().to_string()));
+                            let xf = match transform_ids.iter().position(|x| *x == id) {
+                                Some(i) => i + 1,
+                                None => {
+                                    let mut list = match sticky.xf {
+                                        0 => Vec::new(),
+                                        i => transforms[i - 1].clone(),
+                                    };
+                                    list.push(t);
+                                    transforms.push(list);
+                                    transform_ids.push(id);
+                                    transforms.len()
+                                }
+                            };
+                            sticky = Slot { buf: sticky.buf, xf };
+                            switch_buffer(&mut current_buffer, sticky, &mut payload, &mut chains);
+                            last_content = None;
+                            sticky_fresh = true;
+                            transforms_pending = true;
+                        }
+                        Err(e) => cx.invalid(e),
+                    }
+                }
+            }
+            "base64_decode" => {
+                if !foreign_buffer {
+                    match crate::matchers::Base64Decode::parse(val) {
+                        Ok(d) => {
+                            if current_buffer == BASE64_DATA {
+                                cx.invalid("base64_decode cannot inspect the base64_data buffer");
+                            }
+                            payload.push(PayloadOp::Base64Decode(Box::new(d)));
+                            last_content = None;
+                            had_payload_op = true;
+                        }
+                        Err(e) => cx.invalid(e),
+                    }
+                }
+            }
+            "base64_data" => {
+                switch_buffer(&mut current_buffer, BASE64_DATA, &mut payload, &mut chains);
+                sticky = BASE64_DATA;
+                last_content = None;
+                foreign_buffer = false;
+            }
+            "stream_size" => match crate::matchers::StreamSize::parse(val) {
+                Ok(ss) => stream_sizes.push(ss),
+                Err(e) => cx.invalid(e),
+            },
+            "flow.age" => match UintCond::parse(val, u64::from(u32::MAX)) {
+                Some(c) => flow_ages.push(c),
+                None => cx.invalid("expected seconds as N, <N, >N, <=N, >=N, !N or N-M"),
+            },
+            // Checked before the other keywords (see `crate::requires`).
+            "requires" => {}
+            "absent" => {
+                if foreign_buffer {
+                    // The buffer is not inspected (the rule is already unsupported).
+                } else if current_buffer.buf == Buffer::Payload {
+                    cx.invalid("`absent` must follow a sticky buffer keyword (e.g. `http.referer; absent;`)");
+                } else {
+                    match crate::matchers::Absent::parse(opt.value.as_deref()) {
+                        Ok(a) if absents.iter().any(|(s, _)| *s == current_buffer) => {
+                            let _ = a;
+                            cx.invalid("`absent` is given twice for this buffer");
+                        }
+                        Ok(a) => absents.push((current_buffer, a)),
+                        Err(e) => cx.invalid(e),
                     }
                 }
             }
@@ -895,7 +1102,12 @@ pub(crate) fn compile_rule(
                 };
                 match legacy_value_op(name, val) {
                     Ok(op) => {
-                        switch_buffer(&mut current_buffer, buf, &mut payload, &mut chains);
+                        switch_buffer(
+                            &mut current_buffer,
+                            Slot::plain(buf),
+                            &mut payload,
+                            &mut chains,
+                        );
                         let op = match op {
                             PayloadOp::Content(mut c) if exact => {
                                 c.startswith = true;
@@ -970,20 +1182,92 @@ pub(crate) fn compile_rule(
                 cx.unsupported(other, "unknown keyword")
             }
         }
+        // A keyword that inspects a transformed buffer closes its transform list.
+        if current_buffer.xf > 0
+            && matches!(
+                name,
+                "content"
+                    | "pcre"
+                    | "isdataat"
+                    | "byte_test"
+                    | "byte_jump"
+                    | "byte_extract"
+                    | "bsize"
+                    | "absent"
+                    | "base64_decode"
+            )
+        {
+            sticky_fresh = false;
+            transforms_pending = false;
+        }
         problems.append(&mut cx.problems);
     }
     let _ = had_payload_op;
     switch_buffer(
         &mut current_buffer,
-        Buffer::Payload,
+        Slot::plain(Buffer::Payload),
         &mut payload,
         &mut chains,
     );
-    let mut header_chains: Vec<(Buffer, Vec<PayloadOp>)> = chains
+    // The base64_data keywords belong to the rule's base64_decode.
+    let b64_data = chains
+        .iter()
+        .position(|(s, _)| *s == BASE64_DATA)
+        .map(|i| chains.remove(i).1);
+    let mut header_chains: Vec<(Slot, Vec<PayloadOp>)> = chains
         .into_iter()
         .filter(|(_, ops)| !ops.is_empty())
         .collect();
 
+    let decoders = payload
+        .iter()
+        .chain(header_chains.iter().flat_map(|(_, ops)| ops.iter()))
+        .filter(|o| matches!(o, PayloadOp::Base64Decode(_)))
+        .count();
+    if decoders > 1 {
+        problems.push(RuleProblem::Unsupported {
+            keyword: "base64_decode".into(),
+            reason: "more than one base64_decode in a rule is not supported".into(),
+        });
+    }
+    if let Some(mut data) = b64_data {
+        let decoder = payload
+            .iter_mut()
+            .chain(header_chains.iter_mut().flat_map(|(_, ops)| ops.iter_mut()))
+            .find_map(|o| match o {
+                PayloadOp::Base64Decode(d) => Some(d),
+                _ => None,
+            });
+        match decoder {
+            Some(d) => {
+                for op in &data {
+                    if let PayloadOp::Content(c) = op {
+                        if let Err(e) = c.validate() {
+                            problems.push(header_invalid("content", e));
+                        }
+                    }
+                }
+                crate::matchers::set_relative_next(&mut data);
+                d.data = data;
+            }
+            None => problems.push(header_invalid(
+                "base64_data",
+                "base64_data needs a base64_decode before it".into(),
+            )),
+        }
+    }
+    for (slot, a) in &absents {
+        let has_keywords = header_chains
+            .iter()
+            .any(|(b, ops)| b == slot && !ops.is_empty())
+            || bsizes.iter().any(|(b, _)| b == slot);
+        if *a == crate::matchers::Absent::Only && has_keywords {
+            problems.push(header_invalid(
+                "absent",
+                "a buffer that must be `absent` cannot have keywords that inspect it; use `absent: or_else`".into(),
+            ));
+        }
+    }
     if !have_sid {
         problems.push(header_invalid("sid", "every rule needs a `sid`".into()));
     }
@@ -1017,17 +1301,17 @@ pub(crate) fn compile_rule(
     // the payload (which holds the raw app-layer buffers) and the normalised buffers.
     // Buffers transformed otherwise than by `dotprefix` hold bytes the packet may not: their
     // contents are not used as fast patterns.
-    use crate::matchers::Transform;
-    let reshaped = |b: &Buffer| {
-        transforms
-            .iter()
-            .any(|(tb, ts)| tb == b && ts.iter().any(|t| *t != Transform::DotPrefix))
+    let reshaped = |b: &Slot| {
+        b.xf > 0
+            && transforms
+                .get(b.xf - 1)
+                .is_some_and(|ts| ts.iter().any(|t| !t.keeps_bytes()))
     };
     let mut prefilter = crate::matchers::choose_fast_pattern(
         payload.iter().chain(
             header_chains
                 .iter()
-                .filter(|(b, _)| b.is_app() && !reshaped(b))
+                .filter(|(b, _)| b.buf.is_app() && !reshaped(b))
                 .flat_map(|(_, ops)| ops.iter()),
         ),
     );
@@ -1047,11 +1331,13 @@ pub(crate) fn compile_rule(
         || !app_protos.is_empty()
         || !app_ints.is_empty()
         || !bsizes.is_empty()
-        || header_chains.iter().any(|(b, _)| b.is_app());
+        || !absents.is_empty()
+        || header_chains.iter().any(|(b, _)| b.buf.is_app());
     let sets =
         flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
     let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
-    meta.inspects_payload = !payload.is_empty() || header_chains.iter().any(|(b, _)| b.is_app());
+    meta.inspects_payload =
+        !payload.is_empty() || header_chains.iter().any(|(b, _)| b.buf.is_app());
     meta.stream = flow.as_ref().and_then(|f| f.stream());
     meta.ip_only = src_ports.is_all()
         && dst_ports.is_all()
@@ -1059,6 +1345,8 @@ pub(crate) fn compile_rule(
         && header_chains.is_empty()
         && !has_app
         && checks.is_empty()
+        && stream_sizes.is_empty()
+        && flow_ages.is_empty()
         && flow.is_none()
         && !reads;
     let flowbits_class = match (sets, reads) {
@@ -1083,6 +1371,9 @@ pub(crate) fn compile_rule(
         header_chains,
         bsizes,
         transforms,
+        absents,
+        stream_sizes,
+        flow_ages,
         app_ints,
         app_protos,
         extract_vars: extract_names.len(),
@@ -1643,10 +1934,10 @@ fn legacy_target(rest: &[RuleOption]) -> Option<Buffer> {
 /// Moves the chain being built (`payload`, for `*current`) into `chains` and takes out the
 /// chain of `to` (keywords after a repeated sticky buffer continue its chain).
 fn switch_buffer(
-    current: &mut Buffer,
-    to: Buffer,
+    current: &mut Slot,
+    to: Slot,
     payload: &mut Vec<PayloadOp>,
-    chains: &mut Vec<(Buffer, Vec<PayloadOp>)>,
+    chains: &mut Vec<(Slot, Vec<PayloadOp>)>,
 ) {
     let done = std::mem::take(payload);
     match chains.iter_mut().find(|(b, _)| *b == *current) {
@@ -1657,9 +1948,9 @@ fn switch_buffer(
         *payload = std::mem::take(&mut chains[i].1);
     }
     *current = to;
-    if to == Buffer::Payload {
+    if to == Slot::plain(Buffer::Payload) {
         // The payload chain lives in `payload` from now on; drop its (emptied) slot.
-        chains.retain(|(b, _)| *b != Buffer::Payload);
+        chains.retain(|(b, _)| *b != to);
     }
 }
 

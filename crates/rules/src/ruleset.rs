@@ -24,11 +24,12 @@ use crate::classification::Classifications;
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
 use crate::matchers::{
-    apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand,
+    apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Slot,
     Threshold, ThresholdKind, Track, UniqueOn,
 };
 use crate::parse::{parse_str, Action, ParsedRule, ParsedRules};
-use crate::prefilter::{collect, Group, GroupBuilder};
+use crate::prefilter::{collect, Group, GroupBuilder, PrefilterStats};
+use crate::requires::Requirements;
 use crate::rule::{compile_rule, Proto, Rule, RuleMeta};
 use crate::vars::Vars;
 
@@ -68,6 +69,61 @@ pub struct FlowVars {
     /// (rule index, transaction) pairs that matched: app-layer rules match once per
     /// transaction. Bounded: the oldest transactions are forgotten first.
     txs: Vec<(u32, u64)>,
+    /// What detection saw of the flow, for `flow.age` and `stream_size`.
+    seen: FlowSeen,
+}
+
+/// The flow as detection saw it (every packet of a flow goes through detection): its first
+/// and latest packet times and, for TCP, each direction's sequence space.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct FlowSeen {
+    first_ns: Option<u64>,
+    last_ns: u64,
+    /// Client (to server) and server directions: (initial sequence number, next expected).
+    tcp: [Option<(u32, u32)>; 2],
+}
+
+impl FlowSeen {
+    fn update(&mut self, now_ns: u64, p: &PacketInput<'_>) {
+        self.first_ns.get_or_insert(now_ns);
+        self.last_ns = self.last_ns.max(now_ns);
+        let L4Input::Tcp { flags, seq, .. } = p.l4 else {
+            return;
+        };
+        // Flags 0: a pseudo packet (flow end), not a segment.
+        if flags == 0 || flags & 0x04 != 0 {
+            return;
+        }
+        let (syn, fin) = (flags & 0x02 != 0, flags & 0x01 != 0);
+        let len = (p.payload.len() as u32)
+            .wrapping_add(u32::from(syn))
+            .wrapping_add(u32::from(fin));
+        let end = seq.wrapping_add(len);
+        let side = &mut self.tcp[usize::from(!p.flow.to_server)];
+        match side {
+            // The SYN carries the initial sequence number; a session picked up midstream
+            // starts one before its first segment (as Suricata's midstream pickup).
+            None => *side = Some((if syn { seq } else { seq.wrapping_sub(1) }, end)),
+            Some((_, next)) => {
+                if (end.wrapping_sub(*next) as i32) > 0 {
+                    *next = end;
+                }
+            }
+        }
+    }
+
+    /// Bytes registered by sequence numbers, client and server (0 for a side not seen).
+    fn stream_sizes(&self) -> (u32, u32) {
+        let size = |s: Option<(u32, u32)>| s.map_or(0, |(isn, next)| next.wrapping_sub(isn));
+        (size(self.tcp[0]), size(self.tcp[1]))
+    }
+
+    /// The flow's age in seconds as Suricata counts it: the latest packet's whole seconds
+    /// minus the first packet's.
+    fn age_secs(&self) -> u64 {
+        let first = self.first_ns.unwrap_or(self.last_ns);
+        (self.last_ns / 1_000_000_000).saturating_sub(first / 1_000_000_000)
+    }
 }
 
 /// Most (rule, transaction) pairs remembered per flow.
@@ -319,6 +375,9 @@ pub struct Report {
     pub invalid: Vec<SkippedRule>,
     /// Rules that are not valid syntax.
     pub syntax_errors: Vec<ParseError>,
+    /// Rules skipped because their `requires` is not met (a feature Verdict lacks, another
+    /// Suricata version): as in Suricata, not an error.
+    pub requirements_unmet: Vec<SkippedRule>,
 }
 
 impl Report {
@@ -538,6 +597,39 @@ impl RuleSet {
         let mut compiled = Vec::new();
         let mut ids: HashSet<(u32, u32)> = HashSet::new();
         for p in rules {
+            // `requires` first: a rule whose requirements are not met is skipped, silently
+            // (it may use keywords of a version Verdict does not follow).
+            let mut reqs = p.options.iter().filter(|o| o.name == "requires");
+            let first_req = reqs.clone().next();
+            if let Some(first) = first_req {
+                let values = reqs.by_ref().map(|o| o.value.as_deref().unwrap_or(""));
+                match crate::requires::check(values, crate::rule::keyword_known) {
+                    Ok(Requirements::Met) => {}
+                    Ok(Requirements::Unmet(reason)) => {
+                        report.requirements_unmet.push(SkippedRule {
+                            sid: p.sid(),
+                            position: p.position.clone(),
+                            problems: vec![RuleProblem::Unsupported {
+                                keyword: "requires".into(),
+                                reason,
+                            }],
+                        });
+                        continue;
+                    }
+                    Err(reason) => {
+                        report.invalid.push(SkippedRule {
+                            sid: p.sid(),
+                            position: p.position.clone(),
+                            problems: vec![RuleProblem::Invalid {
+                                keyword: "requires".into(),
+                                position: first.position.clone(),
+                                reason,
+                            }],
+                        });
+                        continue;
+                    }
+                }
+            }
             match compile_rule(p, vars, classes) {
                 Ok(r) => {
                     if !ids.insert((r.meta.gid, r.meta.sid)) {
@@ -637,7 +729,8 @@ impl RuleSet {
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
-                || r.header_chains.iter().any(|(b, _)| b.is_app())
+                || !r.absents.is_empty()
+                || r.header_chains.iter().any(|(b, _)| b.buf.is_app())
         });
         let tx_bound: Vec<bool> = rules.iter().map(is_tx_bound).collect();
         let stream_ok = rules
@@ -679,6 +772,24 @@ impl RuleSet {
     /// The metadata of the rule at `index` (as in [`Match::index`]).
     pub fn meta(&self, index: u32) -> Option<&Arc<RuleMeta>> {
         self.rules.get(index as usize).map(|r| &r.meta)
+    }
+
+    /// The prefilter groups and the size of their automata, any-port groups first, then
+    /// port groups by port: what a packet is scanned with, and what it costs in memory.
+    pub fn prefilter_stats(&self) -> Vec<PrefilterStats> {
+        let mut out = Vec::new();
+        for (class, cg) in ["tcp", "udp", "icmp", "other"]
+            .into_iter()
+            .zip(&self.classes)
+        {
+            cg.any.stats(class, None, &mut out);
+            let mut ports: Vec<_> = cg.by_port.iter().collect();
+            ports.sort_unstable_by_key(|(p, _)| **p);
+            for (p, g) in ports {
+                g.stats(class, Some(*p), &mut out);
+            }
+        }
+        out
     }
 
     /// Every rule's metadata, in evaluation order.
@@ -724,6 +835,9 @@ impl RuleSet {
         state: &mut DetectState,
         out: &mut Vec<Match>,
     ) {
+        if let Some(fv) = flow_vars.as_deref_mut() {
+            fv.seen.update(now_ns, pkt);
+        }
         let class = class_of(pkt);
         let cg = &self.classes[class as usize];
         let words = self.rules.len().div_ceil(64);
@@ -968,6 +1082,25 @@ impl RuleSet {
                 return false;
             }
         }
+        if !r.stream_sizes.is_empty() {
+            // TCP packets of a flow only, as in Suricata.
+            let Some(fv) = fv.filter(|_| matches!(p.l4, L4Input::Tcp { .. })) else {
+                return false;
+            };
+            let (client, server) = fv.seen.stream_sizes();
+            if !r.stream_sizes.iter().all(|s| s.matches(client, server)) {
+                return false;
+            }
+        }
+        if !r.flow_ages.is_empty() {
+            let Some(fv) = fv else {
+                return false;
+            };
+            let age = fv.seen.age_secs();
+            if !r.flow_ages.iter().all(|c| c.matches(age)) {
+                return false;
+            }
+        }
         for cmd in &r.flowints {
             let ok = match cmd {
                 FlowintCmd::Modify { .. } => true,
@@ -1012,44 +1145,29 @@ impl RuleSet {
                 return false;
             }
         }
-        if !r.header_chains.is_empty() {
-            if r.payload.is_empty() {
-                state.vars.clear();
-                state.vars.resize(r.extract_vars, 0);
-            }
-            for (buf, ops) in &r.header_chains {
-                let ok = if buf.is_app() {
-                    let vars = &mut state.vars;
-                    let ts = transforms_of(r, *buf);
-                    let (mut t1, mut t2) = (Vec::new(), Vec::new());
-                    app.any(*buf, |bytes| {
-                        let bytes = apply_transforms(ts, bytes, &mut t1, &mut t2);
-                        r.bsizes
-                            .iter()
-                            .filter(|(b, _)| b == buf)
-                            .all(|(_, c)| c.matches(bytes.len() as u64))
-                            && inspect_buffer(ops, bytes, vars)
-                    })
-                } else {
-                    buf.bytes(p, x)
-                        .is_some_and(|bytes| inspect_payload(ops, bytes, &mut state.vars))
-                };
-                if !ok {
-                    return false;
-                }
+        if r.payload.is_empty() {
+            state.vars.clear();
+            state.vars.resize(r.extract_vars, 0);
+        }
+        // Buffers with an `absent` or `bsize` but no other keyword, each once.
+        let mut lone: Vec<Slot> = Vec::new();
+        for slot in r
+            .absents
+            .iter()
+            .map(|(s, _)| *s)
+            .chain(r.bsizes.iter().map(|(s, _)| *s))
+        {
+            if !lone.contains(&slot) && !r.header_chains.iter().any(|(s, _)| *s == slot) {
+                lone.push(slot);
             }
         }
-        // `bsize` on a buffer without other keywords (those with keywords were checked with
-        // their chain above).
-        for (buf, c) in &r.bsizes {
-            if r.header_chains.iter().any(|(b, _)| b == buf) {
-                continue;
+        for slot in lone {
+            if !slot_matches(r, slot, &[], p, x, app, &mut state.vars) {
+                return false;
             }
-            let ts = transforms_of(r, *buf);
-            let (mut t1, mut t2) = (Vec::new(), Vec::new());
-            if !app.any(*buf, |bytes| {
-                c.matches(apply_transforms(ts, bytes, &mut t1, &mut t2).len() as u64)
-            }) {
+        }
+        for (slot, ops) in &r.header_chains {
+            if !slot_matches(r, *slot, ops, p, x, app, &mut state.vars) {
                 return false;
             }
         }
@@ -1057,12 +1175,59 @@ impl RuleSet {
     }
 }
 
-/// The transforms a rule applies to buffer `b` (empty when none).
-fn transforms_of(r: &Rule, b: crate::matchers::Buffer) -> &[crate::matchers::Transform] {
-    r.transforms
-        .iter()
-        .find(|(tb, _)| *tb == b)
-        .map_or(&[], |(_, ts)| ts.as_slice())
+/// Matches buffer `slot` (transformed as the rule says) against `ops`, its `bsize` and
+/// `absent` conditions.
+#[allow(clippy::too_many_arguments)]
+fn slot_matches(
+    r: &Rule,
+    slot: Slot,
+    ops: &[crate::matchers::PayloadOp],
+    p: &PacketInput<'_>,
+    x: &PacketExtra<'_>,
+    app: &AppView<'_>,
+    vars: &mut [i64],
+) -> bool {
+    use crate::matchers::Absent;
+    let absent = r.absents.iter().find(|(s, _)| *s == slot).map(|(_, a)| *a);
+    let ts = transforms_of(r, slot);
+    let (mut t1, mut t2) = (Vec::new(), Vec::new());
+    let mut check = |bytes: &[u8], app_buf: bool| {
+        if absent == Some(Absent::Only) {
+            return false;
+        }
+        let Some(bytes) = apply_transforms(ts, bytes, vars, &mut t1, &mut t2) else {
+            return absent == Some(Absent::ErrorOr);
+        };
+        r.bsizes
+            .iter()
+            .filter(|(b, _)| *b == slot)
+            .all(|(_, c)| c.matches(bytes.len() as u64))
+            && if app_buf {
+                inspect_buffer(ops, bytes, vars)
+            } else {
+                inspect_payload(ops, bytes, vars)
+            }
+    };
+    let missing_ok = matches!(absent, Some(Absent::Only | Absent::OrElse));
+    if slot.buf.is_app() {
+        if !app.any(slot.buf, |_| true) {
+            return missing_ok;
+        }
+        app.any(slot.buf, |bytes| check(bytes, true))
+    } else {
+        match slot.buf.bytes(p, x) {
+            Some(bytes) => check(bytes, false),
+            None => missing_ok,
+        }
+    }
+}
+
+/// The transforms a rule applies to buffer `slot` (empty when none).
+fn transforms_of(r: &Rule, slot: Slot) -> &[crate::matchers::Transform] {
+    match slot.xf {
+        0 => &[],
+        i => r.transforms.get(i - 1).map_or(&[], Vec::as_slice),
+    }
 }
 
 /// An app-layer rule: matched against framed messages, once per transaction.
@@ -1070,7 +1235,8 @@ fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
-        || r.header_chains.iter().any(|(b, _)| b.is_app())
+        || !r.absents.is_empty()
+        || r.header_chains.iter().any(|(b, _)| b.buf.is_app())
 }
 
 /// A rule that can match TCP stream data: payload keywords, a protocol that covers TCP,

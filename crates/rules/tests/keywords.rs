@@ -1082,3 +1082,161 @@ fn rawbytes_pkt_data_and_boundaries() {
     // depth longer than the buffer is clipped
     assert!(fires(r#"content:"9"; depth:100;"#, &p));
 }
+
+/// A TCP segment of the flow in `tcp()`: `to_server` picks the direction.
+fn seg(payload: &[u8], to_server: bool, flags: u8, seq: u32) -> PacketInput<'_> {
+    let mut p = tcp(payload);
+    p.flow.to_server = to_server;
+    if let L4Input::Tcp {
+        flags: f, seq: s, ..
+    } = &mut p.l4
+    {
+        *f = flags;
+        *s = seq;
+    }
+    p
+}
+
+#[test]
+fn stream_size_counts_sequence_space_per_direction() {
+    let s = set(concat!(
+        "alert tcp any any -> any any (stream_size:client,>,5; sid:1;)\n",
+        "alert tcp any any -> any any (stream_size:server,=,1; sid:2;)\n",
+        "alert tcp any any -> any any (stream_size: both , >= , 1; sid:3;)\n",
+        "alert tcp any any -> any any (stream_size:either,<,2; sid:4;)\n",
+        "alert tcp any any -> any any (stream_size:client,!=,1; sid:5;)\n",
+    ));
+    let mut fv = FlowVars::new();
+    let mut st = DetectState::new();
+    let mut step = |p: &PacketInput<'_>| {
+        let mut out = Vec::new();
+        s.detect(0, p, Some(&mut fv), &mut st, &mut out);
+        out.iter().map(|m| m.rule.sid).collect::<Vec<_>>()
+    };
+    // SYN: the client's stream is 1 (the SYN), the server's 0 (not seen).
+    assert_eq!(step(&seg(b"", true, 0x02, 100)), vec![4]);
+    // SYN-ACK: server 1.
+    assert_eq!(step(&seg(b"", false, 0x12, 500)), vec![2, 3, 4]);
+    // 10 bytes from the client: client 11.
+    assert_eq!(
+        step(&seg(b"0123456789", true, 0x18, 101)),
+        vec![1, 2, 3, 4, 5]
+    );
+    // A retransmission does not grow the stream.
+    assert_eq!(
+        step(&seg(b"0123456789", true, 0x18, 101)),
+        vec![1, 2, 3, 4, 5]
+    );
+    // Server data: server 4, nothing below 2 any more.
+    assert_eq!(step(&seg(b"abc", false, 0x18, 501)), vec![1, 3, 5]);
+    // Without flow state nothing matches; UDP never does.
+    let mut out = Vec::new();
+    s.detect(0, &seg(b"x", true, 0x18, 1), None, &mut st, &mut out);
+    assert!(out.is_empty());
+    assert!(!fires("stream_size:either,<,100;", &udp(b"x")));
+    for bad in [
+        "stream_size:server,<;",
+        "stream_size:up,<,1;",
+        "stream_size:server,~,1;",
+        "stream_size:server,<,-1;",
+        "stream_size:server,<,4294967296;",
+    ] {
+        let parsed =
+            verdict_rules::parse_str(&format!("alert tcp any any -> any any ({bad} sid:1;)"), "t");
+        let (_, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+        assert_eq!(report.invalid.len(), 1, "{bad}");
+    }
+}
+
+#[test]
+fn stream_size_midstream_pickup() {
+    // No SYN seen: the stream starts one before the first segment.
+    let s = set("alert tcp any any -> any any (stream_size:client,=,5; sid:1;)");
+    let mut fv = FlowVars::new();
+    let mut st = DetectState::new();
+    let mut out = Vec::new();
+    s.detect(
+        0,
+        &seg(b"abcd", true, 0x18, u32::MAX - 1),
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
+    // Sequence numbers wrap.
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn flow_age_in_seconds() {
+    let s = set("alert ip any any -> any any (flow.age:>20; sid:1;)\nalert ip any any -> any any (flow.age:0; sid:2;)");
+    let mut fv = FlowVars::new();
+    let mut st = DetectState::new();
+    let mut at = |secs: u64, ns: u64| {
+        let mut out = Vec::new();
+        s.detect(
+            secs * 1_000_000_000 + ns,
+            &tcp(b"x"),
+            Some(&mut fv),
+            &mut st,
+            &mut out,
+        );
+        out.iter().map(|m| m.rule.sid).collect::<Vec<_>>()
+    };
+    assert_eq!(at(100, 0), vec![2]);
+    assert_eq!(at(100, 999_999_999), vec![2]);
+    assert_eq!(at(120, 0), Vec::<u32>::new());
+    assert_eq!(at(121, 5), vec![1]);
+    let mut out = Vec::new();
+    s.detect(0, &tcp(b"x"), None, &mut st, &mut out);
+    assert!(out.is_empty());
+    // Whole seconds of each timestamp: 100.9 s to 101.1 s is one second.
+    let s = set("alert ip any any -> any any (flow.age:1; sid:1;)");
+    let mut fv = FlowVars::new();
+    let mut out = Vec::new();
+    s.detect(
+        100_900_000_000,
+        &tcp(b"x"),
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
+    assert!(out.is_empty());
+    s.detect(
+        101_100_000_000,
+        &tcp(b"x"),
+        Some(&mut fv),
+        &mut st,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn requires_skips_rules_silently() {
+    let parsed = verdict_rules::parse_str(
+        concat!(
+            "alert tcp any any -> any any (requires: feature ja4; ja4.hash; content:\"x\"; sid:1;)\n",
+            "alert tcp any any -> any any (content:\"x\"; requires: version >= 7.0.3; sid:2;)\n",
+            "alert tcp any any -> any any (requires: version >= 7.0.4 < 8 | >= 8.0.3; content:\"x\"; sid:3;)\n",
+            "alert tcp any any -> any any (requires: version < 8; content:\"x\"; sid:4;)\n",
+            "alert tcp any any -> any any (requires: keyword content, keyword stream_size; content:\"x\"; sid:5;)\n",
+            "alert tcp any any -> any any (requires: keyword ja4.hash; content:\"x\"; sid:6;)\n",
+            "alert tcp any any -> any any (requires: version >= 7, version < 10; content:\"x\"; sid:7;)\n",
+            "alert tcp any any -> any any (requires: nonsense; content:\"x\"; sid:8;)\n",
+        ),
+        "t",
+    );
+    let (set, report) = RuleSet::compile(&parsed.rules, &Vars::default());
+    let sids =
+        |v: &[verdict_rules::SkippedRule]| v.iter().filter_map(|r| r.sid).collect::<Vec<_>>();
+    assert_eq!(sids(&report.requirements_unmet), vec![1, 4, 6]);
+    assert_eq!(sids(&report.invalid), vec![7, 8]);
+    assert!(report.unsupported.is_empty());
+    assert_eq!(set.len(), 3);
+    let got: Vec<u32> = run(&set, &tcp(b"x")).iter().map(|m| m.rule.sid).collect();
+    assert_eq!(got, vec![2, 3, 5]);
+    assert!(matches!(
+        &report.invalid[0].problems[0],
+        RuleProblem::Invalid { keyword, .. } if keyword == "requires"
+    ));
+}

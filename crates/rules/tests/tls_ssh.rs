@@ -245,3 +245,25 @@ fn ssh_buffers() {
     ));
     assert!(fires("ssh", "content:\"OpenSSH\";", &pc));
 }
+
+#[test]
+fn tls_random_buffers() {
+    // The ServerHello's random is 32 bytes of 9.
+    let f = server_flight(0x0303);
+    let p = pkt(&f, false);
+    assert!(fires(
+        "tls",
+        r#"tls.random; content:"|09 09 09 09|"; bsize:32;"#,
+        &p
+    ));
+    assert!(fires(
+        "tls",
+        r#"tls.random_time; content:"|09 09 09 09|"; bsize:4;"#,
+        &p
+    ));
+    assert!(fires("tls", r#"tls.random_bytes; bsize:28;"#, &p));
+    assert!(!fires("tls", r#"tls.random; content:"|01|";"#, &p));
+    // A cut ServerHello has no random.
+    let cut = &f[..20];
+    assert!(!fires("tls", r#"tls.random; bsize:>0;"#, &pkt(cut, false)));
+}

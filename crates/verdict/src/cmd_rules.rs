@@ -47,6 +47,10 @@ struct CheckArgs {
     /// Also list every loaded rule.
     #[arg(long, short)]
     verbose: bool,
+    /// Also print the prefilter groups (per transport class, destination port and app-layer
+    /// protocol): fast patterns, automaton kind and memory, rules checked on every packet.
+    #[arg(long)]
+    stats: bool,
     /// How many of the most common unsupported keywords to list.
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -83,20 +87,39 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (set, report) = builder.build();
     let missing = report.missing_keywords();
     if a.json {
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "files": a.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "totals": {
                 "loaded": report.loaded.len(),
                 "unsupported": report.unsupported.len(),
                 "invalid": report.invalid.len(),
                 "syntax_errors": report.syntax_errors.len(),
+                "requirements_unmet": report.requirements_unmet.len(),
             },
             "missing_keywords": missing.iter().map(|(k, n)| serde_json::json!({"keyword": k, "rules": n})).collect::<Vec<_>>(),
             "loaded": report.loaded,
             "unsupported": report.unsupported,
             "invalid": report.invalid,
             "syntax_errors": report.syntax_errors,
+            "requirements_unmet": report.requirements_unmet,
         });
+        if a.stats {
+            doc["prefilter"] = set
+                .prefilter_stats()
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "class": g.class,
+                        "dst_port": g.dst_port,
+                        "app": g.app,
+                        "patterns": g.patterns,
+                        "automaton": g.automaton,
+                        "automaton_bytes": g.automaton_bytes,
+                        "always": g.always,
+                    })
+                })
+                .collect();
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         if a.verbose {
@@ -136,21 +159,34 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             println!("unsupported  {} sid {sid}: {}", s.position, kws.join(", "));
         }
+        for s in &report.requirements_unmet {
+            let sid = s.sid.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+            for p in &s.problems {
+                if let RuleProblem::Unsupported { reason, .. } = p {
+                    println!("requires     {} sid {sid}: not met: {reason}", s.position);
+                }
+            }
+        }
         let total = report.loaded.len()
             + report.unsupported.len()
             + report.invalid.len()
-            + report.syntax_errors.len();
+            + report.syntax_errors.len()
+            + report.requirements_unmet.len();
         println!();
         println!("rules:        {total}");
         println!("loaded:       {}", report.loaded.len());
         println!("unsupported:  {}", report.unsupported.len());
         println!("invalid:      {}", report.invalid.len());
         println!("syntax-error: {}", report.syntax_errors.len());
+        println!("requires-unmet: {}", report.requirements_unmet.len());
         if !missing.is_empty() {
             println!("top unsupported keywords (rules using them):");
             for (k, n) in missing.iter().take(a.top) {
                 println!("  {n:>7}  {k}");
             }
+        }
+        if a.stats {
+            print_stats(&set);
         }
     }
     if set.is_empty() {
@@ -158,6 +194,32 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The prefilter groups as a table, largest automata first.
+fn print_stats(set: &RuleSet) {
+    let mut groups = set.prefilter_stats();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.automaton_bytes));
+    let total: usize = groups.iter().map(|g| g.automaton_bytes).sum();
+    println!();
+    println!(
+        "prefilter: {} groups, automata {:.1} MiB in all",
+        groups.len(),
+        total as f64 / (1 << 20) as f64
+    );
+    println!("  class  dst-port  app     patterns  automaton       KiB  always");
+    for g in groups.iter().filter(|g| g.patterns > 0 || g.always > 0) {
+        println!(
+            "  {:<5}  {:>8}  {:<6}  {:>8}  {:<9}  {:>8}  {:>6}",
+            g.class,
+            g.dst_port.map_or("any".to_string(), |p| p.to_string()),
+            g.app.unwrap_or("-"),
+            g.patterns,
+            g.automaton,
+            g.automaton_bytes / 1024,
+            g.always
+        );
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +233,7 @@ mod tests {
             set,
             config: None,
             verbose: true,
+            stats: true,
             top: 5,
         }
     }

@@ -62,6 +62,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
+    if !matches!(cli.command, Command::Run(_) | Command::Demo(_)) {
+        // A report piped into `head` ends quietly, as other command-line tools do, instead
+        // of a panic in `println!`. The daemon and the demo keep Rust's default (SIGPIPE
+        // ignored, EPIPE returned): a closed metrics client must not kill them.
+        restore_sigpipe();
+    }
     let result = match cli.command {
         Command::Run(a) => cmd_run::run(a),
         Command::Pcap(a) => cmd_pcap::run(a),
@@ -78,6 +84,15 @@ fn main() -> ExitCode {
             eprintln!("verdict: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Restores the default SIGPIPE disposition (terminate) that Rust's runtime sets to ignore.
+fn restore_sigpipe() {
+    // SAFETY: signal(2) with SIG_DFL installs no handler code; it only changes this
+    // process's disposition for SIGPIPE, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -80,3 +80,41 @@ fn bad_rules_stop_the_start_with_positions() {
     assert!(!out.status.success());
     assert!(stderr.contains("bad.rules:2:"), "{stderr}");
 }
+
+#[test]
+fn rules_check_reports_unmet_requires_stats_and_survives_a_closed_pipe() {
+    let dir = TempDir::new("cli-rules-check");
+    let rules = dir.file(
+        "r.rules",
+        "alert tcp any any -> any any (content:\"abc\"; sid:1;)\n\
+         alert tcp any any -> any any (requires: version >= 99; content:\"x\"; sid:2;)\n",
+    );
+    let out = verdict(&["rules", "check", rules.to_str().unwrap(), "--stats"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("rules:        2"), "{stdout}");
+    assert!(stdout.contains("requires-unmet: 1"), "{stdout}");
+    assert!(stdout.contains("sid 2: not met"), "{stdout}");
+    assert!(stdout.contains("prefilter: "), "{stdout}");
+    let json = verdict(&[
+        "rules",
+        "check",
+        rules.to_str().unwrap(),
+        "--json",
+        "--stats",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["totals"]["requirements_unmet"], 1);
+    assert!(doc["prefilter"].as_array().is_some_and(|g| !g.is_empty()));
+    // A reader that goes away (`| head`): the command ends on SIGPIPE, no panic message.
+    let mut child = Command::new(BIN)
+        .args(["rules", "check", "--verbose", rules.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
