@@ -91,6 +91,9 @@ pub enum AppEvent {
     TlsInvalidSniLength,
     /// `tls.heartbeat_message`: a heartbeat record.
     TlsHeartbeatMessage,
+    /// `tls.invalid_record_type`: a record of an unknown content type (raised by the flow
+    /// framing, which stops parsing the direction there).
+    TlsInvalidRecordType,
 }
 
 /// Every event with its protocol and Suricata name.
@@ -216,6 +219,11 @@ const TABLE: &[(AppEvent, AppProto, &str)] = &[
         AppEvent::TlsHeartbeatMessage,
         AppProto::Tls,
         "heartbeat_message",
+    ),
+    (
+        AppEvent::TlsInvalidRecordType,
+        AppProto::Tls,
+        "invalid_record_type",
     ),
 ];
 

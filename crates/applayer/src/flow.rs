@@ -775,7 +775,16 @@ impl FlowParser {
             d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
             let rest = bytes.get(n..).unwrap_or(&[]);
             if d.tls_rec.len() == 5 && crate::tls::record_version(&d.tls_rec).is_none() {
-                // Not a TLS record: the stream is not (or no longer) TLS.
+                // Not a TLS record: the stream is not (or no longer) TLS. A record of an
+                // unknown content type is Suricata's `tls.invalid_record_type`: its header
+                // is the direction's last message.
+                if !(0x14..=0x18).contains(&d.tls_rec[0]) {
+                    d.buf.clear();
+                    d.buf.extend_from_slice(&d.tls_rec);
+                    d.events.insert(AppEvent::TlsInvalidRecordType);
+                    d.complete = true;
+                    d.show();
+                }
                 d.state = State::Off;
                 d.tls_rec.clear();
                 return &[];
@@ -1054,6 +1063,21 @@ mod tests {
         let mut bad = h.clone();
         bad[10] = 3; // a 3-byte challenge
         p.data(true, &bad);
+        assert_eq!(p.messages(true).count(), 0);
+    }
+
+    #[test]
+    fn a_record_of_unknown_type_raises_invalid_record_type() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        p.data(true, &[0x16, 3, 1, 0, 4, 1, 0, 0, 0]);
+        p.begin_packet();
+        p.data(true, &[0x42, 3, 3, 0, 1, 0]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        assert!(m[0].flow_events.contains(AppEvent::TlsInvalidRecordType));
+        // The parser is off afterwards.
+        p.begin_packet();
+        p.data(true, &[0x16, 3, 1, 0, 4, 1, 0, 0, 0]);
         assert_eq!(p.messages(true).count(), 0);
     }
 
