@@ -778,7 +778,8 @@ impl FlowParser {
                 // Not a TLS record: the stream is not (or no longer) TLS. A record of an
                 // unknown content type is Suricata's `tls.invalid_record_type`: its header
                 // is the direction's last message.
-                if !(0x14..=0x18).contains(&d.tls_rec[0]) {
+                // (An SSLv2 record, high bit set, is not one.)
+                if !(0x14..=0x18).contains(&d.tls_rec[0]) && d.tls_rec[0] & 0x80 == 0 {
                     d.buf.clear();
                     d.buf.extend_from_slice(&d.tls_rec);
                     d.events.insert(AppEvent::TlsInvalidRecordType);
