@@ -1362,7 +1362,9 @@ impl<I: Inspector> Layers<'_, I> {
                     stream_events[n_stream_events] = "suspected_rst_inject";
                     n_stream_events += 1;
                 }
-                if let Some(ev) = st.handshake(tracked.to_server, flags, seq, ack) {
+                if let Some(ev) =
+                    st.handshake(tracked.to_server, flags, seq, ack, pkt.payload.len())
+                {
                     stream_events[n_stream_events] = ev;
                     n_stream_events += 1;
                 }

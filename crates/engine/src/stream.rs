@@ -66,8 +66,9 @@ pub(crate) struct TcpStream {
     syns_queued: u8,
     /// The server's SYN-ACK was seen (by [`TcpStream::handshake`]).
     synack_seen: bool,
-    /// The ISNs of the client's SYNs before the SYN-ACK (the first ones, bounded).
-    syn_isns: Vec<u32>,
+    /// The ISNs of the client's SYNs before the SYN-ACK (the first ones, bounded), with the
+    /// length of the data each carried (TCP Fast Open).
+    syn_isns: Vec<(u32, u32)>,
 }
 
 /// SYNs with a new ISN Suricata queues before the handshake completes
@@ -150,15 +151,18 @@ impl TcpStream {
     ///   before any SYN-ACK, beyond the [`MAX_SYN_QUEUED`] Suricata keeps;
     /// - `3whs_synack_in_wrong_direction`: a SYN-ACK from the client;
     /// - `3whs_synack_with_wrong_ack`: a SYN-ACK acknowledging none of the client's SYNs (it
-    ///   is not taken as the handshake's).
+    ///   is not taken as the handshake's). With TCP Fast Open the SYN-ACK may acknowledge
+    ///   the SYN's data too.
     ///
     /// The SYN-ACK's acknowledgement picks the ISN of the client's stream among its SYNs.
+    /// `payload_len` is the packet's TCP payload length.
     pub fn handshake(
         &mut self,
         to_server: bool,
         flags: u8,
         seq: u32,
         ack: u32,
+        payload_len: usize,
     ) -> Option<&'static str> {
         const SYN: u8 = 0x02;
         const ACK: u8 = 0x10;
@@ -170,11 +174,17 @@ impl TcpStream {
             if !synack {
                 return None;
             }
-            let isn = ack.wrapping_sub(1);
-            if !self.syn_isns.is_empty() && !self.syn_isns.contains(&isn) {
+            let Some(&(isn, _)) = self.syn_isns.iter().find(|(isn, len)| {
+                ack == isn.wrapping_add(1) || ack == isn.wrapping_add(1).wrapping_add(*len)
+            }) else {
+                if self.syn_isns.is_empty() {
+                    // No SYN seen (picked up midstream): nothing to check.
+                    self.synack_seen = true;
+                    return None;
+                }
                 return Some("3whs_synack_with_wrong_ack");
-            }
-            self.dirs[0].synack(ack);
+            };
+            self.dirs[0].synack(isn.wrapping_add(1));
             self.synack_seen = true;
             return None;
         }
@@ -184,8 +194,11 @@ impl TcpStream {
         if flags & (SYN | ACK) != SYN {
             return None;
         }
-        if !self.syn_isns.contains(&seq) && self.syn_isns.len() <= usize::from(MAX_SYN_QUEUED) {
-            self.syn_isns.push(seq);
+        if !self.syn_isns.iter().any(|(isn, _)| *isn == seq)
+            && self.syn_isns.len() <= usize::from(MAX_SYN_QUEUED)
+        {
+            let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+            self.syn_isns.push((seq, len));
         }
         match self.dirs[0].next_seq() {
             Some(next) if self.dirs[0].next_offset() == 0 && seq.wrapping_add(1) != next => {
@@ -481,7 +494,7 @@ mod tests {
     fn syns_resent_with_new_isns_beyond_the_queue_are_a_flood() {
         let mut s = TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
         let syn = |s: &mut TcpStream, seq: u32| {
-            let flood = s.handshake(true, 0x02, seq, 0) == Some("3whs_syn_flood");
+            let flood = s.handshake(true, 0x02, seq, 0, 0) == Some("3whs_syn_flood");
             s.feed(
                 true,
                 seq,
@@ -502,15 +515,15 @@ mod tests {
         assert!(syn(&mut s, 6000));
         // A SYN-ACK from the client, or acknowledging no SYN, is not the handshake's.
         assert_eq!(
-            s.handshake(true, 0x12, 1, 2),
+            s.handshake(true, 0x12, 1, 2, 0),
             Some("3whs_synack_in_wrong_direction")
         );
         assert_eq!(
-            s.handshake(false, 0x12, 77, 4242),
+            s.handshake(false, 0x12, 77, 4242, 0),
             Some("3whs_synack_with_wrong_ack")
         );
         // The SYN-ACK answers the second SYN: its ISN is the stream's.
-        assert_eq!(s.handshake(false, 0x12, 77, 1001), None);
+        assert_eq!(s.handshake(false, 0x12, 77, 1001, 0), None);
         let f = s.feed(
             true,
             1001,
@@ -522,6 +535,10 @@ mod tests {
         );
         assert_eq!(f.delivered, 3);
         assert!(!syn(&mut s, 7000), "after the SYN-ACK, not a handshake SYN");
+        // TCP Fast Open: the SYN-ACK may acknowledge the SYN's data.
+        let mut s = TcpStream::new(StreamConfig::default(), AppConfig::default(), 1, 80);
+        assert_eq!(s.handshake(true, 0x02, 500, 0, 10), None);
+        assert_eq!(s.handshake(false, 0x12, 9, 511, 0), None);
     }
 
     #[test]
