@@ -598,6 +598,10 @@ impl EndedFlow {
     }
 }
 
+/// Datagrams of a UDP flow its app-layer protocol is looked for in (EVE `app_proto`), so
+/// that a flow of another protocol costs nothing after its start.
+const UDP_DETECT_TRIES: u8 = 4;
+
 /// `pkt_src` of the pseudo packet a flow's remaining stream data is inspected on when the
 /// flow ends.
 pub const PKT_SRC_STREAM_END: &str = "stream (flow timeout)";
@@ -782,6 +786,8 @@ pub struct FlowData<S> {
     stream: Option<Box<stream::TcpStream>>,
     /// The app-layer protocol of a UDP flow, detected on its first datagram that shows one.
     udp_proto: Option<verdict_applayer::AppProto>,
+    /// Datagrams of the flow detection ran on (it gives up after [`UDP_DETECT_TRIES`]).
+    udp_tries: u8,
 }
 
 /// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
@@ -1396,7 +1402,12 @@ impl<I: Inspector> Layers<'_, I> {
             // `app_proto` of its alerts, as Suricata logs the flow's protocol after parsing).
             res.summary.app_proto = st.app.proto().map(|p| p.name());
         }
-        if let (L4::Udp { src_port, dst_port }, None) = (pkt.l4, fd.udp_proto) {
+        if let (L4::Udp { src_port, dst_port }, None, true) = (
+            pkt.l4,
+            fd.udp_proto,
+            fd.udp_tries < UDP_DETECT_TRIES && !pkt.payload.is_empty(),
+        ) {
+            fd.udp_tries += 1;
             fd.udp_proto = verdict_applayer::detect(
                 pkt.payload,
                 verdict_applayer::Transport::Udp,
