@@ -94,146 +94,189 @@ pub enum AppEvent {
     /// `tls.invalid_record_type`: a record of an unknown content type (raised by the flow
     /// framing, which stops parsing the direction there).
     TlsInvalidRecordType,
+    /// `applayer_mismatch_protocol_both_directions` (protocol detection, no protocol
+    /// prefix): the two directions of a flow start with different protocols (a client
+    /// speaking HTTP to an SSH server). Raised by the flow framing, which stops parsing the
+    /// second direction.
+    AppLayerMismatchProtocolBothDirections,
+    /// `applayer_detect_protocol_only_one_direction`: the second direction of a flow starts
+    /// with no known protocol (an HTTP/0.9 response, ...).
+    AppLayerDetectProtocolOnlyOneDirection,
 }
 
 /// Every event with its protocol and Suricata name.
-const TABLE: &[(AppEvent, AppProto, &str)] = &[
+const TABLE: &[(AppEvent, Option<AppProto>, &str)] = &[
     (
         AppEvent::HttpRequestFieldMissingColon,
-        AppProto::Http,
+        Some(AppProto::Http),
         "request_field_missing_colon",
     ),
     (
         AppEvent::HttpResponseFieldMissingColon,
-        AppProto::Http,
+        Some(AppProto::Http),
         "response_field_missing_colon",
     ),
     (
         AppEvent::HttpInvalidContentLengthRequest,
-        AppProto::Http,
+        Some(AppProto::Http),
         "invalid_content_length_field_in_request",
     ),
     (
         AppEvent::HttpInvalidContentLengthResponse,
-        AppProto::Http,
+        Some(AppProto::Http),
         "invalid_content_length_field_in_response",
     ),
     (
         AppEvent::HttpDuplicateContentLengthRequest,
-        AppProto::Http,
+        Some(AppProto::Http),
         "duplicate_content_length_field_in_request",
     ),
     (
         AppEvent::HttpDuplicateContentLengthResponse,
-        AppProto::Http,
+        Some(AppProto::Http),
         "duplicate_content_length_field_in_response",
     ),
     (
         AppEvent::HttpInvalidTransferEncodingRequest,
-        AppProto::Http,
+        Some(AppProto::Http),
         "invalid_transfer_encoding_value_in_request",
     ),
     (
         AppEvent::HttpMissingHostHeader,
-        AppProto::Http,
+        Some(AppProto::Http),
         "missing_host_header",
     ),
     (
         AppEvent::HttpHostHeaderAmbiguous,
-        AppProto::Http,
+        Some(AppProto::Http),
         "host_header_ambiguous",
     ),
     (
         AppEvent::HttpRequestAuthUnrecognized,
-        AppProto::Http,
+        Some(AppProto::Http),
         "request_auth_unrecognized",
     ),
     (
         AppEvent::HttpRequestBodyUnexpected,
-        AppProto::Http,
+        Some(AppProto::Http),
         "request_body_unexpected",
     ),
     (
         AppEvent::HttpMethodDelimNonCompliant,
-        AppProto::Http,
+        Some(AppProto::Http),
         "method_delim_non_compliant",
     ),
     (
         AppEvent::HttpUriDelimNonCompliant,
-        AppProto::Http,
+        Some(AppProto::Http),
         "uri_delim_non_compliant",
     ),
     (
         AppEvent::HttpResponseChunkedOldProto,
-        AppProto::Http,
+        Some(AppProto::Http),
         "response_chunked_old_proto",
     ),
     (
         AppEvent::HttpResponseInvalidStatus,
-        AppProto::Http,
+        Some(AppProto::Http),
         "response_invalid_status",
     ),
     (
         AppEvent::HttpInvalidRequestChunkLen,
-        AppProto::Http,
+        Some(AppProto::Http),
         "invalid_request_chunk_len",
     ),
     (
         AppEvent::HttpInvalidResponseChunkLen,
-        AppProto::Http,
+        Some(AppProto::Http),
         "invalid_response_chunk_len",
     ),
     (
         AppEvent::HttpResponseAbnormalTransferEncoding,
-        AppProto::Http,
+        Some(AppProto::Http),
         "response_abnormal_transfer_encoding",
     ),
-    (AppEvent::DnsMalformedData, AppProto::Dns, "malformed_data"),
-    (AppEvent::DnsNotRequest, AppProto::Dns, "not_request"),
-    (AppEvent::DnsNotResponse, AppProto::Dns, "not_response"),
-    (AppEvent::DnsZFlagSet, AppProto::Dns, "z_flag_set"),
-    (AppEvent::DnsInvalidOpcode, AppProto::Dns, "invalid_opcode"),
-    (AppEvent::DnsNameTooLong, AppProto::Dns, "name_too_long"),
-    (AppEvent::DnsInfiniteLoop, AppProto::Dns, "infinite_loop"),
+    (
+        AppEvent::DnsMalformedData,
+        Some(AppProto::Dns),
+        "malformed_data",
+    ),
+    (AppEvent::DnsNotRequest, Some(AppProto::Dns), "not_request"),
+    (
+        AppEvent::DnsNotResponse,
+        Some(AppProto::Dns),
+        "not_response",
+    ),
+    (AppEvent::DnsZFlagSet, Some(AppProto::Dns), "z_flag_set"),
+    (
+        AppEvent::DnsInvalidOpcode,
+        Some(AppProto::Dns),
+        "invalid_opcode",
+    ),
+    (
+        AppEvent::DnsNameTooLong,
+        Some(AppProto::Dns),
+        "name_too_long",
+    ),
+    (
+        AppEvent::DnsInfiniteLoop,
+        Some(AppProto::Dns),
+        "infinite_loop",
+    ),
     (
         AppEvent::HttpRequestLineMissingProtocol,
-        AppProto::Http,
+        Some(AppProto::Http),
         "request_line_missing_protocol",
     ),
     (
         AppEvent::TlsMultipleSniExtensions,
-        AppProto::Tls,
+        Some(AppProto::Tls),
         "multiple_sni_extensions",
     ),
     (
         AppEvent::TlsInvalidSniType,
-        AppProto::Tls,
+        Some(AppProto::Tls),
         "invalid_sni_type",
     ),
     (
         AppEvent::TlsInvalidSniLength,
-        AppProto::Tls,
+        Some(AppProto::Tls),
         "invalid_sni_length",
     ),
     (
         AppEvent::TlsHeartbeatMessage,
-        AppProto::Tls,
+        Some(AppProto::Tls),
         "heartbeat_message",
     ),
     (
         AppEvent::TlsInvalidRecordType,
-        AppProto::Tls,
+        Some(AppProto::Tls),
         "invalid_record_type",
+    ),
+    (
+        AppEvent::AppLayerMismatchProtocolBothDirections,
+        None,
+        "applayer_mismatch_protocol_both_directions",
+    ),
+    (
+        AppEvent::AppLayerDetectProtocolOnlyOneDirection,
+        None,
+        "applayer_detect_protocol_only_one_direction",
     ),
 ];
 
 impl AppEvent {
     /// The event named `proto.event` as Suricata's `app-layer-event` keyword spells it
-    /// (`http.missing_host_header`, `dns.z_flag_set`), None for names this crate does not
-    /// raise. The older DNS spellings `not_a_request`/`not_a_response` are accepted.
+    /// (`http.missing_host_header`, `dns.z_flag_set`; the protocol detection events have no
+    /// prefix: `applayer_mismatch_protocol_both_directions`), None for names this crate
+    /// does not raise. The older DNS spellings `not_a_request`/`not_a_response` are
+    /// accepted.
     pub fn from_name(name: &str) -> Option<AppEvent> {
-        let (proto, event) = name.trim().split_once('.')?;
-        let proto = AppProto::from_name(proto)?;
+        let name = name.trim();
+        let (proto, event) = match name.split_once('.') {
+            Some((p, e)) => (Some(AppProto::from_name(p)?), e),
+            None => (None, name),
+        };
         let event = match event {
             "not_a_request" => "not_request",
             "not_a_response" => "not_response",
@@ -253,12 +296,12 @@ impl AppEvent {
             .map_or("", |(_, _, n)| n)
     }
 
-    /// The protocol that raises it.
-    pub fn proto(self) -> AppProto {
+    /// The protocol that raises it; None for the protocol detection events.
+    pub fn proto(self) -> Option<AppProto> {
         TABLE
             .iter()
             .find(|(e, _, _)| *e == self)
-            .map_or(AppProto::Http, |(_, p, _)| *p)
+            .and_then(|(_, p, _)| *p)
     }
 }
 
@@ -642,7 +685,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for (e, p, n) in TABLE {
-            let full = format!("{}.{}", p.name(), n);
+            let full = match p {
+                Some(p) => format!("{}.{}", p.name(), n),
+                None => n.to_string(),
+            };
             assert_eq!(AppEvent::from_name(&full), Some(*e));
             assert_eq!(e.name(), *n);
             assert_eq!(e.proto(), *p);

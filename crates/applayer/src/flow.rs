@@ -413,9 +413,36 @@ impl FlowParser {
     /// Protocol detection on the first bytes of a direction.
     fn detect<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         if let Some(p) = self.proto {
-            // The other direction decided: parse what this one buffered, then the rest.
-            self.dirs[i].state = start_state(p);
-            let old = std::mem::take(&mut self.dirs[i].buf);
+            // The other direction decided. What this one starts with is checked too
+            // (Suricata detects each direction): another protocol is
+            // `applayer_mismatch_protocol_both_directions` and ends parsing here; no
+            // protocol at all is `applayer_detect_protocol_only_one_direction`.
+            let (cp, sp) = self.ports;
+            let (src, dst) = if i == 0 { (cp, sp) } else { (sp, cp) };
+            let limit = self.cfg.detect_limit;
+            let d = &mut self.dirs[i];
+            let old = std::mem::take(&mut d.buf);
+            let mut first = old.clone();
+            first.extend_from_slice(bytes.get(..limit).unwrap_or(bytes));
+            match crate::detect(&first, Transport::Tcp, src, dst) {
+                Some(q) if q != p => {
+                    first.truncate(64);
+                    d.buf = first;
+                    d.events
+                        .insert(AppEvent::AppLayerMismatchProtocolBothDirections);
+                    d.complete = true;
+                    d.show();
+                    d.state = State::Off;
+                    return &[];
+                }
+                None if first.len() >= 16 || first.contains(&b'\n') => {
+                    d.events
+                        .insert(AppEvent::AppLayerDetectProtocolOnlyOneDirection);
+                }
+                _ => {}
+            }
+            // Parse what this direction buffered, then the rest.
+            d.state = start_state(p);
             if !old.is_empty() {
                 self.data(i == 0, &old);
             }
@@ -1080,6 +1107,37 @@ mod tests {
         p.begin_packet();
         p.data(true, &[0x16, 3, 1, 0, 4, 1, 0, 0, 0]);
         assert_eq!(p.messages(true).count(), 0);
+    }
+
+    #[test]
+    fn each_direction_is_detected_and_a_mismatch_is_an_event() {
+        let ev = |p: &FlowParser, e| p.messages(false).any(|m| m.flow_events.contains(e));
+        // HTTP to an SSH server.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"SSH-2.0-OpenSSH_8.9\r\n");
+        assert!(ev(&p, AppEvent::AppLayerMismatchProtocolBothDirections));
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(
+            p.messages(false).count(),
+            0,
+            "the direction is not parsed any more"
+        );
+        // A server answer in no known protocol.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"just some bytes, no status line\n");
+        p.end(false);
+        assert!(ev(&p, AppEvent::AppLayerDetectProtocolOnlyOneDirection));
+        // A proper answer raises neither.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(p.messages(false).all(|m| m.flow_events.is_empty()));
     }
 
     #[test]
