@@ -748,6 +748,10 @@ impl EndedFlow {
     }
 }
 
+/// Datagrams of a UDP flow its app-layer protocol is looked for in (EVE `app_proto`), so
+/// that a flow of another protocol costs nothing after its start.
+const UDP_DETECT_TRIES: u8 = 4;
+
 /// `pkt_src` of the pseudo packet a flow's remaining stream data is inspected on when the
 /// flow ends.
 pub const PKT_SRC_STREAM_END: &str = "stream (flow timeout)";
@@ -804,8 +808,10 @@ fn stream_end<I: Inspector>(
             | verdict_flow::TcpState::SynRecv
     );
     for to_server in [true, false] {
-        st.app.begin_packet();
-        let delivered = st.close(to_server, &mut stats.stream);
+        st.begin(to_server);
+        let delivered = st
+            .close(to_server, &mut stats.stream)
+            .saturating_add(st.take_pending(to_server));
         st.app.end(to_server);
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> =
             st.app.messages(to_server).collect();
@@ -899,12 +905,17 @@ fn stream_end<I: Inspector>(
             ip_offset: 0,
             app_proto: st.app.proto().map(|p| p.name()),
         };
+        let payload = if delivered > 0 {
+            st.log_window(to_server, delivered)
+        } else {
+            window.to_vec()
+        };
         for alert in alerts {
             out.push(StreamEndAlert {
                 ts: f.last_seen,
                 packet,
                 alert,
-                payload: window.to_vec(),
+                payload: payload.clone(),
             });
         }
     }
@@ -933,6 +944,10 @@ pub struct FlowData<S> {
     pub inspector: S,
     /// TCP stream reassembly and app-layer state (TCP flows, created on the first segment).
     stream: Option<Box<stream::TcpStream>>,
+    /// The app-layer protocol of a UDP flow, detected on its first datagram that shows one.
+    udp_proto: Option<verdict_applayer::AppProto>,
+    /// Datagrams of the flow detection ran on (it gives up after [`UDP_DETECT_TRIES`]).
+    udp_tries: u8,
 }
 
 /// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
@@ -1543,7 +1558,7 @@ impl<I: Inspector> Layers<'_, I> {
             n_events += 1;
         }
         // TCP: reassemble, frame app-layer messages, and give rules what this packet added.
-        let mut stream_events: [&str; 1] = [""];
+        let mut stream_events: [&str; 5] = [""; 5];
         let mut n_stream_events = 0;
         let mut fed = None;
         if let (
@@ -1562,20 +1577,67 @@ impl<I: Inspector> Layers<'_, I> {
                     server.1,
                 ))
             });
-            let f = st.feed(
-                tracked.to_server,
-                seq,
-                (flags & 0x10 != 0).then_some(ack),
-                flags,
-                pkt.payload,
-                self.cfg.ips,
-                &mut self.stats.stream,
-            );
+            // A server answer to the SYN with timestamps the SYN did not offer (or another
+            // echo) is not the session's: Suricata's stream engine flags and ignores it (a
+            // forged RST or FIN then closes nothing).
+            let invalid_ts = st.invalid_timestamp(tracked.to_server, flags, l4_header);
+            if invalid_ts {
+                stream_events[n_stream_events] = "pkt_invalid_timestamp";
+                n_stream_events += 1;
+            } else {
+                if st.rst_injection(tracked.to_server, flags) {
+                    stream_events[n_stream_events] = "suspected_rst_inject";
+                    n_stream_events += 1;
+                }
+                if let Some(ev) =
+                    st.handshake(tracked.to_server, flags, seq, ack, pkt.payload.len())
+                {
+                    stream_events[n_stream_events] = ev;
+                    n_stream_events += 1;
+                }
+            }
+            let f = if invalid_ts {
+                st.begin(tracked.to_server);
+                stream::Fed::default()
+            } else {
+                st.feed(
+                    tracked.to_server,
+                    seq,
+                    (flags & 0x10 != 0).then_some(ack),
+                    flags,
+                    pkt.payload,
+                    self.cfg.ips,
+                    &mut self.stats.stream,
+                )
+            };
             if f.update.overlap_different {
-                stream_events[0] = verdict_stream::Event::OverlapDifferentData.name();
-                n_stream_events = 1;
+                stream_events[n_stream_events] = verdict_stream::Event::OverlapDifferentData.name();
+                n_stream_events += 1;
+            }
+            if f.gap {
+                stream_events[n_stream_events] = verdict_stream::Event::SeqGap.name();
+                n_stream_events += 1;
             }
             fed = Some(f);
+            // The protocol this packet's data revealed is the flow's from now on (EVE
+            // `app_proto` of its alerts, as Suricata logs the flow's protocol after parsing).
+            res.summary.app_proto = st.app.proto().map(|p| p.name());
+        }
+        if let (L4::Udp { src_port, dst_port }, None, true) = (
+            pkt.l4,
+            fd.udp_proto,
+            fd.udp_tries < UDP_DETECT_TRIES && !pkt.payload.is_empty(),
+        ) {
+            fd.udp_tries += 1;
+            fd.udp_proto = verdict_applayer::detect(
+                pkt.payload,
+                verdict_applayer::Transport::Udp,
+                src_port,
+                dst_port,
+            );
+        }
+        if let Some(p) = fd.udp_proto {
+            res.summary.app_proto = Some(p.name());
         }
         let st = fd.stream.as_deref();
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> = match st {
@@ -1632,7 +1694,13 @@ impl<I: Inspector> Layers<'_, I> {
                 || out.cause.as_ref().is_some_and(|c| c.stream)
             {
                 self.stream_payload.clear();
-                self.stream_payload.extend_from_slice(s.window);
+                match (fd.stream.as_deref(), &fed) {
+                    // The window the packet's delivered data made, gaps shown.
+                    (Some(st), Some(f)) if f.delivered > 0 => {
+                        *self.stream_payload = st.log_window(tracked.to_server, f.delivered);
+                    }
+                    _ => self.stream_payload.extend_from_slice(s.window),
+                }
             }
         }
         cap_alerts(alerts, before, self.cfg.alert_limit(), self.stats);

@@ -1078,3 +1078,111 @@ fn defrag_memcap_policy_decides_the_fragment_reassembly_could_not_take() {
     );
     assert_eq!(ExceptionPolicy::parse("nope", true), None);
 }
+
+#[test]
+fn data_released_by_the_peers_ack_is_inspected_with_the_next_packet_and_logged_with_its_gap() {
+    let mut e = stream_engine(
+        "alert tcp-stream any any -> any any (content:\"DATA\"; sid:1;)\n\
+         alert tcp-stream any any -> any any (content:\"VERYDATA\"; sid:2;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"VERY").is_empty());
+    // "GOOD" (seq 105) is lost; "DATA" is held out of order (IDS: not inspected yet).
+    assert!(client_says(&mut e, 11, 109, b"DATA").is_empty());
+    // The server acknowledges it all: the hole becomes a gap, "DATA" is delivered, but this
+    // packet is the server's: the client's data waits for a client packet.
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, 113, b"", true),
+        PacketMeta::default(),
+    );
+    assert!(d.alerts.is_empty());
+    // The client's next packet inspects it; the pattern across the gap does not match, and
+    // the logged payload shows the gap.
+    let d = e.inspect(
+        t(13),
+        &tcp_segment(0x10, 113, 501, b"", false),
+        PacketMeta::default(),
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, [1]);
+    assert!(d.alerts[0].stream);
+    assert_eq!(d.stream_payload, b"VERY[4 bytes missing]DATA");
+    // Inspected once.
+    assert!(client_says(&mut e, 14, 113, b"!").is_empty());
+}
+
+#[test]
+fn data_released_by_the_peers_ack_is_inspected_when_the_flow_ends() {
+    let parsed = verdict_rules::parse_str(
+        "alert tcp-stream any any -> any any (content:\"GOOD\"; sid:1;)",
+        "t.rules",
+    );
+    let (set, _) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    let cfg = EngineConfig {
+        stream_end_inspection: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), cfg);
+    let m = PacketMeta::default();
+    for (i, seg) in [
+        tcp_segment(0x02, 100, 0, b"", false),
+        tcp_segment(0x12, 500, 101, b"", true),
+        tcp_segment(0x10, 101, 501, b"", false),
+        // The first 4 bytes never arrive.
+        tcp_segment(0x18, 105, 501, b"GOOD", false),
+        tcp_segment(0x10, 501, 109, b"", true),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(e.inspect(t(i as u64), seg, m).alerts.is_empty());
+    }
+    e.drain();
+    let mut got = Vec::new();
+    e.take_stream_end_alerts(|a| got.push((a.alert.info.sid, a.payload.clone())));
+    assert_eq!(got, [(1, b"[4 bytes missing]GOOD".to_vec())]);
+}
+
+#[test]
+fn a_hole_given_up_on_raises_reassembly_seq_gap_on_that_packet() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (stream-event:reassembly_seq_gap; sid:1;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"VERY").is_empty());
+    assert!(client_says(&mut e, 11, 109, b"DATA").is_empty());
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, 113, b"", true),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert_eq!(e.stats().stream.gaps, 1);
+}
+
+#[test]
+fn a_request_released_by_the_servers_ack_is_inspected_with_the_next_client_packet() {
+    let mut e = stream_engine(
+        "alert http any any -> any any (http.uri; content:\"/evil\"; sid:1;)",
+        false,
+    );
+    let first = b"GET /a HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 10, 101, first).is_empty());
+    // 10 bytes are lost, the next request is held out of order.
+    let next = 101 + first.len() as u32 + 10;
+    let evil = b"GET /evil HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 11, next, evil).is_empty());
+    // The server acknowledges everything: the request is parsed on its packet...
+    let end = next + evil.len() as u32;
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, end, b"", true),
+        PacketMeta::default(),
+    );
+    assert!(d.alerts.is_empty());
+    // ... and inspected with the client's next one, once.
+    assert_eq!(client_says(&mut e, 13, end, b""), [1]);
+    assert!(client_says(&mut e, 14, end, b"").is_empty());
+}

@@ -258,7 +258,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "dnp3_obj"
                 | "modbus"
                 | "app-layer-protocol"
-                | "app-layer-event"
                 | "dce_iface"
                 | "dce_opnum"
                 | "dce_stub_data"
@@ -1178,6 +1177,16 @@ pub(crate) fn compile_rule(
                     None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
                 }
             }
+            "app-layer-event" => match verdict_applayer::events::AppEvent::from_name(val) {
+                Some(e) => app_ints.push((crate::app::AppInt::Event(e), UintCond::Eq(1))),
+                None if val.trim().is_empty() => {
+                    cx.invalid("expected an event name, e.g. http.missing_host_header")
+                }
+                None => cx.unsupported(
+                    format!("app-layer-event {}", val.trim()),
+                    "this app-layer event is not raised by Verdict's parsers; the rule is skipped",
+                ),
+            },
             "ssl_version" => match parse_ssl_version(val) {
                 Ok((set, negated)) => app_ints.push((
                     crate::app::AppInt::SslVersionIn(set),

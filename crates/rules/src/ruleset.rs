@@ -1222,7 +1222,7 @@ impl RuleSet {
         if !r
             .app_ints
             .iter()
-            .all(|(k, c)| app.int(*k).is_some_and(|v| c.matches(v)))
+            .all(|(k, c)| app.int(*k, p.flow.to_server).is_some_and(|v| c.matches(v)))
         {
             return false;
         }

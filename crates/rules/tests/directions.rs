@@ -82,6 +82,7 @@ fn sids_on(set: &RuleSet, fv: &mut FlowVars, bytes: &[u8], to_server: bool, tx: 
         bytes,
         tx_id: tx,
         complete: true,
+        flow_events: Default::default(),
     }];
     let extra = PacketExtra {
         app: Some(AppInput {
