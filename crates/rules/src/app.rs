@@ -454,69 +454,6 @@ impl<'a> AppView<'a> {
         };
         Some(cell.get_or_init(|| build(m)))
     }
-
-    /// The buffers whose bytes are not a slice of `payload` (normalised or rebuilt), for the
-    /// prefilter to scan besides the payload. Calls `f` on each.
-    pub(crate) fn derived_buffers(&self, payload: &[u8], mut f: impl FnMut(&[u8])) {
-        let inside = |b: &[u8]| {
-            let (s, e) = (
-                payload.as_ptr() as usize,
-                payload.as_ptr() as usize + payload.len(),
-            );
-            let (bs, be) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
-            bs >= s && be <= e
-        };
-        match &self.parsed {
-            Some(Parsed::HttpRequest(_)) | Some(Parsed::HttpResponse(_)) => {
-                for b in [
-                    Buffer::HttpUri,
-                    Buffer::HttpHost,
-                    Buffer::HttpHeader,
-                    Buffer::HttpHeaderNames,
-                    Buffer::HttpStart,
-                    Buffer::FileData,
-                ] {
-                    if let Some(bytes) = self.get(b) {
-                        if !inside(bytes) {
-                            f(bytes);
-                        }
-                    }
-                }
-            }
-            Some(Parsed::Dns(_)) => {
-                for n in self.dns_names() {
-                    f(n);
-                }
-            }
-            Some(Parsed::TlsClientHello(_)) => {
-                if let Some((s, h)) = self.ja3() {
-                    f(s.as_bytes());
-                    f(h.as_bytes());
-                }
-            }
-            Some(Parsed::TlsHandshake(_)) | Some(Parsed::Ssh(_)) => {
-                let t = self.tls_ssh();
-                if let Some(c) = &t.cert {
-                    for b in [&c.subject, &c.issuer, &c.serial, &c.fingerprint] {
-                        f(b.as_bytes());
-                    }
-                    for n in &c.subject_alt_names {
-                        f(n.as_bytes());
-                    }
-                }
-                if let Some((s, h)) = &t.ja3s {
-                    f(s.as_bytes());
-                    f(h.as_bytes());
-                }
-                if let Some((c, ch, s, sh)) = &t.hassh {
-                    for b in [&c[..], ch.as_bytes(), s, sh.as_bytes()] {
-                        f(b);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The derived TLS server handshake and SSH buffers of one message.

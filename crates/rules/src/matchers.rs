@@ -540,7 +540,7 @@ impl VlanLayer {
 }
 
 /// The buffer a chain of payload keywords inspects (selected by sticky buffer keywords).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Buffer {
     /// The transport payload (`pkt_data`, the default).
     Payload,
@@ -1866,31 +1866,31 @@ pub(crate) fn set_relative_next(ops: &mut [PayloadOp]) {
 /// Picks the prefilter pattern: the explicit `fast_pattern` (if positive), else the longest
 /// positive content (the first of equal length).
 pub(crate) fn choose_fast_pattern<'o>(
-    ops: impl Iterator<Item = &'o PayloadOp>,
-) -> Option<(Vec<u8>, bool)> {
-    let contents = ops.filter_map(|o| match o {
-        PayloadOp::Content(c) => Some(c),
+    ops: impl Iterator<Item = (Buffer, &'o PayloadOp)>,
+) -> Option<(Vec<u8>, bool, Buffer)> {
+    let contents = ops.filter_map(|(b, o)| match o {
+        PayloadOp::Content(c) => Some((b, c)),
         _ => None,
     });
-    let mut best: Option<&Content> = None;
-    for c in contents {
+    let mut best: Option<(Buffer, &Content)> = None;
+    for (b, c) in contents {
         if c.fast_pattern {
             if c.negated {
                 return None;
             }
-            best = Some(c);
+            best = Some((b, c));
             break;
         }
-        if !c.negated && best.map_or(true, |b| c.pattern.len() > b.pattern.len()) {
-            best = Some(c);
+        if !c.negated && best.map_or(true, |(_, bc)| c.pattern.len() > bc.pattern.len()) {
+            best = Some((b, c));
         }
     }
-    let c = best?;
+    let (buf, c) = best?;
     let bytes = match c.fast_pattern_chop {
         Some((o, l)) => c.pattern[o..o + l].to_vec(),
         None => c.pattern.clone(),
     };
-    Some((bytes, c.nocase))
+    Some((bytes, c.nocase, buf))
 }
 
 /// How a payload inspection ended.

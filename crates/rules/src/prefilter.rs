@@ -30,6 +30,7 @@ use verdict_applayer::AppProto;
 use crate::addr_index::AddrIndex;
 use crate::app::AppView;
 use crate::input::PacketInput;
+use crate::matchers::Buffer;
 use crate::rule::{Proto, Rule};
 use crate::ruleset::DetectState;
 
@@ -174,7 +175,10 @@ impl Scanner {
 #[derive(Debug, Default)]
 pub(crate) struct Group {
     always: Vec<u32>,
-    ci: Option<Prefilter>,
+    /// One automaton per buffer the group's fast patterns come from: `Payload` (scanned over
+    /// the packet, message and stream bytes) and each app-layer buffer (scanned over that
+    /// buffer only), as Suricata keeps one pattern matcher per buffer.
+    ci: Vec<(Buffer, Prefilter)>,
     /// Rules without a fast pattern on a narrow source address set, by source address.
     by_src: AddrIndex,
     /// Same, by destination address (when the source set is wide).
@@ -190,7 +194,7 @@ pub(crate) struct GroupBuilder {
     always: Vec<u32>,
     by_src: Vec<u32>,
     by_dst: Vec<u32>,
-    ci: HashMap<Vec<u8>, Vec<u32>>,
+    ci: HashMap<Buffer, HashMap<Vec<u8>, Vec<u32>>>,
     by_app: HashMap<AppProto, GroupBuilder>,
 }
 
@@ -207,8 +211,10 @@ impl GroupBuilder {
         match &rule.prefilter {
             // One case-insensitive automaton per group: a superset of the case-sensitive
             // matches with one scan instead of two; the rule's own content check is exact.
-            Some((pat, _)) => self
+            Some((pat, _, buf)) => self
                 .ci
+                .entry(*buf)
+                .or_default()
                 .entry(pat.to_ascii_lowercase())
                 .or_default()
                 .push(idx),
@@ -265,14 +271,22 @@ impl GroupBuilder {
         }
         let mut by_app: Vec<(AppProto, Group)> = Vec::with_capacity(self.by_app.len());
         for (a, mut sub) in self.by_app {
-            for (pat, ids) in &self.ci {
-                sub.ci.entry(pat.clone()).or_default().extend(ids);
+            for (buf, pats) in &self.ci {
+                let into = sub.ci.entry(*buf).or_default();
+                for (pat, ids) in pats {
+                    into.entry(pat.clone()).or_default().extend(ids);
+                }
             }
             by_app.push((a, sub.build(next_pattern, rules)));
         }
         by_app.sort_by_key(|(a, _)| a.name());
         let mut always = self.always;
-        let ci = ac(self.ci, true, next_pattern, &mut always);
+        let mut bufs: Vec<(Buffer, HashMap<Vec<u8>, Vec<u32>>)> = self.ci.into_iter().collect();
+        bufs.sort_by_key(|(b, _)| *b);
+        let ci = bufs
+            .into_iter()
+            .filter_map(|(b, map)| Some((b, ac(map, true, next_pattern, &mut always)?)))
+            .collect();
         always.sort_unstable();
         always.dedup();
         let index = |ids: &[u32], src: bool| {
@@ -310,6 +324,10 @@ pub struct PrefilterStats {
     /// The app-layer protocol of a protocol sub-group (its automaton also holds the
     /// parent group's patterns).
     pub app: Option<&'static str>,
+    /// The buffer the automaton is scanned over (`pkt_data` for packet, message and
+    /// stream bytes, else the buffer's name such as `HttpUri`; `-` for a group without
+    /// patterns).
+    pub buffer: String,
     /// Distinct fast patterns in the automaton.
     pub patterns: usize,
     /// `dfa`, `nfa`, or `none` (no pattern).
@@ -328,18 +346,36 @@ impl Group {
         dst_port: Option<u16>,
         out: &mut Vec<PrefilterStats>,
     ) {
-        let one = |g: &Group, app: Option<&'static str>| PrefilterStats {
-            class,
-            dst_port,
-            app,
-            patterns: g.ci.as_ref().map_or(0, |p| p.ids.len()),
-            automaton: g.ci.as_ref().map_or("none", |p| p.scanner.kind()),
-            automaton_bytes: g.ci.as_ref().map_or(0, |p| p.scanner.memory_usage()),
-            always: g.always.len(),
+        let one = |g: &Group, app: Option<&'static str>, out: &mut Vec<PrefilterStats>| {
+            let base = PrefilterStats {
+                class,
+                dst_port,
+                app,
+                buffer: "-".to_string(),
+                patterns: 0,
+                automaton: "none",
+                automaton_bytes: 0,
+                always: g.always.len(),
+            };
+            if g.ci.is_empty() {
+                out.push(base.clone());
+            }
+            for (b, p) in &g.ci {
+                out.push(PrefilterStats {
+                    buffer: match b {
+                        Buffer::Payload => "pkt_data".to_string(),
+                        b => format!("{b:?}"),
+                    },
+                    patterns: p.ids.len(),
+                    automaton: p.scanner.kind(),
+                    automaton_bytes: p.scanner.memory_usage(),
+                    ..base.clone()
+                });
+            }
         };
-        out.push(one(self, None));
+        one(self, None, out);
         for (a, sub) in &self.by_app {
-            out.push(one(sub, Some(a.name())));
+            one(sub, Some(a.name()), out);
         }
     }
 }
@@ -381,10 +417,10 @@ pub(crate) fn collect(
     if payload.is_empty() {
         return;
     }
-    // One automaton: the protocol sub-group's combined one, or the group's own.
+    // One set of automata: the protocol sub-group's combined ones, or the group's own.
     let ci = sub.map_or(&g.ci, |s| &s.ci);
-    let mut scan = |hay: &[u8]| {
-        for pf in ci.iter() {
+    for (buf, pf) in ci {
+        let mut scan = |hay: &[u8]| {
             pf.scanner.scan(hay, pf.longest, &mut |pid| {
                 let Some(slot) = pattern_stamp.get_mut(pf.base as usize + pid) else {
                     return;
@@ -396,12 +432,17 @@ pub(crate) fn collect(
                     }
                 }
             });
+        };
+        if *buf == Buffer::Payload {
+            scan(payload);
+        } else {
+            // Each instance of the buffer (several DNS names, certificates, ...).
+            app.any(*buf, |bytes| {
+                scan(bytes);
+                false
+            });
         }
-    };
-    scan(payload);
-    // Fast patterns of app-layer buffers: the raw ones are slices of the payload (found
-    // above); the normalised ones (URI, host, header block, DNS names) are scanned here.
-    app.derived_buffers(payload, |b| scan(b));
+    }
 }
 
 #[cfg(test)]
@@ -529,20 +570,22 @@ alert udp any any -> any 53 (content:"delta"; sid:5;)
         let (set, report) = b.build();
         assert_eq!(report.loaded.len(), 5);
         let stats = set.prefilter_stats();
-        let find = |class: &str, port: Option<u16>, app: Option<&str>| {
+        let find = |class: &str, port: Option<u16>, app: Option<&str>, buf: &str| {
             stats
                 .iter()
-                .find(|g| g.class == class && g.dst_port == port && g.app == app)
-                .unwrap_or_else(|| panic!("no group {class} {port:?} {app:?} in {stats:?}"))
+                .find(|g| g.class == class && g.dst_port == port && g.app == app && g.buffer == buf)
+                .unwrap_or_else(|| panic!("no group {class} {port:?} {app:?} {buf} in {stats:?}"))
         };
-        let tcp = find("tcp", None, None);
+        let tcp = find("tcp", None, None, "pkt_data");
         assert_eq!((tcp.patterns, tcp.automaton, tcp.always), (1, "dfa", 1));
         assert!(tcp.automaton_bytes > 0);
-        // The HTTP sub-group holds its own pattern and its parent's.
-        assert_eq!(find("tcp", None, Some("http")).patterns, 2);
-        assert_eq!(find("tcp", Some(8080), None).patterns, 1);
-        assert_eq!(find("udp", Some(53), None).patterns, 1);
-        let icmp = find("icmp", None, None);
+        // The HTTP sub-group scans the URI with its own automaton, and the payload with the
+        // parent group's payload patterns.
+        assert_eq!(find("tcp", None, Some("http"), "HttpUri").patterns, 1);
+        assert_eq!(find("tcp", None, Some("http"), "pkt_data").patterns, 1);
+        assert_eq!(find("tcp", Some(8080), None, "pkt_data").patterns, 1);
+        assert_eq!(find("udp", Some(53), None, "pkt_data").patterns, 1);
+        let icmp = find("icmp", None, None, "-");
         assert_eq!((icmp.patterns, icmp.automaton), (0, "none"));
     }
 }

@@ -149,8 +149,9 @@ pub(crate) struct Rule {
     pub extract_vars: usize,
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<Threshold>,
-    /// The fast pattern: bytes and nocase, when the rule has a positive content.
-    pub prefilter: Option<(Vec<u8>, bool)>,
+    /// The fast pattern: bytes, nocase and the buffer it must occur in (`Payload` for the
+    /// packet, stream or message bytes), when the rule has a positive content.
+    pub prefilter: Option<(Vec<u8>, bool, Buffer)>,
     pub flowbits_class: FlowbitsClass,
     /// Suricata's IP-only rule type (`SIG_TYPE_IPONLY`): only addresses, ports, protocol
     /// and IP-only compatible keywords (`flowbits:set`, thresholds), no negated address.
@@ -1338,7 +1339,7 @@ pub(crate) fn compile_rule(
         crate::matchers::set_relative_next(ops);
     }
     // The fast pattern may come from the payload or an app-layer buffer: the prefilter scans
-    // the payload (which holds the raw app-layer buffers) and the normalised buffers.
+    // the payload with the payload patterns and each app-layer buffer with its own.
     // Buffers transformed otherwise than by `dotprefix` hold bytes the packet may not: their
     // contents are not used as fast patterns.
     let reshaped = |b: &Slot| {
@@ -1348,22 +1349,26 @@ pub(crate) fn compile_rule(
                 .is_some_and(|ts| ts.iter().any(|t| !t.keeps_bytes()))
     };
     let mut prefilter = crate::matchers::choose_fast_pattern(
-        payload.iter().chain(
+        payload.iter().map(|o| (Buffer::Payload, o)).chain(
             header_chains
                 .iter()
-                .filter(|(b, _)| b.buf.is_app() && !reshaped(b))
-                .flat_map(|(_, ops)| ops.iter()),
+                // A buffer that may be absent (`absent: or_else`) lets the rule match without
+                // any of its contents: they cannot be the rule's fast pattern.
+                .filter(|(b, _)| {
+                    b.buf.is_app() && !reshaped(b) && !absents.iter().any(|(s, _)| s == b)
+                })
+                .flat_map(|(b, ops)| ops.iter().map(|o| (b.buf, o))),
         ),
     );
     // A `dotprefix` pattern's leading `.` may be the prepended one: the rest of the pattern
     // is what the untransformed buffer must contain.
     if !transforms.is_empty() {
-        if let Some((bytes, _)) = &mut prefilter {
+        if let Some((bytes, _, _)) = &mut prefilter {
             if bytes.first() == Some(&b'.') {
                 bytes.remove(0);
             }
         }
-        if prefilter.as_ref().is_some_and(|(b, _)| b.is_empty()) {
+        if prefilter.as_ref().is_some_and(|(b, _, _)| b.is_empty()) {
             prefilter = None;
         }
     }

@@ -830,7 +830,10 @@ impl RuleSet {
             .collect();
         let max_pattern = rules
             .iter()
-            .filter_map(|r| r.prefilter.as_ref().map(|(p, _)| p.len()))
+            .filter_map(|r| match &r.prefilter {
+                Some((p, _, crate::matchers::Buffer::Payload)) => Some(p.len()),
+                _ => None,
+            })
             .max()
             .unwrap_or(0);
         RuleSet {

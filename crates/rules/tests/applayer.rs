@@ -698,6 +698,11 @@ fn absent_keyword() {
     assert!(!ok("http.referer; absent;"));
     assert!(ok(r#"http.accept; absent: or_else; content:!"x";"#));
     assert!(ok(r#"http.accept; absent: or_else; content:"x";"#));
+    // The content of a buffer that may be absent is not the fast pattern, even when it is
+    // the longest: the rule is found through its other content.
+    assert!(ok(
+        r#"http.uri; content:"index"; http.accept; absent: or_else; content:"much-longer-text";"#
+    ));
     assert!(ok(
         r#"http.user_agent; absent: or_else; content:"EvilBot";"#
     ));
@@ -835,4 +840,27 @@ fn xor_key_from_a_byte_extract_variable() {
     let (s, report) = RuleSet::compile(&parsed.rules, &Vars::default());
     assert!(s.is_empty());
     assert_eq!(report.invalid.len(), 1);
+}
+
+#[test]
+fn fast_patterns_are_found_in_their_own_buffer() {
+    let p = tcp(REQ);
+    // Normalised buffers (the URI without `..` and with `%20` decoded, the host lowered)
+    // hold bytes the raw request does not: their patterns are scanned there.
+    assert!(fires(r#"http.uri; content:"/Admin Panel/index.php";"#, &p));
+    assert!(fires(r#"http.host; content:"www.example.com";"#, &p));
+    assert!(fires(r#"http.user_agent; content:"EvilBot";"#, &p));
+    assert!(fires(r#"http.method; content:"GET";"#, &p));
+    // A pattern present in the packet but not in the rule's buffer finds nothing.
+    assert!(!fires(r#"http.uri; content:"EvilBot";"#, &p));
+    assert!(!fires(r#"http.user_agent; content:"Admin";"#, &p));
+    // Several rules on different buffers of one request, each found by its own automaton.
+    let s = set(concat!(
+        "alert http any any -> any any (http.uri; content:\"index.php\"; sid:1;)\n",
+        "alert http any any -> any any (http.cookie; content:\"session=abc\"; sid:2;)\n",
+        "alert http any any -> any any (content:\"name=value\"; sid:3;)\n",
+        "alert http any any -> any any (http.referer; content:\"r.example\"; sid:4;)\n",
+        "alert http any any -> any any (http.referer; content:\"nowhere\"; sid:5;)\n",
+    ));
+    assert_eq!(sids(&s, &p), vec![1, 2, 3, 4]);
 }
