@@ -194,9 +194,12 @@ pub(crate) struct GroupBuilder {
     always: Vec<u32>,
     by_src: Vec<u32>,
     by_dst: Vec<u32>,
-    ci: HashMap<Buffer, HashMap<Vec<u8>, Vec<u32>>>,
+    ci: HashMap<Buffer, Patterns>,
     by_app: HashMap<AppProto, GroupBuilder>,
 }
+
+/// Fast patterns (lowercased) and the rules that have each.
+type Patterns = HashMap<Vec<u8>, Vec<u32>>;
 
 impl GroupBuilder {
     pub(crate) fn add(&mut self, idx: u32, rule: &Rule) {
@@ -281,7 +284,7 @@ impl GroupBuilder {
         }
         by_app.sort_by_key(|(a, _)| a.name());
         let mut always = self.always;
-        let mut bufs: Vec<(Buffer, HashMap<Vec<u8>, Vec<u32>>)> = self.ci.into_iter().collect();
+        let mut bufs: Vec<(Buffer, Patterns)> = self.ci.into_iter().collect();
         bufs.sort_by_key(|(b, _)| *b);
         let ci = bufs
             .into_iter()
