@@ -120,6 +120,8 @@ pub(crate) struct Rule {
     pub checks: Vec<PacketCheck>,
     pub flow: Option<FlowCheck>,
     pub flowbits: Vec<FlowbitCmd>,
+    /// `xbits` and `hostbits` keywords, in rule order.
+    pub xbits: Vec<crate::xbits::XbitCmd>,
     pub flowints: Vec<crate::matchers::FlowintCmd>,
     pub payload: Vec<PayloadOp>,
     /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, `http.uri`, ...), by
@@ -146,6 +148,8 @@ pub(crate) struct Rule {
     /// The fast pattern: bytes and nocase, when the rule has a positive content.
     pub prefilter: Option<(Vec<u8>, bool)>,
     pub flowbits_class: FlowbitsClass,
+    /// The same classes for `xbits`/`hostbits` (Suricata orders by them after flowbits).
+    pub xbits_class: FlowbitsClass,
 }
 
 const APP_LAYER_PROTOS: &[&str] = &[
@@ -251,8 +255,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "ssl_state"
                 | "ssl_version"
                 | "tls_cert_subject"
-                | "xbits"
-                | "hostbits"
                 | "flowint"
                 | "flowvar"
                 | "pktvar"
@@ -387,6 +389,8 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "flow",
     "flowbits",
     "flowint",
+    "xbits",
+    "hostbits",
     "threshold",
     "detection_filter",
     "prefilter",
@@ -513,6 +517,7 @@ pub(crate) fn compile_rule(
     let mut checks = Vec::new();
     let mut flow = None;
     let mut flowbits = Vec::new();
+    let mut xbits: Vec<crate::xbits::XbitCmd> = Vec::new();
     let mut flowints: Vec<crate::matchers::FlowintCmd> = Vec::new();
     let mut payload: Vec<PayloadOp> = Vec::new();
     let mut extract_names: Vec<String> = Vec::new();
@@ -1081,6 +1086,19 @@ pub(crate) fn compile_rule(
                 Ok(cmd) => flowbits.push(cmd),
                 Err(e) => cx.invalid(e),
             },
+            "xbits" | "hostbits" => {
+                let parsed = if name == "xbits" {
+                    crate::xbits::XbitCmd::parse_xbits(val)
+                } else {
+                    crate::xbits::XbitCmd::parse_hostbits(val)
+                };
+                match parsed {
+                    Ok(crate::xbits::Parsed::Cmd(cmd)) => xbits.push(cmd),
+                    Ok(crate::xbits::Parsed::NoAlert) => meta.noalert = true,
+                    Ok(crate::xbits::Parsed::Unsupported(why)) => cx.unsupported(name, why),
+                    Err(e) => cx.invalid(e),
+                }
+            }
             "threshold" => match Threshold::parse(val, false) {
                 Ok(Ok(t)) => threshold = Some(t),
                 Ok(Err(reason)) => cx.unsupported("threshold", reason),
@@ -1327,6 +1345,8 @@ pub(crate) fn compile_rule(
     let sets =
         flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
     let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
+    let xsets = xbits.iter().any(|x| x.is_set_like());
+    let xreads = xbits.iter().any(|x| !x.is_set_like());
     meta.inspects_payload =
         !payload.is_empty() || header_chains.iter().any(|(b, _)| b.buf.is_app());
     meta.stream = flow.as_ref().and_then(|f| f.stream());
@@ -1339,8 +1359,15 @@ pub(crate) fn compile_rule(
         && stream_sizes.is_empty()
         && flow_ages.is_empty()
         && flow.is_none()
-        && !reads;
+        && !reads
+        && !xreads;
     let flowbits_class = match (sets, reads) {
+        (true, false) => FlowbitsClass::Set,
+        (true, true) => FlowbitsClass::SetRead,
+        (false, true) => FlowbitsClass::Read,
+        (false, false) => FlowbitsClass::None,
+    };
+    let xbits_class = match (xsets, xreads) {
         (true, false) => FlowbitsClass::Set,
         (true, true) => FlowbitsClass::SetRead,
         (false, true) => FlowbitsClass::Read,
@@ -1357,6 +1384,7 @@ pub(crate) fn compile_rule(
         checks,
         flow,
         flowbits,
+        xbits,
         flowints,
         payload,
         header_chains,
@@ -1372,6 +1400,7 @@ pub(crate) fn compile_rule(
         detection_filter,
         prefilter,
         flowbits_class,
+        xbits_class,
     })
 }
 
