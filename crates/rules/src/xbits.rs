@@ -31,19 +31,19 @@ pub(crate) const HOSTBITS_EXPIRE: u32 = 300;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum XbitTrack {
     /// The packet's source host.
-    IpSrc,
+    Src,
     /// The packet's destination host.
-    IpDst,
+    Dst,
     /// The (unordered) pair of the packet's hosts.
-    IpPair,
+    Pair,
 }
 
 impl XbitTrack {
     fn key(self, src: IpAddr, dst: IpAddr) -> BitKey {
         match self {
-            XbitTrack::IpSrc => BitKey::Host(src),
-            XbitTrack::IpDst => BitKey::Host(dst),
-            XbitTrack::IpPair => BitKey::pair(src, dst),
+            XbitTrack::Src => BitKey::Host(src),
+            XbitTrack::Dst => BitKey::Host(dst),
+            XbitTrack::Pair => BitKey::pair(src, dst),
         }
     }
 }
@@ -99,9 +99,9 @@ impl XbitCmd {
                     return Err("xbits: `track` given twice".into());
                 }
                 track = Some(match t {
-                    "ip_src" => XbitTrack::IpSrc,
-                    "ip_dst" => XbitTrack::IpDst,
-                    "ip_pair" => XbitTrack::IpPair,
+                    "ip_src" => XbitTrack::Src,
+                    "ip_dst" => XbitTrack::Dst,
+                    "ip_pair" => XbitTrack::Pair,
                     "tx" => {
                         return Ok(Parsed::Unsupported(
                             "xbits with `track tx` (bits per app-layer transaction) are not \
@@ -170,8 +170,8 @@ impl XbitCmd {
             return Err("hostbits: bad name (no spaces or commas)".into());
         }
         let track = match parts.get(2).copied() {
-            None | Some("src") => XbitTrack::IpSrc,
-            Some("dst") => XbitTrack::IpDst,
+            None | Some("src") => XbitTrack::Src,
+            Some("dst") => XbitTrack::Dst,
             Some("both") => {
                 return Err("hostbits: direction `both` is not implemented in Suricata".into())
             }
@@ -259,19 +259,19 @@ mod tests {
         let c = cmd(XbitCmd::parse_xbits("set,ET.x,track ip_pair"));
         assert_eq!(
             (c.op, &*c.name, c.track, c.expire),
-            (XbitOp::Set, "ET.x", XbitTrack::IpPair, 30)
+            (XbitOp::Set, "ET.x", XbitTrack::Pair, 30)
         );
         let c = cmd(XbitCmd::parse_xbits(
             "set, ET.PROPFIND, track ip_src, expire 360",
         ));
         assert_eq!(
             (c.op, &*c.name, c.track, c.expire),
-            (XbitOp::Set, "ET.PROPFIND", XbitTrack::IpSrc, 360)
+            (XbitOp::Set, "ET.PROPFIND", XbitTrack::Src, 360)
         );
         let c = cmd(XbitCmd::parse_xbits("isset,a,track  ip_dst,expire 10"));
         assert_eq!(
             (c.op, c.track, c.expire),
-            (XbitOp::IsSet, XbitTrack::IpDst, 10)
+            (XbitOp::IsSet, XbitTrack::Dst, 10)
         );
         for (s, op) in [
             ("unset", XbitOp::Unset),
@@ -333,16 +333,16 @@ mod tests {
         let c = cmd(XbitCmd::parse_hostbits("set,bad"));
         assert_eq!(
             (c.op, &*c.name, c.track, c.expire),
-            (XbitOp::Set, "bad", XbitTrack::IpSrc, 300)
+            (XbitOp::Set, "bad", XbitTrack::Src, 300)
         );
         let c = cmd(XbitCmd::parse_hostbits("isset, name , dst "));
         assert_eq!(
             (c.op, &*c.name, c.track),
-            (XbitOp::IsSet, "name", XbitTrack::IpDst)
+            (XbitOp::IsSet, "name", XbitTrack::Dst)
         );
         assert_eq!(
             cmd(XbitCmd::parse_hostbits("toggle,n,src")).track,
-            XbitTrack::IpSrc
+            XbitTrack::Src
         );
         assert_eq!(XbitCmd::parse_hostbits("noalert"), Ok(Parsed::NoAlert));
         for bad in [
@@ -382,18 +382,18 @@ mod tests {
             ..set(t)
         };
         // ip_dst set on a -> b is ip_src on the reply b -> a.
-        set(XbitTrack::IpDst).apply(&mut hb, a, b, 0);
-        assert!(isset(XbitTrack::IpSrc).check(&hb, b, a, 0));
-        assert!(!isset(XbitTrack::IpSrc).check(&hb, a, b, 0));
-        assert!(isnotset(XbitTrack::IpDst).check(&hb, b, a, 0));
+        set(XbitTrack::Dst).apply(&mut hb, a, b, 0);
+        assert!(isset(XbitTrack::Src).check(&hb, b, a, 0));
+        assert!(!isset(XbitTrack::Src).check(&hb, a, b, 0));
+        assert!(isnotset(XbitTrack::Dst).check(&hb, b, a, 0));
         // ip_pair: either direction.
-        set(XbitTrack::IpPair).apply(&mut hb, a, b, 0);
-        assert!(isset(XbitTrack::IpPair).check(&hb, b, a, 5));
-        assert!(!isset(XbitTrack::IpPair).check(&hb, b, a, 11));
-        assert!(isnotset(XbitTrack::IpPair).check(&hb, a, b, 11));
+        set(XbitTrack::Pair).apply(&mut hb, a, b, 0);
+        assert!(isset(XbitTrack::Pair).check(&hb, b, a, 5));
+        assert!(!isset(XbitTrack::Pair).check(&hb, b, a, 11));
+        assert!(isnotset(XbitTrack::Pair).check(&hb, a, b, 11));
         // Checks never change the store; changes never fail a match.
-        assert!(set(XbitTrack::IpSrc).check(&hb, a, b, 0));
-        isset(XbitTrack::IpSrc).apply(&mut hb, a, b, 0);
-        assert!(!isset(XbitTrack::IpSrc).check(&hb, a, b, 0));
+        assert!(set(XbitTrack::Src).check(&hb, a, b, 0));
+        isset(XbitTrack::Src).apply(&mut hb, a, b, 0);
+        assert!(!isset(XbitTrack::Src).check(&hb, a, b, 0));
     }
 }
