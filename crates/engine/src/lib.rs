@@ -438,7 +438,33 @@ pub struct EngineConfig {
     /// [`Engine::take_stream_end_alerts`]. Off by default (a live driver has no packet left
     /// to drop then); `verdict pcap` turns it on.
     pub stream_end_inspection: bool,
+    /// Checksum validation (Suricata's `-k` / `checksum-checks`), off by default.
+    pub checksum: ChecksumMode,
 }
+
+/// Checksum validation, as Suricata's `-k none|all|auto` (`checksum-checks: no|yes|auto`).
+///
+/// When validation is on, a TCP segment with an invalid checksum is not processed by the
+/// stream engine (no reassembly, no app-layer, no stream events: Suricata's
+/// `stream.checksum-validation`) but is still inspected by packet rules, and counted in
+/// [`EngineStats::invalid_checksum`]. Other protocols are not affected (the `*-csum`
+/// keywords test checksums themselves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumMode {
+    /// No validation (`-k none`): what the kernel hands a live engine may carry offloaded,
+    /// not yet computed checksums.
+    #[default]
+    Off,
+    /// Validate every TCP segment (`-k all`).
+    On,
+    /// Validate, and stop validating when more than a tenth of the first
+    /// [`CHECKSUM_SAMPLE`] packets had an invalid checksum (checksum offloading at capture
+    /// time), as Suricata's `auto` does.
+    Auto,
+}
+
+/// Packets `ChecksumMode::Auto` samples before it decides (Suricata's 1000).
+pub const CHECKSUM_SAMPLE: u64 = 1000;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -453,6 +479,7 @@ impl Default for EngineConfig {
             stream: Some(StreamConfig::default()),
             app: AppConfig::default(),
             stream_end_inspection: false,
+            checksum: ChecksumMode::Off,
         }
     }
 }
@@ -496,6 +523,9 @@ pub struct EngineStats {
     pub passed: u64,
     /// TCP stream reassembly counters.
     pub stream: StreamStats,
+    /// TCP segments with an invalid checksum, not given to the stream engine (checksum
+    /// validation on, [`EngineConfig::checksum`]).
+    pub invalid_checksum: u64,
 }
 
 /// Why a flow ended.
@@ -903,6 +933,12 @@ impl<I: Inspector> Engine<I> {
         self.cause = None;
         self.stats.packets += 1;
         self.stats.bytes += bytes.len() as u64;
+        if self.cfg.checksum == ChecksumMode::Auto && self.stats.packets == CHECKSUM_SAMPLE {
+            let bad = self.stats.invalid_checksum;
+            if bad > 0 && self.stats.packets / bad < 10 {
+                self.cfg.checksum = ChecksumMode::Off;
+            }
+        }
         let mut pkt = match verdict_decode::decode(meta.link, bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -1312,6 +1348,20 @@ impl<I: Inspector> Layers<'_, I> {
                 .unwrap_or(&[]),
             _ => &[],
         };
+        // Checksum validation: a TCP segment with a bad checksum skips the stream engine.
+        let bad_checksum = self.cfg.checksum != ChecksumMode::Off
+            && matches!(pkt.l4, L4::Tcp { .. })
+            && !l4_header.is_empty()
+            && !verdict_decode::checksum::transport_ok(
+                pkt.ip.src,
+                pkt.ip.dst,
+                6,
+                l4_header,
+                pkt.payload,
+            );
+        if bad_checksum {
+            self.stats.invalid_checksum += 1;
+        }
         let mut event_names = [""; verdict_decode::event::MAX];
         let mut n_events = 0;
         for (slot, name) in event_names
@@ -1331,7 +1381,7 @@ impl<I: Inspector> Layers<'_, I> {
                 seq, ack, flags, ..
             },
             true,
-        ) = (self.cfg.stream, pkt.l4, stream_on)
+        ) = (self.cfg.stream, pkt.l4, stream_on && !bad_checksum)
         {
             let st = fd.stream.get_or_insert_with(|| {
                 Box::new(stream::TcpStream::new(
