@@ -445,8 +445,9 @@ pub struct EngineConfig {
 /// Checksum validation, as Suricata's `-k none|all|auto` (`checksum-checks: no|yes|auto`).
 ///
 /// When validation is on, a TCP segment with an invalid checksum is not processed by the
-/// stream engine (no reassembly, no app-layer, no stream events: Suricata's
-/// `stream.checksum-validation`) but is still inspected by packet rules, and counted in
+/// stream engine (its flags do not move the session's TCP state; no reassembly, no app
+/// layer, no stream events: Suricata's `stream.checksum-validation`) but is still inspected
+/// by packet rules (its flow's packet counters count it), and counted in
 /// [`EngineStats::invalid_checksum`]. Other protocols are not affected (the `*-csum`
 /// keywords test checksums themselves).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1136,6 +1137,18 @@ struct LayerResult {
     cause: Option<Alert>,
 }
 
+/// True when `pkt` (a TCP segment inside `base`) carries an invalid checksum; false when its
+/// header bytes cannot be found.
+fn bad_tcp_checksum(base: &[u8], pkt: &verdict_decode::Packet<'_>) -> bool {
+    let ip_end = offset_in(base, pkt.ip.header) + pkt.ip.header.len();
+    match base.get(ip_end..offset_in(base, pkt.payload)) {
+        Some(header) if !header.is_empty() => {
+            !verdict_decode::checksum::transport_ok(pkt.ip.src, pkt.ip.dst, 6, header, pkt.payload)
+        }
+        _ => false,
+    }
+}
+
 /// The engine's parts a layer inspection needs (split borrows of the engine).
 struct Layers<'a, I: Inspector> {
     cfg: &'a EngineConfig,
@@ -1162,8 +1175,17 @@ impl<I: Inspector> Layers<'_, I> {
         if !self.cfg.vlan_tracking {
             key.vlan = 0;
         }
+        // Checksum validation: a TCP segment with a bad checksum is not processed by the
+        // stream engine: its flags do not move the session's state, its data is not
+        // reassembled (Suricata's `stream.checksum-validation`).
+        let bad_checksum = self.cfg.checksum != ChecksumMode::Off
+            && matches!(pkt.l4, L4::Tcp { .. })
+            && bad_tcp_checksum(base, pkt);
+        if bad_checksum {
+            self.stats.invalid_checksum += 1;
+        }
         let tcp_flags = match pkt.l4 {
-            L4::Tcp { flags, .. } => Some(flags),
+            L4::Tcp { flags, .. } => Some(if bad_checksum { 0 } else { flags }),
             _ => None,
         };
         let (ended, on) = (&mut *self.ended, self.cfg.flow_events);
@@ -1348,20 +1370,6 @@ impl<I: Inspector> Layers<'_, I> {
                 .unwrap_or(&[]),
             _ => &[],
         };
-        // Checksum validation: a TCP segment with a bad checksum skips the stream engine.
-        let bad_checksum = self.cfg.checksum != ChecksumMode::Off
-            && matches!(pkt.l4, L4::Tcp { .. })
-            && !l4_header.is_empty()
-            && !verdict_decode::checksum::transport_ok(
-                pkt.ip.src,
-                pkt.ip.dst,
-                6,
-                l4_header,
-                pkt.payload,
-            );
-        if bad_checksum {
-            self.stats.invalid_checksum += 1;
-        }
         let mut event_names = [""; verdict_decode::event::MAX];
         let mut n_events = 0;
         for (slot, name) in event_names

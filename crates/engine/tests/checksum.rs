@@ -18,7 +18,11 @@ const CLIENT: [u8; 4] = [198, 18, 0, 1];
 const SERVER: [u8; 4] = [198, 18, 1, 1];
 
 fn engine(mode: ChecksumMode) -> Engine<RulesInspector> {
-    let parsed = verdict_rules::parse_str(RULES, "csum.rules");
+    engine_with(RULES, mode)
+}
+
+fn engine_with(rules: &str, mode: ChecksumMode) -> Engine<RulesInspector> {
+    let parsed = verdict_rules::parse_str(rules, "csum.rules");
     let (set, report) = RuleSet::compile(&parsed.rules, &Vars::suricata_defaults());
     assert!(
         report.unsupported.is_empty() && report.invalid.is_empty(),
@@ -170,4 +174,25 @@ fn auto_validates_until_the_sample_shows_offloading() {
     assert_eq!(e.config().checksum, ChecksumMode::Off);
     assert_eq!(request(&mut e, 250, true), vec![1, 2, 3]);
     assert_eq!(e.stats().invalid_checksum, 249);
+}
+
+#[test]
+fn bad_checksum_flags_do_not_move_the_session() {
+    // The SYN has a bad checksum: with validation the session never starts (no midstream
+    // pickup), so the request is not on an established session; without, it is.
+    let rules = r#"alert tcp any any -> any 80 (msg:"packet"; content:"GET"; sid:1;)
+alert tcp any any -> any 80 (msg:"established"; flow:established,to_server; content:"GET"; sid:4;)"#;
+    for (mode, want) in [(ChecksumMode::On, vec![1]), (ChecksumMode::Off, vec![1, 4])] {
+        let mut e = engine_with(rules, mode);
+        let meta = PacketMeta::default();
+        let t = |i: u64| Duration::from_millis(i);
+        e.inspect(t(0), &tcp(40000, false, 0x02, 100, 0, b"", true), meta);
+        e.inspect(t(1), &tcp(40000, true, 0x12, 500, 101, b"", false), meta);
+        e.inspect(t(2), &tcp(40000, false, 0x10, 101, 501, b"", false), meta);
+        let req = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+        let d = e.inspect(t(3), &tcp(40000, false, 0x18, 101, 501, req, false), meta);
+        let mut sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+        sids.sort_unstable();
+        assert_eq!(sids, want, "{mode:?}");
+    }
 }
