@@ -461,6 +461,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             reassembly_gap: st.stream.gaps,
             segment_memcap_drop: st.stream.memcap_drops,
             overlap_diff_data: st.stream.overlaps_different,
+            invalid_checksum: st.invalid_checksum,
         },
     };
     writer.write_event(&eve::stats_event(last_ts, counters))?;
