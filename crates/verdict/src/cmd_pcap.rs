@@ -800,6 +800,27 @@ mod tests {
     }
 
     #[test]
+    fn checksum_mode_from_flag_and_config() {
+        let cfg = |text: &str| SuricataConfig::parse(text).unwrap();
+        let none = SuricataConfig::default();
+        assert_eq!(checksum_mode(None, &none), ChecksumMode::Auto);
+        assert_eq!(checksum_mode(Some("all"), &none), ChecksumMode::On);
+        assert_eq!(checksum_mode(Some("none"), &none), ChecksumMode::Off);
+        assert_eq!(checksum_mode(Some("auto"), &none), ChecksumMode::Auto);
+        let yes = cfg("pcap-file:\n  checksum-checks: yes\n");
+        assert_eq!(checksum_mode(None, &yes), ChecksumMode::On);
+        // The flag wins over the config.
+        assert_eq!(checksum_mode(Some("none"), &yes), ChecksumMode::Off);
+        let no = cfg("pcap-file:\n  checksum-checks: no\n");
+        assert_eq!(checksum_mode(None, &no), ChecksumMode::Off);
+        let auto = cfg("pcap-file:\n  checksum-checks: auto\n");
+        assert_eq!(checksum_mode(None, &auto), ChecksumMode::Auto);
+        // No stream validation: nothing is validated, whatever -k says.
+        let off = cfg("stream:\n  checksum-validation: no\n");
+        assert_eq!(checksum_mode(Some("all"), &off), ChecksumMode::Off);
+    }
+
+    #[test]
     fn unreadable_capture_is_an_error() {
         let r = for_each_packet(Path::new("/nonexistent/x.pcap"), |_, _, _| Ok(()));
         assert!(r.is_err());
