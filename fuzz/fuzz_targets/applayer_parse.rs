@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use verdict_applayer::{dns, http, parse, tls, Parsed, Transport};
+use verdict_applayer::{dns, events, http, parse, tls, AppProto, Parsed, Transport};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the transport and the ports; the rest is the payload.
@@ -50,5 +50,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = dns::read_name(payload, usize::from(sel));
     if let Ok(c) = tls::ClientHello::parse(payload) {
         let _ = c.ja3();
+    }
+    // An SSLv2 hello rewritten as a TLS record must parse as a ClientHello.
+    if let Some(rec) = tls::sslv2_client_hello_record(payload) {
+        assert!(tls::ClientHello::parse(&rec).is_ok());
+    }
+    // App-layer events, for every protocol and direction.
+    for proto in [AppProto::Http, AppProto::Dns, AppProto::Tls, AppProto::Ssh] {
+        let _ = events::message_events(proto, payload, transport, sel & 8 == 0);
     }
 });

@@ -10,6 +10,10 @@ use crate::Error;
 const MAX_NAME: usize = 1025;
 /// Compression pointers followed per name before the name is declared invalid.
 const MAX_HOPS: usize = 32;
+/// [`Error::Invalid`] reason of a name longer than [`MAX_NAME`].
+pub(crate) const NAME_TOO_LONG: &str = "DNS name (too long)";
+/// [`Error::Invalid`] reason of a name whose compression pointers loop.
+pub(crate) const NAME_LOOP: &str = "DNS name (compression loop)";
 
 /// A DNS message view.
 #[derive(Debug, Clone, Copy)]
@@ -29,17 +33,14 @@ pub fn parse_tcp(p: &[u8]) -> Result<Message<'_>, Error> {
 }
 
 impl<'a> Message<'a> {
-    /// Checks the header: at least 12 bytes, opcode 0..=5, at most 32 questions, and the
-    /// counts not larger than the bytes could hold.
+    /// Checks the header: at least 12 bytes, at most 32 questions, and the counts not larger
+    /// than the bytes could hold. Any opcode is accepted, as Suricata's parser does (an
+    /// opcode of 7 or more is flagged by `dns.invalid_opcode`, see [`crate::events`]).
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, Error> {
         if buf.len() < 12 {
             return Err(Error::Incomplete);
         }
         let m = Message { buf };
-        let opcode = (m.flags() >> 11) & 0xf;
-        if opcode > 5 {
-            return Err(Error::Invalid("DNS header (opcode)"));
-        }
         if m.qdcount() > 32 {
             return Err(Error::Invalid("DNS header (question count)"));
         }
@@ -165,7 +166,7 @@ pub fn read_name(buf: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), Error> 
                 }
                 out.extend_from_slice(label);
                 if out.len() > MAX_NAME {
-                    return Err(Error::Invalid("DNS name (too long)"));
+                    return Err(Error::Invalid(NAME_TOO_LONG));
                 }
                 pos += 1 + usize::from(len);
             }
@@ -173,7 +174,7 @@ pub fn read_name(buf: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), Error> 
                 let lo = *buf.get(pos + 1).ok_or(Error::Incomplete)?;
                 hops += 1;
                 if hops > MAX_HOPS {
-                    return Err(Error::Invalid("DNS name (compression loop)"));
+                    return Err(Error::Invalid(NAME_LOOP));
                 }
                 end.get_or_insert(pos + 2);
                 pos = usize::from(u16::from_be_bytes([len & 0x3f, lo]));
@@ -240,6 +241,9 @@ pub(crate) mod tests {
         let mut q = query(b"\x01x\x00", 1);
         q[5] = 40; // 40 questions in a tiny message
         assert!(Message::parse(&q).is_err());
+        let mut q = query(b"\x01x\x00", 1);
+        q[2] = 0x49; // opcode 9: parsed, flagged by the events
+        assert_eq!(Message::parse(&q).unwrap().opcode(), 9);
         let q = query(b"\x01x\x00", 1);
         let mut t = (q.len() as u16).to_be_bytes().to_vec();
         t.extend_from_slice(&q);

@@ -24,6 +24,7 @@
 //!
 //! No-panic promise: as the rest of the crate, every index is checked.
 
+use crate::events::{AppEvent, EventSet};
 use crate::{AppProto, Transport};
 
 /// Most completed messages remembered per direction and packet.
@@ -74,6 +75,10 @@ pub struct AppMessage<'a> {
     pub tx_id: u64,
     /// The whole message was seen.
     pub complete: bool,
+    /// Events the framing raised about this message (what its own bytes cannot show, e.g.
+    /// `http.request_body_unexpected` for bytes after a request that start no new one);
+    /// [`crate::events::message_events`] gives the others.
+    pub flow_events: EventSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +128,8 @@ struct Dir {
     complete: bool,
     /// Transaction id of the current message.
     tx: u64,
-    /// Messages completed during this packet: (tx, bytes).
-    done: Vec<(u64, Vec<u8>)>,
+    /// Messages completed during this packet: (tx, bytes, framing events).
+    done: Vec<(u64, Vec<u8>, EventSet)>,
     /// Spare buffers for reuse.
     spare: Vec<Vec<u8>>,
     /// Bytes of the current message seen (kept or not).
@@ -148,6 +153,8 @@ struct Dir {
     shown: usize,
     /// SSH: where the framer is.
     ssh: crate::ssh::Framer,
+    /// Events the framing raised about the current message.
+    events: EventSet,
 }
 
 impl Dir {
@@ -169,6 +176,7 @@ impl Dir {
             interim: false,
             shown: 0,
             ssh: crate::ssh::Framer::default(),
+            events: EventSet::default(),
         }
     }
 
@@ -178,12 +186,13 @@ impl Dir {
         if self.touched && self.done.len() < MAX_DONE {
             let fresh = self.spare.pop().unwrap_or_default();
             let bytes = std::mem::replace(&mut self.buf, fresh);
-            self.done.push((self.tx, bytes));
+            self.done.push((self.tx, bytes, self.events));
         } else {
             self.buf.clear();
         }
         self.touched = false;
         self.complete = false;
+        self.events = EventSet::default();
         self.seen = 0;
         self.truncated = false;
         self.interim = false;
@@ -260,13 +269,22 @@ impl FlowParser {
 
     /// Starts a packet: forgets which messages the previous packet touched.
     pub fn begin_packet(&mut self) {
-        for d in &mut self.dirs {
-            d.touched = false;
-            while let Some((_, mut b)) = d.done.pop() {
-                if d.spare.len() < 2 {
-                    b.clear();
-                    d.spare.push(b);
-                }
+        self.forget_touched(true);
+        self.forget_touched(false);
+    }
+
+    /// Forgets which messages of direction `to_server` got data (they were inspected), so
+    /// that [`FlowParser::messages`] lists only what comes next. An engine that inspects a
+    /// direction's messages only on that direction's packets calls it before each of them,
+    /// rather than [`FlowParser::begin_packet`]: messages completed by data a packet of the
+    /// other direction released (its ACK past a hole) then wait for their own direction.
+    pub fn forget_touched(&mut self, to_server: bool) {
+        let d = &mut self.dirs[idx(to_server)];
+        d.touched = false;
+        while let Some((_, mut b, _)) = d.done.pop() {
+            if d.spare.len() < 2 {
+                b.clear();
+                d.spare.push(b);
             }
         }
     }
@@ -276,12 +294,13 @@ impl FlowParser {
     pub fn messages(&self, to_server: bool) -> impl Iterator<Item = AppMessage<'_>> + '_ {
         let d = &self.dirs[idx(to_server)];
         let proto = self.proto;
-        let done = d.done.iter().filter_map(move |(tx, b)| {
+        let done = d.done.iter().filter_map(move |(tx, b, ev)| {
             Some(AppMessage {
                 proto: proto?,
                 bytes: b,
                 tx_id: *tx,
                 complete: true,
+                flow_events: *ev,
             })
         });
         // An HTTP head in progress is shown up to its last complete line, as libhtp makes
@@ -301,6 +320,7 @@ impl FlowParser {
                     bytes: shown,
                     tx_id: d.tx,
                     complete: d.complete,
+                    flow_events: d.events,
                 })
             });
         done.chain(current)
@@ -393,9 +413,36 @@ impl FlowParser {
     /// Protocol detection on the first bytes of a direction.
     fn detect<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         if let Some(p) = self.proto {
-            // The other direction decided: parse what this one buffered, then the rest.
-            self.dirs[i].state = start_state(p);
-            let old = std::mem::take(&mut self.dirs[i].buf);
+            // The other direction decided. What this one starts with is checked too
+            // (Suricata detects each direction): another protocol is
+            // `applayer_mismatch_protocol_both_directions` and ends parsing here; no
+            // protocol at all is `applayer_detect_protocol_only_one_direction`.
+            let (cp, sp) = self.ports;
+            let (src, dst) = if i == 0 { (cp, sp) } else { (sp, cp) };
+            let limit = self.cfg.detect_limit;
+            let d = &mut self.dirs[i];
+            let old = std::mem::take(&mut d.buf);
+            let mut first = old.clone();
+            first.extend_from_slice(bytes.get(..limit).unwrap_or(bytes));
+            match crate::detect(&first, Transport::Tcp, src, dst) {
+                Some(q) if q != p => {
+                    first.truncate(64);
+                    d.buf = first;
+                    d.events
+                        .insert(AppEvent::AppLayerMismatchProtocolBothDirections);
+                    d.complete = true;
+                    d.show();
+                    d.state = State::Off;
+                    return &[];
+                }
+                None if first.len() >= 16 || first.contains(&b'\n') => {
+                    d.events
+                        .insert(AppEvent::AppLayerDetectProtocolOnlyOneDirection);
+                }
+                _ => {}
+            }
+            // Parse what this direction buffered, then the rest.
+            d.state = start_state(p);
             if !old.is_empty() {
                 self.data(i == 0, &old);
             }
@@ -463,6 +510,21 @@ impl FlowParser {
                     return &[];
                 }
                 let probe = std::mem::take(&mut d.probe);
+                // A request is waiting for its response (the client's side holds requests:
+                // not so in a flow picked up midstream with the server's bytes first).
+                let c = &self.dirs[0];
+                let requests = c.tx + u64::from(crate::http::is_request_start(&c.buf));
+                let d = &mut self.dirs[i];
+                if i == 1 && d.buf.is_empty() && d.tx < requests {
+                    // An answer to a request without a status line: libhtp takes it for an
+                    // HTTP/0.9 response, all body until the connection closes.
+                    d.state = State::HttpUntilClose;
+                    let old = probe.get(..pending).unwrap_or(&[]).to_vec();
+                    if !old.is_empty() {
+                        self.data(false, &old);
+                    }
+                    return bytes;
+                }
                 if i == 1 && !d.buf.is_empty() {
                     // Trailing bytes of a response: more body, up to the next line.
                     let old = probe.get(..pending).unwrap_or(&[]).to_vec();
@@ -477,7 +539,12 @@ impl FlowParser {
                     d.show();
                     return bytes.get(n..).unwrap_or(&[]);
                 }
-                // Not a message start: drop up to the next line.
+                // Not a message start: drop up to the next line. After a request, libhtp
+                // takes such bytes for an unexpected body of it.
+                if i == 0 && !d.buf.is_empty() {
+                    d.events.insert(AppEvent::HttpRequestBodyUnexpected);
+                    d.show();
+                }
                 let skip = match memchr::memchr(b'\n', bytes) {
                     Some(n) => n + 1,
                     None => bytes.len(),
@@ -700,13 +767,52 @@ impl FlowParser {
 
     fn tls<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
+        // An SSLv2-format ClientHello (2-byte header) opens some old handshakes: it is read
+        // whole and handed on as the TLS record it stands for.
+        let first = d.tls_rec.first().or(bytes.first()).copied().unwrap_or(0);
+        if first & 0x80 != 0 && i == 0 && d.tls_hs.is_empty() {
+            if d.tls_rec.len() < 2 {
+                let n = (2 - d.tls_rec.len()).min(bytes.len());
+                d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+                return bytes.get(n..).unwrap_or(&[]);
+            }
+            let want = crate::tls::sslv2_record_len(&d.tls_rec)
+                .unwrap_or(0)
+                .saturating_sub(d.tls_rec.len());
+            let n = want.min(bytes.len());
+            d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+            if n == want {
+                match crate::tls::sslv2_client_hello_record(&d.tls_rec) {
+                    Some(rec) => {
+                        d.tls_rec = rec;
+                        self.tls_record_done(i);
+                    }
+                    None => {
+                        d.state = State::Off;
+                        d.tls_rec.clear();
+                        return &[];
+                    }
+                }
+            }
+            return bytes.get(n..).unwrap_or(&[]);
+        }
         // Complete the record header first.
         if d.tls_rec.len() < 5 {
             let n = (5 - d.tls_rec.len()).min(bytes.len());
             d.tls_rec.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
             let rest = bytes.get(n..).unwrap_or(&[]);
             if d.tls_rec.len() == 5 && crate::tls::record_version(&d.tls_rec).is_none() {
-                // Not a TLS record: the stream is not (or no longer) TLS.
+                // Not a TLS record: the stream is not (or no longer) TLS. A record of an
+                // unknown content type is Suricata's `tls.invalid_record_type`: its header
+                // is the direction's last message.
+                // (An SSLv2 record, high bit set, is not one.)
+                if !(0x14..=0x18).contains(&d.tls_rec[0]) && d.tls_rec[0] & 0x80 == 0 {
+                    d.buf.clear();
+                    d.buf.extend_from_slice(&d.tls_rec);
+                    d.events.insert(AppEvent::TlsInvalidRecordType);
+                    d.complete = true;
+                    d.show();
+                }
                 d.state = State::Off;
                 d.tls_rec.clear();
                 return &[];
@@ -930,6 +1036,129 @@ mod tests {
         assert_eq!((m[0].1, m[1].1), (0, 1));
         let r = crate::http::Response::parse(&m[0].0).unwrap();
         assert_eq!(crate::http::dechunk(r.body()), b"abc");
+    }
+
+    #[test]
+    fn an_answer_without_status_line_is_an_http09_response() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR");
+        p.begin_packet();
+        p.data(false, b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+        p.end(false);
+        let m: Vec<_> = p.messages(false).collect();
+        assert_eq!(m.len(), 1);
+        assert!(m[0].complete && m[0].tx_id == 0);
+        let Some(crate::Parsed::HttpResponse(r)) =
+            crate::parse_as(AppProto::Http, m[0].bytes, Transport::Tcp)
+        else {
+            panic!("not a response");
+        };
+        assert!(r.body().starts_with(b"X5O!") && r.body().ends_with(b"H+H*"));
+        // Bytes after a response are more of its body, not another response.
+        let mut q = FlowParser::new(AppConfig::default(), 40000, 80);
+        q.data(false, b"HTTP/1.1 200 OK\r\n\r\n");
+        q.begin_packet();
+        q.data(false, b"junk junk junk junk\r\n");
+        assert!(q.messages(false).all(|m| m.bytes.starts_with(b"HTTP/1.1")));
+    }
+
+    #[test]
+    fn an_sslv2_client_hello_is_read_as_the_tls_hello_it_stands_for() {
+        // SSLv2 header (len 0x2e), CLIENT-HELLO, version 3.1, 2 specs (one SSLv2-only), no
+        // session id, a 16-byte challenge.
+        let mut h = vec![0x80, 0x2e - 0x0b, 1, 3, 1, 0, 6, 0, 0, 0, 16];
+        h.extend_from_slice(&[0x07, 0x00, 0xc0, 0x00, 0x00, 0x2f]);
+        h.extend_from_slice(&[0xaa; 16]);
+        h[1] = (h.len() - 2) as u8;
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        // Cut inside the header and the body.
+        p.data(true, &h[..1]);
+        p.data(true, &h[1..9]);
+        assert_eq!(p.proto(), Some(AppProto::Tls));
+        p.data(true, &h[9..]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        let Some(crate::Parsed::TlsClientHello(ch)) =
+            crate::parse_as(AppProto::Tls, m[0].bytes, Transport::Tcp)
+        else {
+            panic!("not a ClientHello: {:?}", m[0].bytes);
+        };
+        assert_eq!((ch.version, ch.cipher_suites), (0x0301, &[0x00, 0x2f][..]));
+        // A bad SSLv2 record turns the parser off.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        let mut bad = h.clone();
+        bad[10] = 3; // a 3-byte challenge
+        p.data(true, &bad);
+        assert_eq!(p.messages(true).count(), 0);
+    }
+
+    #[test]
+    fn a_record_of_unknown_type_raises_invalid_record_type() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 443);
+        p.data(true, &[0x16, 3, 1, 0, 4, 1, 0, 0, 0]);
+        p.begin_packet();
+        p.data(true, &[0x42, 3, 3, 0, 1, 0]);
+        let m: Vec<_> = p.messages(true).collect();
+        assert_eq!(m.len(), 1);
+        assert!(m[0].flow_events.contains(AppEvent::TlsInvalidRecordType));
+        // The parser is off afterwards.
+        p.begin_packet();
+        p.data(true, &[0x16, 3, 1, 0, 4, 1, 0, 0, 0]);
+        assert_eq!(p.messages(true).count(), 0);
+    }
+
+    #[test]
+    fn each_direction_is_detected_and_a_mismatch_is_an_event() {
+        let ev = |p: &FlowParser, e| p.messages(false).any(|m| m.flow_events.contains(e));
+        // HTTP to an SSH server.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"SSH-2.0-OpenSSH_8.9\r\n");
+        assert!(ev(&p, AppEvent::AppLayerMismatchProtocolBothDirections));
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(
+            p.messages(false).count(),
+            0,
+            "the direction is not parsed any more"
+        );
+        // A server answer in no known protocol.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"just some bytes, no status line\n");
+        p.end(false);
+        assert!(ev(&p, AppEvent::AppLayerDetectProtocolOnlyOneDirection));
+        // A proper answer raises neither.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.data(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        p.begin_packet();
+        p.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(p.messages(false).all(|m| m.flow_events.is_empty()));
+    }
+
+    #[test]
+    fn bytes_after_a_request_are_an_unexpected_body() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 80);
+        p.begin_packet();
+        p.data(true, b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+        let ev = |p: &FlowParser| {
+            p.messages(true)
+                .map(|m| m.flow_events.contains(AppEvent::HttpRequestBodyUnexpected))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ev(&p), [false]);
+        p.begin_packet();
+        p.data(true, b"\r\n");
+        // The request is shown again, with the event.
+        assert_eq!(ev(&p), [true]);
+        // The next request starts clean.
+        p.begin_packet();
+        p.data(true, b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(ev(&p), [false]);
     }
 
     #[test]

@@ -33,9 +33,9 @@
 use crate::Error;
 use memchr::memchr;
 
-mod body;
+pub(crate) mod body;
 mod decompress;
-mod fields;
+pub(crate) mod fields;
 
 pub use body::{BodyEnd, ChunkedDecoder, Framing};
 

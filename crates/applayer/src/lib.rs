@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dns;
+pub mod events;
 pub mod flow;
 pub mod http;
 pub mod ssh;
@@ -109,7 +110,7 @@ pub fn detect(
         Transport::Tcp => {
             if http::is_request_start(payload) || http::is_response_start(payload) {
                 Some(AppProto::Http)
-            } else if tls::is_handshake_start(payload) {
+            } else if tls::is_handshake_start(payload) || tls::is_sslv2_client_hello(payload) {
                 Some(AppProto::Tls)
             } else if ssh::is_banner_start(payload) {
                 Some(AppProto::Ssh)
@@ -121,8 +122,11 @@ pub fn detect(
         }
         Transport::Udp => {
             let m = dns::Message::parse(payload).ok()?;
-            (port53 || m.questions().count() > 0 && m.questions().all(|q| q.is_ok()))
-                .then_some(AppProto::Dns)
+            // Off port 53, only a plausible query or response is taken for DNS: a known
+            // opcode (0..=5) and questions that all parse.
+            (port53
+                || m.opcode() <= 5 && m.questions().count() > 0 && m.questions().all(|q| q.is_ok()))
+            .then_some(AppProto::Dns)
         }
     }
 }
@@ -183,8 +187,14 @@ pub fn parse_as(proto: AppProto, bytes: &[u8], transport: Transport) -> Option<P
         AppProto::Http => {
             if http::is_response_start(bytes) {
                 http::Response::parse(bytes).ok().map(Parsed::HttpResponse)
-            } else {
+            } else if http::is_request_start(bytes) {
                 http::Request::parse(bytes).ok().map(Parsed::HttpRequest)
+            } else {
+                // Neither line: the flow framer hands over such a message only for a server's
+                // answer without a status line, an HTTP/0.9 response (all body).
+                http::Response::parse_server_bytes(bytes)
+                    .ok()
+                    .map(Parsed::HttpResponse)
             }
         }
         AppProto::Tls => Some(match tls::ClientHello::parse(bytes) {

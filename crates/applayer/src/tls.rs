@@ -21,6 +21,126 @@ pub fn record_version(p: &[u8]) -> Option<u16> {
     }
 }
 
+/// True when the payload starts like an SSLv2-format CLIENT-HELLO (RFC 5246 appendix E.2,
+/// sent by old clients to reach SSLv3/TLS servers): a 2-byte header with the high bit set,
+/// message type 1, version 2.0 or 3.x.
+pub fn is_sslv2_client_hello(p: &[u8]) -> bool {
+    matches!(p, [h, _, 1, 0, 2, ..] | [h, _, 1, 3, 0..=4, ..] if *h & 0x80 != 0)
+}
+
+/// The length of the SSLv2 record starting `p` (2-byte header included), once the header is
+/// there.
+pub fn sslv2_record_len(p: &[u8]) -> Option<usize> {
+    match p {
+        [h, l, ..] if *h & 0x80 != 0 => Some((usize::from(h & 0x7f) << 8 | usize::from(*l)) + 2),
+        _ => None,
+    }
+}
+
+/// Rewrites a whole SSLv2-format CLIENT-HELLO record as the TLS handshake record holding the
+/// equivalent ClientHello (RFC 5246 appendix E.2): same version, cipher suites (the SSLv2
+/// specs that are TLS suites, `00 XX YY`), session id, the challenge right-aligned in a
+/// zero-padded random, null compression, no extensions. Suricata reads such a hello as a TLS
+/// one (`ssl_version`, cipher suites). None when the record is not a valid CLIENT-HELLO.
+pub fn sslv2_client_hello_record(p: &[u8]) -> Option<Vec<u8>> {
+    if !is_sslv2_client_hello(p) {
+        return None;
+    }
+    let body = p.get(2..sslv2_record_len(p)?)?;
+    let mut r = Reader { b: body };
+    r.u8().ok()?; // CLIENT-HELLO
+    let version = r.u16().ok()?;
+    let (specs_len, sid_len, challenge_len) = (r.u16().ok()?, r.u16().ok()?, r.u16().ok()?);
+    let specs = r.take(usize::from(specs_len)).ok()?;
+    let sid = r.take(usize::from(sid_len)).ok()?;
+    let challenge = r.take(usize::from(challenge_len)).ok()?;
+    if specs.len() % 3 != 0 || sid.len() > 32 || !(16..=32).contains(&challenge.len()) {
+        return None;
+    }
+    let suites: Vec<u8> = specs
+        .chunks_exact(3)
+        .filter(|c| c[0] == 0)
+        .flat_map(|c| [c[1], c[2]])
+        .collect();
+    let mut hello = Vec::with_capacity(48 + suites.len());
+    hello.extend_from_slice(&version.to_be_bytes());
+    hello.extend(std::iter::repeat(0).take(32 - challenge.len()));
+    hello.extend_from_slice(challenge);
+    hello.push(sid.len() as u8);
+    hello.extend_from_slice(sid);
+    hello.extend_from_slice(&u16::try_from(suites.len()).ok()?.to_be_bytes());
+    hello.extend_from_slice(&suites);
+    hello.extend_from_slice(&[1, 0]); // null compression
+    let hs_len = u32::try_from(hello.len()).ok()?.to_be_bytes();
+    let rec_len = u16::try_from(hello.len() + 4).ok()?.to_be_bytes();
+    let minor = if version >> 8 == 3 {
+        (version & 0xff) as u8
+    } else {
+        0
+    };
+    let mut rec = vec![0x16, 3, minor, rec_len[0], rec_len[1], 1];
+    rec.extend_from_slice(&hs_len[1..]);
+    rec.extend_from_slice(&hello);
+    Some(rec)
+}
+
+/// SNI anomalies of a handshake record starting with a ClientHello, as Suricata's TLS parser
+/// flags them: (more than one server_name extension, a first name of another type than
+/// host_name, a first name longer than what its extension holds). None when the bytes are
+/// not a ClientHello record with its extensions.
+pub fn sni_anomalies(p: &[u8]) -> Option<(bool, bool, bool)> {
+    if !is_handshake_start(p) {
+        return None;
+    }
+    let mut r = Reader { b: p.get(5..)? };
+    if r.u8().ok()? != 1 {
+        return None;
+    }
+    let len = r.u24().ok()?;
+    let mut c = Reader {
+        b: r.b.get(..len.min(r.b.len()))?,
+    };
+    c.take(2 + 32).ok()?;
+    c.vec8().ok()?;
+    c.vec16().ok()?;
+    c.vec8().ok()?;
+    let mut ext = Reader {
+        b: c.vec16().unwrap_or(c.b),
+    };
+    let (mut count, mut bad_type, mut bad_len) = (0, false, false);
+    while !ext.b.is_empty() {
+        let (Ok(ty), Ok(n)) = (ext.u16(), ext.u16()) else {
+            break;
+        };
+        let data = ext.b.get(..usize::from(n)).unwrap_or(ext.b);
+        ext.b = ext.b.get(usize::from(n)..).unwrap_or(&[]);
+        if ty != 0 {
+            continue;
+        }
+        count += 1;
+        if count > 1 {
+            continue;
+        }
+        let mut e = Reader { b: data };
+        if e.u16().is_err() {
+            bad_len = true;
+            continue;
+        }
+        match e.u8() {
+            Ok(0) => {}
+            Ok(_) => bad_type = true,
+            Err(_) => bad_len = true,
+        }
+        if !bad_type {
+            match e.u16() {
+                Ok(name_len) if usize::from(name_len) <= e.b.len() => {}
+                _ => bad_len = true,
+            }
+        }
+    }
+    Some((count > 1, bad_type, bad_len))
+}
+
 /// A bounds-checked cursor.
 struct Reader<'a> {
     b: &'a [u8],

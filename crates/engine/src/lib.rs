@@ -25,7 +25,9 @@
 //! Packets carried in IP-in-IP, GRE (and ERSPAN), VXLAN and Geneve are decapsulated (up to
 //! [`MAX_TUNNEL_DEPTH`] levels) and inspected as packets of their own, each with its own
 //! flow ([`Decision::inner`]); the carrier packet is dropped when any of them is. The
-//! carrier of IP-in-IP/GRE has no payload of its own for rules, as in Suricata.
+//! carrier of IP-in-IP/GRE has no payload of its own for rules and, as in Suricata, no flow:
+//! rules see it flowless (IP-only rules match every such packet, flow keywords fail) and no
+//! flow record is written for it.
 //!
 //! # Fragments
 //! IPv4 fragments are inspected one by one (flagged; non-first ones carry no ports) and fed
@@ -152,6 +154,12 @@ pub struct Outcome {
     pub mark: Option<u32>,
     /// The rule behind `action` (e.g. a `noalert` drop rule), reported in drop events.
     pub cause: Option<Alert>,
+    /// Stop inspecting the packet's flow after this packet (a rule with Suricata's `bypass`
+    /// keyword matched): its later packets are accepted without detection.
+    pub bypass: bool,
+    /// Matches that raised no alert (`noalert`, an alert a `threshold` suppressed, a `pass`
+    /// rule without the `alert` keyword): Suricata's `detect.alerts_suppressed`.
+    pub suppressed: u32,
 }
 
 /// Detection logic plugged into the [`Engine`].
@@ -248,6 +256,9 @@ pub enum DropReason {
     FlowDrop,
     /// The packet could not be decoded and the engine drops invalid packets.
     DecodeError,
+    /// IP reassembly could not take the fragment (its memory limit) and the
+    /// [`EngineConfig::defrag_memcap_policy`] drops it.
+    DefragMemcap,
 }
 
 impl DropReason {
@@ -257,6 +268,7 @@ impl DropReason {
             DropReason::Rules => "rules",
             DropReason::FlowDrop => "flow drop",
             DropReason::DecodeError => "decode error",
+            DropReason::DefragMemcap => "defrag memcap",
         }
     }
 }
@@ -376,6 +388,9 @@ pub struct Decision<'e> {
     /// A pass rule matched this flow (on this or an earlier packet): nothing more will be
     /// inspected in it, so a live driver may bypass the flow in the kernel.
     pub flow_passed: bool,
+    /// A `bypass` rule matched this flow (on this or an earlier packet): nothing more will
+    /// be inspected in it, so a live driver may bypass the flow in the kernel.
+    pub flow_bypassed: bool,
     /// The rule that decided a drop/pass of this packet, even when it does not alert
     /// (`noalert`); Suricata's drop events report it.
     pub cause: Option<&'e Alert>,
@@ -440,6 +455,90 @@ pub struct EngineConfig {
     pub stream_end_inspection: bool,
     /// Checksum validation (Suricata's `-k` / `checksum-checks`), off by default.
     pub checksum: ChecksumMode,
+    /// Most alerts kept per packet (Suricata's `packet-alert-max`, default
+    /// [`PACKET_ALERT_MAX_DEFAULT`]; 0 means the default). When more rules match, the
+    /// alerts of the rules first in evaluation order are kept (action order, then priority,
+    /// then file order) and the rest are counted in [`EngineStats::alert_queue_overflow`];
+    /// the actions of every matching rule still apply (a drop rule whose alert did not fit
+    /// still drops).
+    pub packet_alert_max: u16,
+    /// What to do with a fragment IP reassembly cannot take (Suricata's
+    /// `defrag.memcap-policy`): the fragment is never added to a datagram, and the policy
+    /// decides whether it is inspected, accepted uninspected or dropped (IPS). Reassembly
+    /// here makes room by forgetting its oldest datagram, so this happens only when
+    /// [`Engine::simulate_defrag_memcap`] asks for it (Suricata's QA simulation).
+    pub defrag_memcap_policy: ExceptionPolicy,
+}
+
+/// What the engine does with a packet it cannot handle fully (Suricata's exception
+/// policies, e.g. `defrag.memcap-policy`). The `*Flow` and `Bypass` policies act on the packet
+/// alone where there is no flow yet (IP reassembly comes before flow tracking). Drop
+/// policies only drop in IPS mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExceptionPolicy {
+    /// Carry on as if nothing happened (the packet is inspected as usual).
+    #[default]
+    Ignore,
+    /// Drop the packet, without inspecting it.
+    DropPacket,
+    /// Drop the packet and, where it has a flow, the rest of the flow.
+    DropFlow,
+    /// Accept the packet without inspecting it.
+    PassPacket,
+    /// Accept the packet and, where it has a flow, the rest of the flow, uninspected.
+    PassFlow,
+    /// Bypass the flow (here: like `PassFlow`).
+    Bypass,
+    /// Drop the packet and ask for a reject (here: like `DropPacket`).
+    Reject,
+}
+
+impl ExceptionPolicy {
+    /// Parses Suricata's names (`drop-packet`, `drop-flow`, `pass-packet`, `pass-flow`,
+    /// `bypass`, `reject`, `ignore`); `auto` means `drop-flow` in IPS mode and `ignore`
+    /// otherwise.
+    pub fn parse(name: &str, ips: bool) -> Option<ExceptionPolicy> {
+        Some(match name.trim() {
+            "ignore" => ExceptionPolicy::Ignore,
+            "drop-packet" => ExceptionPolicy::DropPacket,
+            "drop-flow" => ExceptionPolicy::DropFlow,
+            "pass-packet" => ExceptionPolicy::PassPacket,
+            "pass-flow" => ExceptionPolicy::PassFlow,
+            "bypass" => ExceptionPolicy::Bypass,
+            "reject" => ExceptionPolicy::Reject,
+            "auto" if ips => ExceptionPolicy::DropFlow,
+            "auto" => ExceptionPolicy::Ignore,
+            _ => return None,
+        })
+    }
+
+    /// The policy's effect on one packet without a flow: `Some(true)` drop it (IPS mode
+    /// only), `Some(false)` accept it uninspected, `None` inspect it as usual.
+    fn on_packet(self, ips: bool) -> Option<bool> {
+        match self {
+            ExceptionPolicy::Ignore => None,
+            ExceptionPolicy::DropPacket | ExceptionPolicy::DropFlow | ExceptionPolicy::Reject => {
+                ips.then_some(true)
+            }
+            ExceptionPolicy::PassPacket | ExceptionPolicy::PassFlow | ExceptionPolicy::Bypass => {
+                Some(false)
+            }
+        }
+    }
+}
+
+/// Suricata's default `packet-alert-max`.
+pub const PACKET_ALERT_MAX_DEFAULT: u16 = 15;
+
+impl EngineConfig {
+    /// The per-packet alert limit in force ([`EngineConfig::packet_alert_max`], 0 meaning
+    /// the default).
+    pub fn alert_limit(&self) -> usize {
+        match self.packet_alert_max {
+            0 => PACKET_ALERT_MAX_DEFAULT as usize,
+            n => n as usize,
+        }
+    }
 }
 
 /// Checksum validation, as Suricata's `-k none|all|auto` (`checksum-checks: no|yes|auto`).
@@ -481,6 +580,8 @@ impl Default for EngineConfig {
             app: AppConfig::default(),
             stream_end_inspection: false,
             checksum: ChecksumMode::Off,
+            packet_alert_max: PACKET_ALERT_MAX_DEFAULT,
+            defrag_memcap_policy: ExceptionPolicy::Ignore,
         }
     }
 }
@@ -522,11 +623,60 @@ pub struct EngineStats {
     pub dropped: u64,
     /// Packets accepted without detection because their flow was passed.
     pub passed: u64,
+    /// Packets accepted without detection because a `bypass` rule matched their flow
+    /// (Suricata's local bypass).
+    pub bypassed: u64,
+    /// Fragments IP reassembly could not take (its memory limit), whatever the policy did
+    /// with them.
+    pub defrag_memcap_hits: u64,
+    /// Alerts that matched but did not fit in their packet's alert queue
+    /// ([`EngineConfig::packet_alert_max`]; Suricata's `detect.alert_queue_overflow`).
+    pub alert_queue_overflow: u64,
+    /// Matches that raised no alert: `noalert` rules, thresholds, `pass` rules (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub alerts_suppressed: u64,
+    /// Dropped packets by reason (the wire packet's reason, else its first dropped inner
+    /// packet's), as Suricata's `ips.drop_reason.*`.
+    pub drop_reasons: DropReasonStats,
     /// TCP stream reassembly counters.
     pub stream: StreamStats,
     /// TCP segments with an invalid checksum, not given to the stream engine (checksum
     /// validation on, [`EngineConfig::checksum`]).
     pub invalid_checksum: u64,
+}
+
+/// Dropped packets counted by [`DropReason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DropReasonStats {
+    /// [`DropReason::Rules`].
+    pub rules: u64,
+    /// [`DropReason::FlowDrop`].
+    pub flow_drop: u64,
+    /// [`DropReason::DecodeError`].
+    pub decode_error: u64,
+    /// [`DropReason::DefragMemcap`].
+    pub defrag_memcap: u64,
+}
+
+impl DropReasonStats {
+    fn count(&mut self, reason: DropReason) {
+        match reason {
+            DropReason::Rules => self.rules += 1,
+            DropReason::FlowDrop => self.flow_drop += 1,
+            DropReason::DecodeError => self.decode_error += 1,
+            DropReason::DefragMemcap => self.defrag_memcap += 1,
+        }
+    }
+}
+
+/// Keeps at most `limit` of the alerts appended after `before` (the first ones: the
+/// inspector appends them in evaluation order) and counts the rest as overflow.
+fn cap_alerts(alerts: &mut Vec<Alert>, before: usize, limit: usize, stats: &mut EngineStats) {
+    let raised = alerts.len().saturating_sub(before);
+    if raised > limit {
+        alerts.truncate(before + limit);
+        stats.alert_queue_overflow += (raised - limit) as u64;
+    }
 }
 
 /// Why a flow ended.
@@ -629,6 +779,10 @@ impl EndedFlow {
     }
 }
 
+/// Datagrams of a UDP flow its app-layer protocol is looked for in (EVE `app_proto`), so
+/// that a flow of another protocol costs nothing after its start.
+const UDP_DETECT_TRIES: u8 = 4;
+
 /// `pkt_src` of the pseudo packet a flow's remaining stream data is inspected on when the
 /// flow ends.
 pub const PKT_SRC_STREAM_END: &str = "stream (flow timeout)";
@@ -654,10 +808,12 @@ fn stream_end<I: Inspector>(
     f: &mut verdict_flow::Flow<FlowData<I::FlowState>>,
     stats: &mut EngineStats,
     out: &mut Vec<StreamEndAlert>,
+    alert_limit: usize,
 ) {
     let FlowData {
         dropped,
         passed,
+        bypassed,
         stream,
         inspector: state,
         ..
@@ -665,7 +821,7 @@ fn stream_end<I: Inspector>(
     let Some(st) = stream.as_deref_mut() else {
         return;
     };
-    if *dropped || *passed {
+    if *dropped || *passed || *bypassed {
         return;
     }
     let (lo, hi) = (
@@ -683,8 +839,10 @@ fn stream_end<I: Inspector>(
             | verdict_flow::TcpState::SynRecv
     );
     for to_server in [true, false] {
-        st.app.begin_packet();
-        let delivered = st.close(to_server, &mut stats.stream);
+        st.begin(to_server);
+        let delivered = st
+            .close(to_server, &mut stats.stream)
+            .saturating_add(st.take_pending(to_server));
         st.app.end(to_server);
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> =
             st.app.messages(to_server).collect();
@@ -741,7 +899,9 @@ fn stream_end<I: Inspector>(
             ..PacketExtra::default()
         };
         let mut alerts = Vec::new();
-        inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
+        let outcome = inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
+        cap_alerts(&mut alerts, 0, alert_limit, stats);
+        stats.alerts_suppressed += u64::from(outcome.suppressed);
         stats.alerts += alerts.len() as u64;
         let packet = PacketSummary {
             src: src.0,
@@ -776,12 +936,17 @@ fn stream_end<I: Inspector>(
             ip_offset: 0,
             app_proto: st.app.proto().map(|p| p.name()),
         };
+        let payload = if delivered > 0 {
+            st.log_window(to_server, delivered)
+        } else {
+            window.to_vec()
+        };
         for alert in alerts {
             out.push(StreamEndAlert {
                 ts: f.last_seen,
                 packet,
                 alert,
-                payload: window.to_vec(),
+                payload: payload.clone(),
             });
         }
     }
@@ -794,16 +959,26 @@ pub struct FlowData<S> {
     pub dropped: bool,
     /// A pass rule matched an earlier packet.
     pub passed: bool,
+    /// A `bypass` rule matched an earlier packet: no more detection in this flow.
+    pub bypassed: bool,
     /// A drop was already reported client -> server.
     drop_seen_ts: bool,
     /// A drop was already reported server -> client.
     drop_seen_tc: bool,
     /// Any alert was raised on this flow.
     pub alerted: bool,
+    /// The flow of IP-level tunnel carriers (GRE, IP-in-IP) that were decapsulated: Suricata
+    /// gives such packets no flow, so rules see them without one and no flow record is
+    /// written for it.
+    pub carrier: bool,
     /// The inspector's state.
     pub inspector: S,
     /// TCP stream reassembly and app-layer state (TCP flows, created on the first segment).
     stream: Option<Box<stream::TcpStream>>,
+    /// The app-layer protocol of a UDP flow, detected on its first datagram that shows one.
+    udp_proto: Option<verdict_applayer::AppProto>,
+    /// Datagrams of the flow detection ran on (it gives up after [`UDP_DETECT_TRIES`]).
+    udp_tries: u8,
 }
 
 /// The pipeline. One per thread (queue); the inspector's shared data (a rule set) is shared
@@ -823,6 +998,8 @@ pub struct Engine<I: Inspector> {
     stream_payload: Vec<u8>,
     stream_end: Vec<StreamEndAlert>,
     stats: EngineStats,
+    /// The next fragment is treated as hitting the reassembly memory limit.
+    simulate_defrag_memcap: bool,
 }
 
 impl<I: Inspector> Engine<I> {
@@ -843,7 +1020,16 @@ impl<I: Inspector> Engine<I> {
             stream_payload: Vec::new(),
             stream_end: Vec::new(),
             stats: EngineStats::default(),
+            simulate_defrag_memcap: false,
         }
+    }
+
+    /// Makes the next packet, if it is a fragment, behave as if IP reassembly had hit its
+    /// memory limit ([`EngineConfig::defrag_memcap_policy`] applies); for tests of the
+    /// policy, like Suricata's `--simulate-packet-defrag-memcap`. Only the next packet is
+    /// concerned.
+    pub fn simulate_defrag_memcap(&mut self) {
+        self.simulate_defrag_memcap = true;
     }
 
     /// Settings.
@@ -879,12 +1065,13 @@ impl<I: Inspector> Engine<I> {
         }
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
         let end = self.cfg.stream_end_inspection;
+        let limit = self.cfg.alert_limit();
         let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
         self.flows.expire(now, |mut f, why| {
             if end {
-                stream_end(inspector, &mut f, stats, out);
+                stream_end(inspector, &mut f, stats, out, limit);
             }
-            if on {
+            if on && !f.data.carrier {
                 ended.push(EndedFlow::of(&f, why, false));
             }
         })
@@ -903,12 +1090,13 @@ impl<I: Inspector> Engine<I> {
     pub fn drain(&mut self) {
         let (ended, on) = (&mut self.ended, self.cfg.flow_events);
         let end = self.cfg.stream_end_inspection;
+        let limit = self.cfg.alert_limit();
         let (inspector, stats, out) = (&mut self.inspector, &mut self.stats, &mut self.stream_end);
         self.flows.drain(|mut f, why| {
             if end {
-                stream_end(inspector, &mut f, stats, out);
+                stream_end(inspector, &mut f, stats, out, limit);
             }
-            if on {
+            if on && !f.data.carrier {
                 ended.push(EndedFlow::of(&f, why, true));
             }
         });
@@ -947,6 +1135,7 @@ impl<I: Inspector> Engine<I> {
                 let drop = self.cfg.ips && self.cfg.drop_invalid;
                 if drop {
                     self.stats.dropped += 1;
+                    self.stats.drop_reasons.count(DropReason::DecodeError);
                 }
                 return Decision {
                     verdict: if drop { Verdict::Drop } else { Verdict::Accept },
@@ -957,6 +1146,7 @@ impl<I: Inspector> Engine<I> {
                     first_drop_in_direction: drop,
                     decode_error: Some(e),
                     flow_passed: false,
+                    flow_bypassed: false,
                     cause: None,
                     inner: &[],
                     inner_alerts: &[],
@@ -986,8 +1176,19 @@ impl<I: Inspector> Engine<I> {
             stats: &mut self.stats,
             ended: &mut self.ended,
             stream_payload: &mut self.stream_payload,
+            pre_detect: None,
         };
+        // IP reassembly's memory limit (simulated): the fragment stays out of reassembly and
+        // the exception policy says what happens to it.
+        let defrag_memcap = std::mem::take(&mut self.simulate_defrag_memcap)
+            && pkt.ip.is_fragment
+            && self.defrag.is_some();
+        if defrag_memcap {
+            layers.stats.defrag_memcap_hits += 1;
+            layers.pre_detect = self.cfg.defrag_memcap_policy.on_packet(self.cfg.ips);
+        }
         let root = layers.inspect_packet(now, bytes, bytes.len(), &pkt, &mut self.alerts);
+        layers.pre_detect = None;
         let mut verdict = root.verdict;
         let mut mark = root.mark;
         let mut outer = pkt;
@@ -1035,7 +1236,7 @@ impl<I: Inspector> Engine<I> {
         // IPv4 and IPv6 reassembly: the datagram a fragment completes is inspected as a packet of
         // its own (Suricata's `defrag` pseudo packet); the completing fragment carries its
         // verdict.
-        if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment) {
+        if let (Some(defrag), true) = (self.defrag.as_mut(), pkt.ip.is_fragment && !defrag_memcap) {
             let off = offset_in(bytes, pkt.ip.header);
             let ip_bytes = bytes.get(off..off + pkt.ip.total_len).unwrap_or(&[]);
             if defrag.push(now, ip_bytes, &mut self.reassembled) {
@@ -1070,6 +1271,12 @@ impl<I: Inspector> Engine<I> {
         if verdict.is_drop() {
             // Counted per wire packet, whichever layer decided.
             self.stats.dropped += 1;
+            let reason = root
+                .reason
+                .or_else(|| self.inner.iter().find_map(|i| i.drop_reason));
+            if let Some(r) = reason {
+                self.stats.drop_reasons.count(r);
+            }
         }
         self.cause = root.cause;
         Decision {
@@ -1081,6 +1288,7 @@ impl<I: Inspector> Engine<I> {
             first_drop_in_direction: root.first_drop,
             decode_error: None,
             flow_passed: root.flow_passed,
+            flow_bypassed: root.flow_bypassed,
             cause: self.cause.as_ref(),
             inner: &self.inner,
             inner_alerts: &self.inner_alerts,
@@ -1133,6 +1341,7 @@ struct LayerResult {
     reason: Option<DropReason>,
     first_drop: bool,
     flow_passed: bool,
+    flow_bypassed: bool,
     mark: Option<u32>,
     cause: Option<Alert>,
 }
@@ -1157,6 +1366,9 @@ struct Layers<'a, I: Inspector> {
     stats: &'a mut EngineStats,
     ended: &'a mut Vec<EndedFlow>,
     stream_payload: &'a mut Vec<u8>,
+    /// An exception policy's decision for the packet, taken before detection:
+    /// `Some(true)` drop it, `Some(false)` accept it uninspected.
+    pre_detect: Option<bool>,
 }
 
 impl<I: Inspector> Layers<'_, I> {
@@ -1192,7 +1404,7 @@ impl<I: Inspector> Layers<'_, I> {
         let tracked = self
             .flows
             .track(now, key, dir, tcp_flags, pkt_len, |f, why| {
-                if on {
+                if on && !f.data.carrier {
                     ended.push(EndedFlow::of(&f, why, false));
                 }
             });
@@ -1272,7 +1484,16 @@ impl<I: Inspector> Layers<'_, I> {
         // midstream pickup when that is on; not for a session whose start was not seen.
         let tcp_state = flow.tcp;
         let stream_on = tcp_state != verdict_flow::TcpState::None;
+        // A GRE or IP-in-IP packet whose content is decapsulated is, to Suricata, a tunnel
+        // carrier without a flow: rules see it flowless (IP-only rules on every packet,
+        // flow keywords and flowbits fail), and no flow record is written for it.
+        let carrier = pkt.tunnel().is_some_and(|t| match t.kind {
+            TunnelKind::Ipv4 | TunnelKind::Ipv6 => self.cfg.tunnels.ipip,
+            TunnelKind::Gre => self.cfg.tunnels.others,
+            TunnelKind::Vxlan | TunnelKind::Geneve => false,
+        });
         let fd = &mut flow.data;
+        fd.carrier |= carrier;
         let mut res = LayerResult {
             summary,
             handle: tracked.handle,
@@ -1281,6 +1502,7 @@ impl<I: Inspector> Layers<'_, I> {
             reason: None,
             first_drop: false,
             flow_passed: fd.passed,
+            flow_bypassed: fd.bypassed,
             mark: None,
             cause: None,
         };
@@ -1293,6 +1515,20 @@ impl<I: Inspector> Layers<'_, I> {
         if fd.passed {
             self.stats.passed += 1;
             return res;
+        }
+        if fd.bypassed {
+            self.stats.bypassed += 1;
+            return res;
+        }
+        match self.pre_detect {
+            Some(true) => {
+                res.verdict = Verdict::Drop;
+                res.reason = Some(DropReason::DefragMemcap);
+                res.first_drop = first_drop(fd, tracked.to_server);
+                return res;
+            }
+            Some(false) => return res,
+            None => {}
         }
         let input = PacketInput {
             ip: IpInput {
@@ -1349,12 +1585,12 @@ impl<I: Inspector> Layers<'_, I> {
                 pkt.payload
             },
             flow: FlowInput {
-                tracked: true,
+                tracked: !carrier,
                 to_server: tracked.to_server,
                 // Data on the ACK that completes the handshake is stream data of an
                 // established session (Suricata's stream engine moves the session to
                 // established before detection sees that packet).
-                established: tracked.established
+                established: (!carrier && tracked.established)
                     || (stream_on
                         && !pkt.payload.is_empty()
                         && matches!(tcp_state, verdict_flow::TcpState::Established)),
@@ -1380,7 +1616,7 @@ impl<I: Inspector> Layers<'_, I> {
             n_events += 1;
         }
         // TCP: reassemble, frame app-layer messages, and give rules what this packet added.
-        let mut stream_events: [&str; 1] = [""];
+        let mut stream_events: [&str; 5] = [""; 5];
         let mut n_stream_events = 0;
         let mut fed = None;
         if let (
@@ -1399,20 +1635,67 @@ impl<I: Inspector> Layers<'_, I> {
                     server.1,
                 ))
             });
-            let f = st.feed(
-                tracked.to_server,
-                seq,
-                (flags & 0x10 != 0).then_some(ack),
-                flags,
-                pkt.payload,
-                self.cfg.ips,
-                &mut self.stats.stream,
-            );
+            // A server answer to the SYN with timestamps the SYN did not offer (or another
+            // echo) is not the session's: Suricata's stream engine flags and ignores it (a
+            // forged RST or FIN then closes nothing).
+            let invalid_ts = st.invalid_timestamp(tracked.to_server, flags, l4_header);
+            if invalid_ts {
+                stream_events[n_stream_events] = "pkt_invalid_timestamp";
+                n_stream_events += 1;
+            } else {
+                if st.rst_injection(tracked.to_server, flags) {
+                    stream_events[n_stream_events] = "suspected_rst_inject";
+                    n_stream_events += 1;
+                }
+                if let Some(ev) =
+                    st.handshake(tracked.to_server, flags, seq, ack, pkt.payload.len())
+                {
+                    stream_events[n_stream_events] = ev;
+                    n_stream_events += 1;
+                }
+            }
+            let f = if invalid_ts {
+                st.begin(tracked.to_server);
+                stream::Fed::default()
+            } else {
+                st.feed(
+                    tracked.to_server,
+                    seq,
+                    (flags & 0x10 != 0).then_some(ack),
+                    flags,
+                    pkt.payload,
+                    self.cfg.ips,
+                    &mut self.stats.stream,
+                )
+            };
             if f.update.overlap_different {
-                stream_events[0] = verdict_stream::Event::OverlapDifferentData.name();
-                n_stream_events = 1;
+                stream_events[n_stream_events] = verdict_stream::Event::OverlapDifferentData.name();
+                n_stream_events += 1;
+            }
+            if f.gap {
+                stream_events[n_stream_events] = verdict_stream::Event::SeqGap.name();
+                n_stream_events += 1;
             }
             fed = Some(f);
+            // The protocol this packet's data revealed is the flow's from now on (EVE
+            // `app_proto` of its alerts, as Suricata logs the flow's protocol after parsing).
+            res.summary.app_proto = st.app.proto().map(|p| p.name());
+        }
+        if let (L4::Udp { src_port, dst_port }, None, true) = (
+            pkt.l4,
+            fd.udp_proto,
+            fd.udp_tries < UDP_DETECT_TRIES && !pkt.payload.is_empty(),
+        ) {
+            fd.udp_tries += 1;
+            fd.udp_proto = verdict_applayer::detect(
+                pkt.payload,
+                verdict_applayer::Transport::Udp,
+                src_port,
+                dst_port,
+            );
+        }
+        if let Some(p) = fd.udp_proto {
+            res.summary.app_proto = Some(p.name());
         }
         let st = fd.stream.as_deref();
         let messages: Vec<verdict_applayer::flow::AppMessage<'_>> = match st {
@@ -1455,9 +1738,13 @@ impl<I: Inspector> Layers<'_, I> {
             }),
             stream: stream_in,
         };
-        let out = self
-            .inspector
-            .inspect_ext(now, &input, &extra, Some(&mut fd.inspector), alerts);
+        let out = self.inspector.inspect_ext(
+            now,
+            &input,
+            &extra,
+            (!carrier).then_some(&mut fd.inspector),
+            alerts,
+        );
         if let Some(s) = stream_in {
             if alerts
                 .get(before..)
@@ -1465,9 +1752,17 @@ impl<I: Inspector> Layers<'_, I> {
                 || out.cause.as_ref().is_some_and(|c| c.stream)
             {
                 self.stream_payload.clear();
-                self.stream_payload.extend_from_slice(s.window);
+                match (fd.stream.as_deref(), &fed) {
+                    // The window the packet's delivered data made, gaps shown.
+                    (Some(st), Some(f)) if f.delivered > 0 => {
+                        *self.stream_payload = st.log_window(tracked.to_server, f.delivered);
+                    }
+                    _ => self.stream_payload.extend_from_slice(s.window),
+                }
             }
         }
+        cap_alerts(alerts, before, self.cfg.alert_limit(), self.stats);
+        self.stats.alerts_suppressed += u64::from(out.suppressed);
         let raised = alerts.len().saturating_sub(before);
         self.stats.alerts += raised as u64;
         if raised > 0 {
@@ -1475,7 +1770,7 @@ impl<I: Inspector> Layers<'_, I> {
         }
         let (verdict, reason) = match out.action {
             Some(RuleAction::Pass) => {
-                fd.passed |= out.flow;
+                fd.passed |= out.flow && !carrier;
                 (Verdict::Accept, None)
             }
             Some(RuleAction::Drop) if self.cfg.ips => (Verdict::Drop, Some(DropReason::Rules)),
@@ -1483,13 +1778,15 @@ impl<I: Inspector> Layers<'_, I> {
             _ => (Verdict::Accept, None),
         };
         if verdict.is_drop() {
-            fd.dropped |= out.flow;
+            fd.dropped |= out.flow && !carrier;
             res.first_drop = first_drop(fd, tracked.to_server);
         }
         res.verdict = verdict;
         res.flow_dropped = fd.dropped;
         res.reason = reason;
         res.flow_passed = fd.passed;
+        fd.bypassed |= out.bypass && !carrier;
+        res.flow_bypassed = fd.bypassed;
         res.mark = out.mark;
         res.cause = out.cause;
         res

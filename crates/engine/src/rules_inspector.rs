@@ -172,6 +172,9 @@ impl Inspector for RulesInspector {
         let mut action: Option<RuleAction> = None;
         let mut cause: Option<Alert> = None;
         let mut flow = false;
+        let mut suppressed = 0u32;
+        // `bypass` is a post-match keyword: any match of such a rule bypasses the flow.
+        let bypass = self.matches.iter().any(|m| m.rule.bypass);
         for m in &self.matches {
             let a = action_of(m.rule.action);
             let info = || match self.infos.get(m.index as usize) {
@@ -207,6 +210,10 @@ impl Inspector for RulesInspector {
                     stream: m.stream,
                     tx_id: m.tx_id,
                 });
+            } else {
+                // `noalert`, a threshold's suppression, or a pass rule (which Suricata marks
+                // `noalert` unless it has the `alert` keyword).
+                suppressed += 1;
             }
         }
         if action.is_none() && !self.matches.is_empty() {
@@ -217,6 +224,8 @@ impl Inspector for RulesInspector {
             flow,
             mark: None,
             cause,
+            bypass,
+            suppressed,
         }
     }
 }

@@ -43,6 +43,8 @@ impl Inspector for Needle {
                 mark: Some(7),
                 flow: self.flow,
                 cause: None,
+                bypass: false,
+                suppressed: 0,
             };
         }
         Outcome::default()
@@ -811,4 +813,376 @@ fn ips_inspects_out_of_order_data_at_once_and_reports_it_once() {
     client_says(&mut e, 11, 111, b"Me ");
     assert!(client_says(&mut e, 12, 114, b"In.").is_empty());
     assert_eq!(client_says(&mut e, 13, 104, b" Us In "), [1]);
+}
+
+/// Raises one alert per configured sid (in that order) and asks for `action`.
+struct Many {
+    sids: Vec<u32>,
+    action: RuleAction,
+    suppressed: u32,
+}
+
+impl Inspector for Many {
+    type FlowState = ();
+    fn inspect(
+        &mut self,
+        _now: Duration,
+        _pkt: &PacketInput<'_>,
+        _flow: Option<&mut ()>,
+        alerts: &mut Vec<Alert>,
+    ) -> Outcome {
+        for &sid in &self.sids {
+            alerts.push(Alert {
+                action: RuleAction::Alert,
+                info: Arc::new(AlertInfo {
+                    gid: 1,
+                    sid,
+                    rev: 1,
+                    severity: 3,
+                    ..Default::default()
+                }),
+                stream: false,
+                tx_id: None,
+            });
+        }
+        Outcome {
+            action: Some(self.action),
+            suppressed: self.suppressed,
+            ..Default::default()
+        }
+    }
+}
+
+#[test]
+fn alert_queue_keeps_the_first_alerts_and_counts_the_overflow() {
+    let many = Many {
+        sids: vec![1, 2, 3, 4, 5],
+        action: RuleAction::Drop,
+        suppressed: 2,
+    };
+    let mut e = Engine::new(
+        many,
+        EngineConfig {
+            ips: true,
+            packet_alert_max: 3,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"x", false),
+        PacketMeta::default(),
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, [1, 2, 3], "evaluation order decides who fits");
+    // The drop still applies although the drop rule's alert did not fit.
+    assert_eq!(d.verdict, Verdict::Drop);
+    let s = e.stats();
+    assert_eq!(s.alerts, 3);
+    assert_eq!(s.alert_queue_overflow, 2);
+    assert_eq!(s.alerts_suppressed, 2);
+    assert_eq!(s.drop_reasons.rules, 1);
+}
+
+#[test]
+fn alert_queue_limit_zero_means_the_default() {
+    let many = Many {
+        sids: (1..=20).collect(),
+        action: RuleAction::Alert,
+        suppressed: 0,
+    };
+    let mut e = Engine::new(
+        many,
+        EngineConfig {
+            packet_alert_max: 0,
+            ..Default::default()
+        },
+    );
+    let d = e.inspect(
+        t(0),
+        &udp_packet(1000, 53, b"x", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), PACKET_ALERT_MAX_DEFAULT as usize);
+    assert_eq!(d.verdict, Verdict::Accept);
+    assert_eq!(e.stats().alert_queue_overflow, 5);
+}
+
+#[test]
+fn flow_drops_are_counted_by_reason() {
+    let mut e = Engine::new(
+        needle(RuleAction::Drop),
+        EngineConfig {
+            ips: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    e.inspect(t(0), &udp_packet(1000, 53, b"evil", false), m);
+    e.inspect(t(1), &udp_packet(53, 1000, b"fine", true), m);
+    e.inspect(t(2), &udp_packet(1000, 53, b"fine", false), m);
+    let r = e.stats().drop_reasons;
+    assert_eq!((r.rules, r.flow_drop, r.decode_error), (1, 2, 0));
+}
+
+fn rules_engine(rules: &str, cfg: EngineConfig) -> Engine<RulesInspector> {
+    let parsed = verdict_rules::parse_str(rules, "t.rules");
+    let (set, report) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    assert!(report.unsupported.is_empty() && report.invalid.is_empty());
+    Engine::new(RulesInspector::new(Arc::new(set)), cfg)
+}
+
+#[test]
+fn ip_only_rules_fire_once_per_flow_direction_and_on_every_tunnel_carrier() {
+    let mut e = rules_engine(
+        "alert ip any any -> any any (sid:1;)\nalert udp any any -> any any (content:\"q\"; sid:2;)",
+        EngineConfig {
+            flow_events: true,
+            ..Default::default()
+        },
+    );
+    let m = PacketMeta::default();
+    let mut carrier_alerts = 0;
+    let mut inner_alerts = Vec::new();
+    for i in 0..3 {
+        let d = e.inspect(t(i), &ipip(&udp_packet(1000, 53, b"q", false)), m);
+        carrier_alerts += d.alerts.iter().filter(|a| a.info.sid == 1).count();
+        let inner = &d.inner[0];
+        let mut s: Vec<u32> = d.alerts_of(inner).iter().map(|a| a.info.sid).collect();
+        s.sort_unstable();
+        inner_alerts.push(s);
+    }
+    // The IP-in-IP carrier has no flow (as in Suricata): the IP-only rule fires on each.
+    assert_eq!(carrier_alerts, 3);
+    // The inner UDP flow: the IP-only rule on its first packet only, payload rules always.
+    assert_eq!(inner_alerts, [vec![1, 2], vec![2], vec![2]]);
+    // The reply direction is a first packet of its own.
+    let d = e.inspect(t(4), &ipip(&udp_packet(53, 1000, b"r", true)), m);
+    assert_eq!(d.alerts_of(&d.inner[0]).len(), 1);
+    e.drain();
+    let mut protos = Vec::new();
+    e.take_ended_flows(|f| protos.push(f.proto));
+    assert_eq!(protos, [17], "no flow record for the carrier");
+}
+
+#[test]
+fn bypass_keyword_stops_inspecting_the_flow_after_its_match() {
+    let mut e = rules_engine(
+        "alert udp any any -> any any (content:\"go\"; bypass; sid:1;)\n\
+         alert udp any any -> any any (content:\"x\"; sid:2;)",
+        EngineConfig::default(),
+    );
+    let m = PacketMeta::default();
+    let d = e.inspect(t(0), &udp_packet(1000, 53, b"x", false), m);
+    assert_eq!(d.alerts.len(), 1);
+    assert!(!d.flow_bypassed);
+    let d = e.inspect(t(1), &udp_packet(1000, 53, b"go x", false), m);
+    let mut sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    sids.sort_unstable();
+    assert_eq!(
+        sids,
+        [1, 2],
+        "the bypassing packet itself is inspected fully"
+    );
+    assert!(d.flow_bypassed && !d.flow_passed);
+    for (i, reply) in [(2, true), (3, false)] {
+        let (sp, dp) = if reply { (53, 1000) } else { (1000, 53) };
+        let d = e.inspect(t(i), &udp_packet(sp, dp, b"go x", reply), m);
+        assert!(d.alerts.is_empty() && d.flow_bypassed);
+        assert_eq!(d.verdict, Verdict::Accept);
+    }
+    assert_eq!(e.stats().bypassed, 2);
+    // Another flow is inspected as usual.
+    let d = e.inspect(t(4), &udp_packet(1001, 53, b"x", false), m);
+    assert_eq!(d.alerts.len(), 1);
+}
+
+#[test]
+fn defrag_memcap_policy_decides_the_fragment_reassembly_could_not_take() {
+    // "evil" is in the first fragment; the needle inspector drops what holds it.
+    let whole = udp_packet(1000, 53, b"evilxxxxxxxxxxxxxx", false);
+    let payload = &whole[20..];
+    let frag = |off8: u16, more: bool, part: &[u8]| {
+        let total = 20 + part.len();
+        let fo = off8 | if more { 0x2000 } else { 0 };
+        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 9];
+        v.extend_from_slice(&fo.to_be_bytes());
+        v.extend_from_slice(&[64, 17, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2]);
+        v.extend_from_slice(part);
+        v
+    };
+    let m = PacketMeta::default();
+    let run = |policy: ExceptionPolicy, ips: bool| {
+        let mut e = Engine::new(
+            needle(RuleAction::Alert),
+            EngineConfig {
+                ips,
+                defrag_memcap_policy: policy,
+                ..Default::default()
+            },
+        );
+        e.simulate_defrag_memcap();
+        let first = e.inspect(t(0), &frag(0, true, &payload[..24]), m);
+        let first = (first.verdict, first.drop_reason, first.alerts.len());
+        let last = e.inspect(t(1), &frag(3, false, &payload[24..]), m);
+        let reassembled = !last.inner.is_empty();
+        (first, reassembled, e.stats())
+    };
+    // drop-packet (IPS): dropped before detection, never reassembled.
+    let ((v, r, alerts), reassembled, st) = run(ExceptionPolicy::DropPacket, true);
+    assert_eq!(
+        (v, r, alerts),
+        (Verdict::Drop, Some(DropReason::DefragMemcap), 0)
+    );
+    assert!(!reassembled);
+    assert_eq!(
+        (st.defrag_memcap_hits, st.drop_reasons.defrag_memcap),
+        (1, 1)
+    );
+    // drop-flow: no flow at reassembly time, so the packet alone.
+    let ((v, _, _), _, st) = run(ExceptionPolicy::DropFlow, true);
+    assert_eq!((v, st.dropped), (Verdict::Drop, 1));
+    // IDS: drop policies do not drop.
+    let ((v, _, alerts), _, _) = run(ExceptionPolicy::DropPacket, false);
+    assert_eq!((v, alerts), (Verdict::Accept, 1));
+    // pass-packet: accepted uninspected.
+    let ((v, _, alerts), reassembled, _) = run(ExceptionPolicy::PassPacket, true);
+    assert_eq!((v, alerts, reassembled), (Verdict::Accept, 0, false));
+    // ignore: inspected as usual, only left out of reassembly.
+    let ((v, _, alerts), reassembled, _) = run(ExceptionPolicy::Ignore, true);
+    assert_eq!((v, alerts, reassembled), (Verdict::Accept, 1, false));
+    // The simulation covers the next packet only (here not a fragment): the datagram after
+    // it is reassembled.
+    let mut e = Engine::new(
+        needle(RuleAction::Alert),
+        EngineConfig {
+            ips: true,
+            defrag_memcap_policy: ExceptionPolicy::DropPacket,
+            ..Default::default()
+        },
+    );
+    e.simulate_defrag_memcap();
+    e.inspect(t(0), &udp_packet(1, 2, b"x", false), m);
+    e.inspect(t(1), &frag(0, true, &payload[..24]), m);
+    let d = e.inspect(t(2), &frag(3, false, &payload[24..]), m);
+    assert_eq!(d.inner.len(), 1);
+    assert_eq!(e.stats().defrag_memcap_hits, 0);
+    assert_eq!(
+        ExceptionPolicy::parse("auto", true),
+        Some(ExceptionPolicy::DropFlow)
+    );
+    assert_eq!(
+        ExceptionPolicy::parse("auto", false),
+        Some(ExceptionPolicy::Ignore)
+    );
+    assert_eq!(ExceptionPolicy::parse("nope", true), None);
+}
+
+#[test]
+fn data_released_by_the_peers_ack_is_inspected_with_the_next_packet_and_logged_with_its_gap() {
+    let mut e = stream_engine(
+        "alert tcp-stream any any -> any any (content:\"DATA\"; sid:1;)\n\
+         alert tcp-stream any any -> any any (content:\"VERYDATA\"; sid:2;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"VERY").is_empty());
+    // "GOOD" (seq 105) is lost; "DATA" is held out of order (IDS: not inspected yet).
+    assert!(client_says(&mut e, 11, 109, b"DATA").is_empty());
+    // The server acknowledges it all: the hole becomes a gap, "DATA" is delivered, but this
+    // packet is the server's: the client's data waits for a client packet.
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, 113, b"", true),
+        PacketMeta::default(),
+    );
+    assert!(d.alerts.is_empty());
+    // The client's next packet inspects it; the pattern across the gap does not match, and
+    // the logged payload shows the gap.
+    let d = e.inspect(
+        t(13),
+        &tcp_segment(0x10, 113, 501, b"", false),
+        PacketMeta::default(),
+    );
+    let sids: Vec<u32> = d.alerts.iter().map(|a| a.info.sid).collect();
+    assert_eq!(sids, [1]);
+    assert!(d.alerts[0].stream);
+    assert_eq!(d.stream_payload, b"VERY[4 bytes missing]DATA");
+    // Inspected once.
+    assert!(client_says(&mut e, 14, 113, b"!").is_empty());
+}
+
+#[test]
+fn data_released_by_the_peers_ack_is_inspected_when_the_flow_ends() {
+    let parsed = verdict_rules::parse_str(
+        "alert tcp-stream any any -> any any (content:\"GOOD\"; sid:1;)",
+        "t.rules",
+    );
+    let (set, _) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    let cfg = EngineConfig {
+        stream_end_inspection: true,
+        ..Default::default()
+    };
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), cfg);
+    let m = PacketMeta::default();
+    for (i, seg) in [
+        tcp_segment(0x02, 100, 0, b"", false),
+        tcp_segment(0x12, 500, 101, b"", true),
+        tcp_segment(0x10, 101, 501, b"", false),
+        // The first 4 bytes never arrive.
+        tcp_segment(0x18, 105, 501, b"GOOD", false),
+        tcp_segment(0x10, 501, 109, b"", true),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(e.inspect(t(i as u64), seg, m).alerts.is_empty());
+    }
+    e.drain();
+    let mut got = Vec::new();
+    e.take_stream_end_alerts(|a| got.push((a.alert.info.sid, a.payload.clone())));
+    assert_eq!(got, [(1, b"[4 bytes missing]GOOD".to_vec())]);
+}
+
+#[test]
+fn a_hole_given_up_on_raises_reassembly_seq_gap_on_that_packet() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (stream-event:reassembly_seq_gap; sid:1;)",
+        false,
+    );
+    assert!(client_says(&mut e, 10, 101, b"VERY").is_empty());
+    assert!(client_says(&mut e, 11, 109, b"DATA").is_empty());
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, 113, b"", true),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert_eq!(e.stats().stream.gaps, 1);
+}
+
+#[test]
+fn a_request_released_by_the_servers_ack_is_inspected_with_the_next_client_packet() {
+    let mut e = stream_engine(
+        "alert http any any -> any any (http.uri; content:\"/evil\"; sid:1;)",
+        false,
+    );
+    let first = b"GET /a HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 10, 101, first).is_empty());
+    // 10 bytes are lost, the next request is held out of order.
+    let next = 101 + first.len() as u32 + 10;
+    let evil = b"GET /evil HTTP/1.1\r\n\r\n";
+    assert!(client_says(&mut e, 11, next, evil).is_empty());
+    // The server acknowledges everything: the request is parsed on its packet...
+    let end = next + evil.len() as u32;
+    let d = e.inspect(
+        t(12),
+        &tcp_segment(0x10, 501, end, b"", true),
+        PacketMeta::default(),
+    );
+    assert!(d.alerts.is_empty());
+    // ... and inspected with the client's next one, once.
+    assert_eq!(client_says(&mut e, 13, end, b""), [1]);
+    assert!(client_says(&mut e, 14, end, b"").is_empty());
 }

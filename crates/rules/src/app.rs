@@ -38,6 +38,8 @@ pub(crate) enum AppInt {
     /// `ssl_state`: 1 when the message holds a handshake message of one of the types (bits
     /// of a `u32` by handshake type), else 0.
     SslStateIn(u32),
+    /// `app-layer-event`: 1 when the message raised the event, else 0.
+    Event(verdict_applayer::events::AppEvent),
 }
 
 /// The `ssl_version` bit of a TLS version (`sslv2` 0, `sslv3` 1, `tls1.0` 2, `tls1.1` 3,
@@ -70,6 +72,11 @@ pub(crate) struct AppView<'a> {
     decompressed: OnceCell<Option<Vec<u8>>>,
     /// How bodies are decoded (`Content-Encoding` layer limit).
     decode: http::DecodeOptions,
+    /// The message's bytes and transport, for its app-layer events (built on demand).
+    raw: (&'a [u8], Transport),
+    /// Events the flow's framing raised about the message.
+    flow_events: verdict_applayer::events::EventSet,
+    events: OnceCell<verdict_applayer::events::EventSet>,
 }
 
 impl<'a> AppView<'a> {
@@ -94,6 +101,8 @@ impl<'a> AppView<'a> {
             AppView::from_parsed(verdict_applayer::parse_as(m.proto, m.bytes, Transport::Tcp));
         v.proto = Some(m.proto);
         v.decode = decode;
+        v.raw = (m.bytes, Transport::Tcp);
+        v.flow_events = m.flow_events;
         v
     }
 
@@ -111,6 +120,9 @@ impl<'a> AppView<'a> {
             tls_ssh: OnceCell::new(),
             decompressed: OnceCell::new(),
             decode: http::DecodeOptions::default(),
+            raw: (&[], Transport::Tcp),
+            flow_events: verdict_applayer::events::EventSet::default(),
+            events: OnceCell::new(),
         }
     }
 
@@ -125,7 +137,13 @@ impl<'a> AppView<'a> {
             }
             _ => None,
         };
-        AppView::from_parsed(parsed)
+        let transport = match p.l4 {
+            L4Input::Udp { .. } => Transport::Udp,
+            _ => Transport::Tcp,
+        };
+        let mut v = AppView::from_parsed(parsed);
+        v.raw = (p.payload, transport);
+        v
     }
 
     /// The detected protocol.
@@ -155,8 +173,17 @@ impl<'a> AppView<'a> {
         }
     }
 
-    /// The value of an app-layer integer keyword, None when the packet has no such field.
-    pub(crate) fn int(&self, k: AppInt) -> Option<u64> {
+    /// The value of an app-layer integer keyword for a message sent in direction
+    /// `to_server`, None when the packet has no such field.
+    pub(crate) fn int(&self, k: AppInt, to_server: bool) -> Option<u64> {
+        if let AppInt::Event(e) = k {
+            let proto = self.proto?;
+            let (bytes, transport) = self.raw;
+            let set = self.events.get_or_init(|| {
+                verdict_applayer::events::message_events(proto, bytes, transport, to_server)
+            });
+            return Some(u64::from(set.contains(e) || self.flow_events.contains(e)));
+        }
         match (&self.parsed, k) {
             (Some(Parsed::Dns(m)), AppInt::DnsOpcode) => Some(u64::from(m.opcode())),
             (Some(Parsed::Dns(m)), AppInt::DnsRcode) => Some(u64::from(m.rcode())),

@@ -62,6 +62,7 @@
 mod addr_index;
 mod app;
 pub mod classification;
+pub mod dataset;
 pub mod error;
 pub mod hostbits;
 pub mod input;
@@ -71,11 +72,13 @@ mod prefilter;
 pub mod requires;
 mod rule;
 mod ruleset;
+mod transactional;
 mod transform;
 pub mod vars;
 mod xbits;
 
 pub use classification::{Classification, Classifications};
+pub use dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetType};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
 pub use hostbits::{HostBits, HostBitsConfig, HostBitsStats};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};

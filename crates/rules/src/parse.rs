@@ -91,6 +91,10 @@ pub enum Direction {
     ToDst,
     /// `<>`: either way.
     Both,
+    /// `=>`: Suricata 8's transactional direction: the rule's to-server keywords match the
+    /// request and its to-client keywords the response of the same transaction. Parsed so
+    /// the rule is reported as unsupported (not a syntax error); not matched yet.
+    Transactional,
 }
 
 /// An address expression as written in a rule header or a variable.
@@ -393,7 +397,8 @@ fn parse_rule_inner(c: &mut Cursor<'_>) -> Result<ParsedRule, ParseError> {
     let direction = match s {
         "->" => Direction::ToDst,
         "<>" => Direction::Both,
-        _ => return Err(c.err(at, "`->` or `<>`")),
+        "=>" => Direction::Transactional,
+        _ => return Err(c.err(at, "`->`, `<>` or `=>`")),
     };
     let (at, s) = c.header_token();
     let dst_addr = parse_addr(s).map_err(|off| {
@@ -776,7 +781,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_say_where_and_what() {
-        let r = parse_str("alert tcp any any => any any (sid:1;)", "e.rules");
+        let r = parse_str("alert tcp any any <- any any (sid:1;)", "e.rules");
         let e = &r.errors[0];
         assert_eq!(e.position.line, 1);
         assert_eq!(e.position.col, 19);

@@ -46,6 +46,9 @@ pub struct RuleMeta {
     pub noalert: bool,
     /// The `alert` keyword: a `pass` rule that also logs an alert (Suricata 7).
     pub alert_on_pass: bool,
+    /// `bypass`: when the rule matches, the rest of its flow is no longer inspected (the
+    /// caller accepts it without detection; a live driver may bypass it in the kernel).
+    pub bypass: bool,
     /// Suricata's "IP-only" rule: ports `any` (or a protocol without ports), and only keywords
     /// that do not look at the packet beyond addresses (no payload, header, `flow` or flowbits
     /// checks). Suricata applies `drop`/`pass` of such rules to the whole flow.
@@ -138,6 +141,9 @@ pub(crate) struct Rule {
     pub flow_ages: Vec<UintCond>,
     /// `absent` checks, by buffer.
     pub absents: Vec<(Slot, crate::matchers::Absent)>,
+    /// `dataset`/`datarep` keywords, by the buffer they follow (sets resolved when the rule
+    /// set is compiled).
+    pub datasets: Vec<(Slot, crate::dataset::DatasetUse)>,
     /// App-layer integer keywords (`dns.opcode`, `dns.rcode`).
     pub app_ints: Vec<(crate::app::AppInt, UintCond)>,
     /// `app-layer-protocol` checks: (protocol, negated).
@@ -150,6 +156,14 @@ pub(crate) struct Rule {
     pub flowbits_class: FlowbitsClass,
     /// The same classes for `xbits`/`hostbits` (Suricata orders by them after flowbits).
     pub xbits_class: FlowbitsClass,
+    /// Suricata's IP-only rule type (`SIG_TYPE_IPONLY`): only addresses, ports, protocol
+    /// and IP-only compatible keywords (`flowbits:set`, thresholds), no negated address.
+    /// On a packet with a flow such a rule is evaluated on the first packet of each
+    /// direction only.
+    pub once_per_direction: bool,
+    /// A transactional (`=>`) rule's parts, one per inspected buffer, each compiled as a
+    /// rule of its own (see `transactional.rs`); empty for other rules.
+    pub parts: Vec<Rule>,
 }
 
 const APP_LAYER_PROTOS: &[&str] = &[
@@ -248,7 +262,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "dnp3_obj"
                 | "modbus"
                 | "app-layer-protocol"
-                | "app-layer-event"
                 | "dce_iface"
                 | "dce_opnum"
                 | "dce_stub_data"
@@ -434,6 +447,9 @@ pub(crate) fn compile_rule(
     vars: &Vars,
     classes: &Classifications,
 ) -> Result<Rule, Vec<RuleProblem>> {
+    if p.direction == Direction::Transactional {
+        return crate::transactional::compile(p, vars, classes);
+    }
     let mut problems: Vec<RuleProblem> = Vec::new();
     let header_invalid = |kw: &str, reason: String| RuleProblem::Invalid {
         keyword: kw.to_string(),
@@ -506,6 +522,7 @@ pub(crate) fn compile_rule(
         target: None,
         noalert: false,
         alert_on_pass: false,
+        bypass: false,
         ip_only: false,
         inspects_payload: false,
         stream: None,
@@ -546,6 +563,7 @@ pub(crate) fn compile_rule(
     // consumed" when another buffer is selected then).
     let mut transforms_pending = false;
     let mut bsizes: Vec<(Slot, UintCond)> = Vec::new();
+    let mut datasets: Vec<(Slot, crate::dataset::DatasetUse)> = Vec::new();
     let mut app_protos: Vec<(verdict_applayer::AppProto, bool)> = Vec::new();
     let mut transforms: Vec<Vec<crate::matchers::Transform>> = Vec::new();
     // Per transform list, the keywords and values that built it (lists are equal when these
@@ -650,6 +668,7 @@ pub(crate) fn compile_rule(
                 _ => cx.invalid("expected src_ip or dest_ip"),
             },
             "noalert" => meta.noalert = true,
+            "bypass" => meta.bypass = true,
             "alert" if opt.value.is_none() => meta.alert_on_pass = true,
             "content" | "uricontent" => {
                 // Legacy modifiers (`http_uri`, ...) after the content move it to their
@@ -798,6 +817,26 @@ pub(crate) fn compile_rule(
                 ),
                 None => cx.invalid("expected N, <N, >N, <=N, >=N, N<>M"),
             },
+            "dataset" | "datarep" => {
+                let parsed = if name == "dataset" {
+                    crate::dataset::parse_dataset(val)
+                } else {
+                    crate::dataset::parse_datarep(val)
+                };
+                match parsed {
+                    Ok(u) if current_buffer.buf != Buffer::Payload => {
+                        datasets.push((current_buffer, u))
+                    }
+                    Ok(_) => cx.unsupported(
+                        name,
+                        "datasets need a sticky buffer before them (http.*, dns.query, tls.sni, ja3.hash, ...)",
+                    ),
+                    Err(e) => match e.strip_prefix(crate::dataset::UNSUPPORTED) {
+                        Some(why) => cx.unsupported(name, why),
+                        None => cx.invalid(e),
+                    },
+                }
+            }
             "dns.opcode" | "dns.rcode" => {
                 let k = if name == "dns.opcode" {
                     crate::app::AppInt::DnsOpcode
@@ -1156,6 +1195,16 @@ pub(crate) fn compile_rule(
                     None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
                 }
             }
+            "app-layer-event" => match verdict_applayer::events::AppEvent::from_name(val) {
+                Some(e) => app_ints.push((crate::app::AppInt::Event(e), UintCond::Eq(1))),
+                None if val.trim().is_empty() => {
+                    cx.invalid("expected an event name, e.g. http.missing_host_header")
+                }
+                None => cx.unsupported(
+                    format!("app-layer-event {}", val.trim()),
+                    "this app-layer event is not raised by Verdict's parsers; the rule is skipped",
+                ),
+            },
             "ssl_version" => match parse_ssl_version(val) {
                 Ok((set, negated)) => app_ints.push((
                     crate::app::AppInt::SslVersionIn(set),
@@ -1337,6 +1386,7 @@ pub(crate) fn compile_rule(
         }
     }
     let has_app = matches!(proto, Proto::App(_))
+        || datasets.iter().any(|(b, _)| b.buf.is_app())
         || !app_protos.is_empty()
         || !app_ints.is_empty()
         || !bsizes.is_empty()
@@ -1359,8 +1409,25 @@ pub(crate) fn compile_rule(
         && stream_sizes.is_empty()
         && flow_ages.is_empty()
         && flow.is_none()
-        && !reads
-        && !xreads;
+        && !reads;
+    let negated =
+        addr_has_negation(&p.src_addr, vars, 0) || addr_has_negation(&p.dst_addr, vars, 0);
+    let once_per_direction = payload.is_empty()
+        && header_chains.is_empty()
+        && !has_app
+        && checks.is_empty()
+        && flow.is_none()
+        && flowints.is_empty()
+        && flowbits
+            .iter()
+            .all(|f| matches!(f, FlowbitCmd::Set(_) | FlowbitCmd::NoAlert))
+        && !negated
+        && datasets.is_empty()
+        && stream_sizes.is_empty()
+        && flow_ages.is_empty()
+        && absents.is_empty()
+        && !meta.bypass
+        && !matches!(proto, Proto::TcpStream);
     let flowbits_class = match (sets, reads) {
         (true, false) => FlowbitsClass::Set,
         (true, true) => FlowbitsClass::SetRead,
@@ -1389,6 +1456,7 @@ pub(crate) fn compile_rule(
         payload,
         header_chains,
         bsizes,
+        datasets,
         transforms,
         absents,
         stream_sizes,
@@ -1401,7 +1469,34 @@ pub(crate) fn compile_rule(
         prefilter,
         flowbits_class,
         xbits_class,
+        once_per_direction,
+        parts: Vec::new(),
     })
+}
+
+/// Does an address expression negate anything, variables expanded (Suricata's
+/// `contains_negation`, which makes an otherwise IP-only rule a per-packet one)?
+fn addr_has_negation(e: &crate::parse::AddrExpr, vars: &Vars, depth: u8) -> bool {
+    use crate::parse::AddrExpr;
+    match e {
+        AddrExpr::Not(_) => true,
+        AddrExpr::Group(g) => g.iter().any(|e| addr_has_negation(e, vars, depth)),
+        AddrExpr::Var(name) => {
+            let Some(text) = vars.address(name.trim_start_matches('$')) else {
+                return false;
+            };
+            if text.contains('!') {
+                return true;
+            }
+            // Variables naming other variables: follow them a few levels.
+            depth < 8
+                && text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                    .filter_map(|w| w.strip_prefix('$'))
+                    .any(|v| addr_has_negation(&AddrExpr::Var(v.to_string()), vars, depth + 1))
+        }
+        AddrExpr::Any | AddrExpr::Cidr(..) | AddrExpr::Range(..) => false,
+    }
 }
 
 /// The payload keyword a legacy TLS/SSH value keyword stands for: `tls.subject:"X"`,

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::app::AppView;
 use crate::classification::Classifications;
+use crate::dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetRegistry};
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
 use crate::hostbits::{HostBits, HostBitsConfig};
 use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
@@ -70,6 +71,12 @@ pub struct FlowVars {
     /// (rule index, transaction) pairs that matched: app-layer rules match once per
     /// transaction. Bounded: the oldest transactions are forgotten first.
     txs: Vec<(u32, u64)>,
+    /// IP-only rules were evaluated in this direction (bit 0 to server, bit 1 to client):
+    /// Suricata evaluates them on the first packet of each direction of a flow only.
+    iponly_done: u8,
+    /// Transactional (`=>`) rules: the parts that matched so far, per (rule, transaction).
+    /// Bounded like `txs`.
+    tx_parts: Vec<(u32, u64, u64)>,
     /// What detection saw of the flow, for `flow.age` and `stream_size`.
     seen: FlowSeen,
 }
@@ -165,6 +172,22 @@ impl FlowVars {
 
     fn tx_matched(&self, rule: u32, tx: u64) -> bool {
         self.txs.contains(&(rule, tx))
+    }
+
+    /// Adds the parts `got` to those a transactional rule matched in a transaction; returns
+    /// all matched so far.
+    fn add_tx_parts(&mut self, rule: u32, tx: u64, got: u64) -> u64 {
+        if let Some(e) = self.tx_parts.iter_mut().find(|e| e.0 == rule && e.1 == tx) {
+            e.2 |= got;
+            return e.2;
+        }
+        if got != 0 {
+            if self.tx_parts.len() >= TX_MEMORY {
+                self.tx_parts.drain(..TX_MEMORY / 2);
+            }
+            self.tx_parts.push((rule, tx, got));
+        }
+        got
     }
 
     fn mark_tx(&mut self, rule: u32, tx: u64) {
@@ -399,6 +422,9 @@ pub struct Report {
     /// Rules skipped because their `requires` is not met (a feature Verdict lacks, another
     /// Suricata version): as in Suricata, not an error.
     pub requirements_unmet: Vec<SkippedRule>,
+    /// Datasets declared with [`RuleSetBuilder::declare_dataset`] that could not be set up
+    /// (no type, unreadable or bad file).
+    pub dataset_errors: Vec<String>,
 }
 
 impl Report {
@@ -472,6 +498,8 @@ pub struct RuleSet {
     stream_only: Vec<bool>,
     /// Longest fast pattern, for the prefilter scan across a segment boundary.
     max_pattern: usize,
+    /// The datasets the rules use (shared, behind locks: `dataset:set` changes them).
+    datasets: DatasetRegistry,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -489,6 +517,8 @@ pub struct RuleSetBuilder {
     classes: Classifications,
     parsed: ParsedRules,
     action_order: Option<Vec<Action>>,
+    dataset_dirs: DatasetDirs,
+    dataset_decls: Vec<DatasetDecl>,
 }
 
 /// Evaluation rank of each action, indexed by `Action as usize`.
@@ -554,6 +584,19 @@ impl RuleSetBuilder {
         self
     }
 
+    /// Where relative dataset `save`/`state` files live (Suricata's data directory).
+    pub fn dataset_dirs(mut self, dirs: DatasetDirs) -> Self {
+        self.dataset_dirs = dirs;
+        self
+    }
+
+    /// Declares a dataset before the rules name it (suricata.yaml's `datasets:` section):
+    /// its type, and the files it is loaded from and saved to (paths as given).
+    pub fn declare_dataset(&mut self, decl: DatasetDecl) -> &mut Self {
+        self.dataset_decls.push(decl);
+        self
+    }
+
     /// Adds rules from text; `origin` names them in positions.
     pub fn add_str(&mut self, text: &str, origin: &str) -> &mut Self {
         let p = parse_str(text, origin);
@@ -580,10 +623,23 @@ impl RuleSetBuilder {
             .as_deref()
             .map(ranks_from)
             .unwrap_or_else(default_ranks);
-        let (set, mut report) =
-            RuleSet::compile_inner(&self.parsed.rules, &self.vars, &self.classes, ranks);
+        let mut datasets = DatasetRegistry::default();
+        let mut report = Report::default();
+        for d in &self.dataset_decls {
+            if let Err(e) = datasets.resolve(d) {
+                report.dataset_errors.push(e);
+            }
+        }
+        let (set, mut report) = RuleSet::compile_inner(
+            &self.parsed.rules,
+            &self.vars,
+            &self.classes,
+            ranks,
+            Some((&mut datasets, &self.dataset_dirs)),
+            report,
+        );
         report.syntax_errors = self.parsed.errors.clone();
-        (set, report)
+        (RuleSet { datasets, ..set }, report)
     }
 }
 
@@ -605,7 +661,16 @@ impl RuleSet {
         vars: &Vars,
         classes: &Classifications,
     ) -> (RuleSet, Report) {
-        Self::compile_inner(rules, vars, classes, default_ranks())
+        let mut datasets = DatasetRegistry::default();
+        let (set, report) = Self::compile_inner(
+            rules,
+            vars,
+            classes,
+            default_ranks(),
+            Some((&mut datasets, &DatasetDirs::default())),
+            Report::default(),
+        );
+        (RuleSet { datasets, ..set }, report)
     }
 
     fn compile_inner(
@@ -613,8 +678,9 @@ impl RuleSet {
         vars: &Vars,
         classes: &Classifications,
         ranks: ActionRanks,
+        mut datasets: Option<(&mut DatasetRegistry, &DatasetDirs)>,
+        mut report: Report,
     ) -> (RuleSet, Report) {
-        let mut report = Report::default();
         let mut compiled = Vec::new();
         let mut ids: HashSet<(u32, u32)> = HashSet::new();
         for p in rules {
@@ -651,7 +717,25 @@ impl RuleSet {
                     }
                 }
             }
-            match compile_rule(p, vars, classes) {
+            let compiled_rule = compile_rule(p, vars, classes).and_then(|mut r| {
+                // Datasets: the shared set each keyword names (created and loaded once).
+                if let Some((reg, dirs)) = datasets.as_mut() {
+                    for (_, u) in r.datasets.iter_mut() {
+                        match reg.resolve_use(u, &p.position.file, dirs) {
+                            Ok(set) => u.set = Some(set),
+                            Err(reason) => {
+                                return Err(vec![RuleProblem::Invalid {
+                                    keyword: "dataset".into(),
+                                    position: p.position.clone(),
+                                    reason,
+                                }])
+                            }
+                        }
+                    }
+                }
+                Ok(r)
+            });
+            match compiled_rule {
                 Ok(r) => {
                     if !ids.insert((r.meta.gid, r.meta.sid)) {
                         report.invalid.push(SkippedRule {
@@ -749,6 +833,8 @@ impl RuleSet {
         });
         let has_app = rules.iter().any(|r| {
             matches!(r.proto, Proto::App(_))
+                || !r.parts.is_empty()
+                || r.datasets.iter().any(|(b, _)| b.buf.is_app())
                 || !r.app_protos.is_empty()
                 || !r.app_ints.is_empty()
                 || !r.bsizes.is_empty()
@@ -779,7 +865,26 @@ impl RuleSet {
             stream_ok,
             stream_only,
             max_pattern,
+            datasets: DatasetRegistry::default(),
         }
+    }
+
+    /// The datasets the rules use (`dataset`, `datarep`, and those declared with
+    /// [`RuleSetBuilder::declare_dataset`]).
+    pub fn datasets(&self) -> &[Arc<Dataset>] {
+        self.datasets.sets()
+    }
+
+    /// Writes every dataset that has a `save`/`state` file (at the end of a run, as
+    /// Suricata does on exit). Returns the files written, or the first error.
+    pub fn save_datasets(&self) -> std::io::Result<Vec<std::path::PathBuf>> {
+        let mut out = Vec::new();
+        for s in self.datasets.sets() {
+            if let Some(p) = s.save()? {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     /// The number of rules in the set.
@@ -947,14 +1052,64 @@ impl RuleSet {
         state.candidates.sort_unstable();
         state.candidates_checked += state.candidates.len() as u64;
         let candidates = std::mem::take(&mut state.candidates);
+        // IP-only rules: evaluated on the first packet of each flow direction only (every
+        // packet without a flow), as Suricata's IP-only engine does.
+        let dir_bit = if pkt.flow.to_server { 1u8 } else { 2u8 };
+        let iponly_skip = flow_vars
+            .as_deref()
+            .is_some_and(|fv| fv.iponly_done & dir_bit != 0);
+        if let Some(fv) = flow_vars.as_deref_mut() {
+            fv.iponly_done |= dir_bit;
+        }
         for &idx in &candidates {
             let Some(rule) = self.rules.get(idx as usize) else {
                 continue;
             };
+            if iponly_skip && rule.once_per_direction {
+                continue;
+            }
             let mut tx_id = None;
             let mut on_stream = false;
             let tx_rule = extra.app.is_some() && self.tx_bound.get(idx as usize) == Some(&true);
-            if tx_rule {
+            if tx_rule && !rule.parts.is_empty() {
+                // Transactional rule: each part may match a different message of the
+                // transaction (request, response); the rule matches once all have.
+                let Some(fv) = flow_vars.as_deref_mut() else {
+                    continue;
+                };
+                let full = if rule.parts.len() >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << rule.parts.len()) - 1
+                };
+                let mut hit = None;
+                for (m, v) in msgs.iter().zip(&views) {
+                    let key = m.tx_id << 1;
+                    if fv.tx_matched(idx, key) {
+                        continue;
+                    }
+                    let mut got = 0u64;
+                    for (i, part) in rule.parts.iter().enumerate().take(64) {
+                        if self.rule_matches(part, pkt, extra, v, Some(&*fv), state) {
+                            got |= 1 << i;
+                        }
+                    }
+                    let all = fv.add_tx_parts(idx, m.tx_id, got);
+                    if all == full && self.rule_matches(rule, pkt, extra, v, Some(&*fv), state) {
+                        fv.mark_tx(idx, key);
+                        hit = Some(m.tx_id);
+                        break;
+                    }
+                }
+                let Some(tx) = hit else {
+                    continue;
+                };
+                tx_id = Some(tx);
+            } else if !rule.parts.is_empty() {
+                // Transactional rules need framed messages with transaction ids (TCP
+                // streams); without them no part can be tied to a transaction.
+                continue;
+            } else if tx_rule {
                 // App-layer rule: the first message of this packet it matches, once per
                 // transaction and direction (Suricata keeps a tx's detection state per
                 // direction: a buffer seen both ways, `ssh.software`, alerts once each way).
@@ -1094,7 +1249,7 @@ impl RuleSet {
         if !r
             .app_ints
             .iter()
-            .all(|(k, c)| app.int(*k).is_some_and(|v| c.matches(v)))
+            .all(|(k, c)| app.int(*k, p.flow.to_server).is_some_and(|v| c.matches(v)))
         {
             return false;
         }
@@ -1183,13 +1338,14 @@ impl RuleSet {
             state.vars.clear();
             state.vars.resize(r.extract_vars, 0);
         }
-        // Buffers with an `absent` or `bsize` but no other keyword, each once.
+        // Buffers with an `absent`, `bsize` or dataset but no other keyword, each once.
         let mut lone: Vec<Slot> = Vec::new();
         for slot in r
             .absents
             .iter()
             .map(|(s, _)| *s)
             .chain(r.bsizes.iter().map(|(s, _)| *s))
+            .chain(r.datasets.iter().map(|(s, _)| *s))
         {
             if !lone.contains(&slot) && !r.header_chains.iter().any(|(s, _)| *s == slot) {
                 lone.push(slot);
@@ -1241,6 +1397,7 @@ fn slot_matches(
             } else {
                 inspect_payload(ops, bytes, vars)
             }
+            && datasets_match(r, slot, bytes)
     };
     let missing_ok = matches!(absent, Some(Absent::Only | Absent::OrElse));
     if slot.buf.is_app() {
@@ -1264,9 +1421,20 @@ fn transforms_of(r: &Rule, slot: Slot) -> &[crate::matchers::Transform] {
     }
 }
 
+/// The rule's `dataset`/`datarep` keywords on buffer `slot` all hold for `bytes` (in rule
+/// order; `set`/`unset` change their set as they are evaluated).
+fn datasets_match(r: &Rule, slot: Slot, bytes: &[u8]) -> bool {
+    r.datasets
+        .iter()
+        .filter(|(s, _)| *s == slot)
+        .all(|(_, u)| u.set.as_ref().is_some_and(|s| s.check(u.cmd, bytes)))
+}
+
 /// An app-layer rule: matched against framed messages, once per transaction.
 fn is_tx_bound(r: &Rule) -> bool {
     matches!(r.proto, Proto::App(_))
+        || !r.parts.is_empty()
+        || r.datasets.iter().any(|(b, _)| b.buf.is_app())
         || !r.app_ints.is_empty()
         || !r.bsizes.is_empty()
         || !r.absents.is_empty()

@@ -542,6 +542,62 @@ fn gzip_response_bodies_are_decompressed() {
 }
 
 #[test]
+fn app_layer_event_keyword() {
+    // HTTP events, per message and direction.
+    let dup = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+    assert!(fires(
+        "app-layer-event:http.duplicate_content_length_field_in_request;",
+        &tcp(dup)
+    ));
+    assert!(!fires(
+        "app-layer-event:http.duplicate_content_length_field_in_request;",
+        &tcp(REQ)
+    ));
+    let auth = b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Turbo x\r\n\r\n";
+    assert!(fires(
+        "app-layer-event:http.request_auth_unrecognized;",
+        &tcp(auth)
+    ));
+    assert!(fires(
+        "app-layer-event:http.missing_host_header;",
+        &tcp(b"GET / HTTP/1.1\r\n\r\n")
+    ));
+    // DNS: a query sent to the client is not a response; opcode 9 is invalid.
+    let mut q = vec![0x12, 0x34, 0x49, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(b"\x04evil\x03com\x00\x00\x01\x00\x01");
+    let to_server = pkt(&q, true, 5353, 53);
+    let to_client = pkt(&q, true, 53, 5353);
+    assert!(fires_on(
+        "dns",
+        "app-layer-event:dns.invalid_opcode;",
+        &to_server
+    ));
+    assert!(!fires_on(
+        "dns",
+        "app-layer-event:dns.not_response;",
+        &to_server
+    ));
+    assert!(fires_on(
+        "dns",
+        "app-layer-event:dns.not_a_response;",
+        &to_client
+    ));
+    // An event of another protocol does not match.
+    assert!(!fires_on(
+        "tcp",
+        "app-layer-event:dns.invalid_opcode;",
+        &tcp(dup)
+    ));
+    // Events Verdict does not raise make the rule unsupported, not silently dead.
+    let parsed = verdict_rules::parse_str(
+        "alert http any any -> any any (app-layer-event:http.gzip_decompression_failed; sid:1;)",
+        "t.rules",
+    );
+    let (_, report) = RuleSet::compile(&parsed.rules, &Vars::suricata_defaults());
+    assert_eq!(report.unsupported.len(), 1);
+}
+
+#[test]
 fn xor_pcrexform_and_separate_transformed_buffers() {
     // `/get?data=` followed by "password=x" xored with 0d0ac8ff.
     let enc: Vec<u8> = b"password=x"

@@ -687,7 +687,7 @@ alert tcp any any -> any any (content:"x"; classtype:nope; sid:4;)
 alert tcp any any -> any any (content:"x";)
 alert tcp any any -> any any (content:"ok"; sid:6;)
 alert tcp any any -> any any (content:"dup"; sid:6;)
-alert tcp any any => any any (sid:8;)"#;
+alert tcp any any <- any any (sid:8;)"#;
     let mut b = RuleSet::builder();
     b.add_str(text, "mixed.rules");
     let (set, report) = b.build();

@@ -34,7 +34,10 @@
 //! - **Gaps.** A hole that the peer acknowledges past (the data was lost before reaching us),
 //!   or that is still open when the flow ends (RST, FIN, timeout), is given up on: a
 //!   [`Chunk::Gap`] says how many bytes are missing, and delivery resumes after it, so
-//!   parsers can resynchronise.
+//!   parsers can resynchronise. Detection windows never span a gap ([`Reassembler::retained`]
+//!   restarts after it), but logs show it: [`Reassembler::log_window`] renders the data
+//!   before the last gaps with a `[N bytes missing]` marker in place of each, as Suricata's
+//!   EVE payload of a stream alert does.
 //!
 //! # No-panic promise
 //! No method panics, whatever the sequence numbers, flags and payloads given: all offset
@@ -159,6 +162,9 @@ pub struct StreamStats {
     pub gap_bytes: u64,
 }
 
+/// Gaps remembered for [`Reassembler::log_window`].
+pub const GAP_LOG_MAX: usize = 4;
+
 /// TCP flag bits as on the wire.
 pub mod flags {
     /// FIN.
@@ -194,6 +200,9 @@ pub struct Reassembler {
     /// a gap).
     retained: Vec<u8>,
     retained_start: u64,
+    /// The last gaps, oldest first: the data retained just before each (bounded by
+    /// [`StreamConfig::retain`]) and the number of bytes missing. Only for logs.
+    gap_log: Vec<(Vec<u8>, u64)>,
     /// Offset of the FIN, when seen (it takes one sequence number).
     fin: Option<u64>,
     depth_reached: bool,
@@ -214,6 +223,7 @@ impl Reassembler {
             held_bytes: 0,
             retained: Vec::new(),
             retained_start: 0,
+            gap_log: Vec::new(),
             fin: None,
             depth_reached: false,
             closed: false,
@@ -262,6 +272,40 @@ impl Reassembler {
         (self.retained_start, &self.retained)
     }
 
+    /// The last `back` bytes of delivered data as a log shows them: across the last gaps (at
+    /// most [`GAP_LOG_MAX`] of them), each rendered as `[N bytes missing]`. A stream that
+    /// started with a gap begins with its marker. [`Reassembler::retained`] is the part after
+    /// the last gap.
+    pub fn log_window(&self, back: usize) -> Vec<u8> {
+        let tail = self
+            .retained
+            .get(self.retained.len().saturating_sub(back)..)
+            .unwrap_or(&[]);
+        let mut budget = back.saturating_sub(tail.len());
+        // Pieces before the tail, newest first: (data, missing bytes after it).
+        let mut pieces: Vec<(&[u8], u64)> = Vec::new();
+        if tail.len() == self.retained.len() {
+            for (data, missing) in self.gap_log.iter().rev() {
+                if budget == 0 {
+                    break;
+                }
+                let d = data.get(data.len().saturating_sub(budget)..).unwrap_or(&[]);
+                budget = budget.saturating_sub(d.len());
+                pieces.push((d, *missing));
+                if d.len() < data.len() || budget == 0 {
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(back.min(1 << 16) + 24 * pieces.len());
+        for (d, missing) in pieces.iter().rev() {
+            out.extend_from_slice(d);
+            out.extend_from_slice(format!("[{missing} bytes missing]").as_bytes());
+        }
+        out.extend_from_slice(tail);
+        out
+    }
+
     /// The contiguous run of out-of-order data around stream offsets `start..end` (usually
     /// a segment's [`Update::held_range`]), copied: its first offset and bytes. Inline
     /// engines inspect it at once (Suricata inline does), rather than waiting for the hole
@@ -305,10 +349,10 @@ impl Reassembler {
     ) -> Update {
         let mut up = Update::default();
         let syn = tcp_flags & flags::SYN != 0;
-        if !self.started || (syn && !self.syn && self.next == 0 && self.held.is_empty()) {
+        if !self.started || (syn && self.next == 0 && self.held.is_empty()) {
             // A SYN fixes the ISN; without one (midstream pickup) the stream starts at the
-            // first segment seen. A SYN arriving after a midstream start with nothing
-            // delivered yet (reordered handshake) still fixes it.
+            // first segment seen. A SYN arriving with nothing delivered yet (a reordered
+            // handshake, or a SYN resent with another ISN) fixes it again.
             self.started = true;
             self.syn = syn;
             self.next_seq = if syn { seq.wrapping_add(1) } else { seq };
@@ -334,6 +378,15 @@ impl Reassembler {
         let start = start.max(0) as u64;
         self.take(start, payload, &mut up, &mut out);
         up
+    }
+
+    /// Takes the ISN the peer's SYN-ACK acknowledges (`ack` = ISN + 1) while nothing is
+    /// delivered or held yet: of several SYNs sent with different ISNs, the one the server
+    /// answered is the session's (Suricata's SYN queue). Ignored once data flowed.
+    pub fn synack(&mut self, ack: u32) {
+        if self.syn && self.next == 0 && self.held.is_empty() {
+            self.next_seq = ack;
+        }
     }
 
     /// Takes the peer's acknowledgement number. When it acknowledges data beyond a hole we
@@ -587,6 +640,12 @@ impl Reassembler {
         up.gap = true;
         self.next = to;
         self.next_seq = self.next_seq.wrapping_add(len as u32);
+        let keep = self.retained.len().saturating_sub(self.cfg.retain);
+        let before = self.retained.split_off(keep);
+        if self.gap_log.len() >= GAP_LOG_MAX {
+            self.gap_log.remove(0);
+        }
+        self.gap_log.push((before, len));
         self.retained.clear();
         self.retained_start = to;
         if self.next >= self.limit() {

@@ -246,6 +246,48 @@ fn ack_past_a_hole_makes_a_gap_and_resumes() {
 }
 
 #[test]
+fn the_syn_the_server_answered_fixes_the_isn() {
+    let mut h = Harness::new(StreamConfig::default());
+    h.seg(5000, flags::SYN, b"");
+    h.seg(ISN, flags::SYN, b"");
+    h.seg(9000, flags::SYN, b"");
+    // The SYN-ACK acknowledges the second SYN.
+    h.r.synack(ISN + 1);
+    assert_eq!(h.seg(ISN + 1, 0, b"data").delivered, 4);
+    // Once data flowed, neither a SYN nor a SYN-ACK moves the stream.
+    h.seg(7000, flags::SYN, b"");
+    h.r.synack(7001);
+    assert_eq!(h.seg(ISN + 5, 0, b"more").delivered, 4);
+    assert_eq!(h.out, b"datamore");
+}
+
+#[test]
+fn log_window_marks_gaps() {
+    let mut h = with_syn();
+    h.seg(ISN + 1, 0, b"VERY");
+    h.seg(ISN + 9, 0, b"DATA");
+    h.ack(ISN + 13);
+    assert_eq!(h.r.log_window(512), b"VERY[4 bytes missing]DATA");
+    // The window counts data bytes only, newest first; no marker when it stops short of it.
+    assert_eq!(h.r.log_window(6), b"RY[4 bytes missing]DATA");
+    assert_eq!(h.r.log_window(4), b"DATA");
+    // A stream that starts with a hole starts with its marker.
+    let mut h = with_syn();
+    h.seg(ISN + 5, 0, b"GOOD");
+    h.seg(ISN + 9, 0, b"DATA");
+    h.ack(ISN + 13);
+    assert_eq!(h.r.log_window(512), b"[4 bytes missing]GOODDATA");
+    // Only the last few gaps are remembered.
+    let mut h = with_syn();
+    for i in 0..(GAP_LOG_MAX as u32 + 2) {
+        h.seg(ISN + 1 + 3 * i, 0, b"x");
+    }
+    h.ack(ISN + 1 + 3 * (GAP_LOG_MAX as u32 + 2));
+    let w = String::from_utf8(h.r.log_window(512)).unwrap();
+    assert_eq!(w.matches("missing").count(), GAP_LOG_MAX);
+}
+
+#[test]
 fn ack_of_fin_or_of_what_was_seen_is_no_gap() {
     let mut h = with_syn();
     h.seg(ISN + 1, flags::FIN, b"bye");

@@ -59,6 +59,14 @@ pub struct PcapArgs {
     /// Most flows tracked at once.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_flows: usize,
+    /// Directory for dataset `save`/`state` files given with a relative path (Suricata's
+    /// `--data-dir`); default: the log directory.
+    #[arg(long = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+    /// Pretend IP reassembly hits its memory limit on packet N (Suricata's QA option): the
+    /// fragment stays out of reassembly and `defrag.memcap-policy` applies to it.
+    #[arg(long = "simulate-packet-defrag-memcap", value_name = "N")]
+    pub simulate_defrag_memcap: Option<u64>,
 }
 
 /// Runs `verdict pcap`.
@@ -80,6 +88,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
     let checksum = checksum_mode(args.checksum.as_deref(), &cfg);
 
     let inspector = load_rules(&args, &cfg)?;
+    let rules = inspector.rules().clone();
     let engine_cfg = EngineConfig {
         ips: args.simulate_ips,
         drop_invalid: false,
@@ -100,6 +109,8 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         }),
         app: app_config(&cfg),
         stream_end_inspection: true,
+        packet_alert_max: packet_alert_max(&cfg),
+        defrag_memcap_policy: exception_policy(&cfg, "defrag.memcap-policy", args.simulate_ips)?,
         defrag: Some(verdict_flow::DefragConfig {
             timeout: cfg.seconds("defrag.timeout").map_or(
                 verdict_flow::DefragConfig::default().timeout,
@@ -132,7 +143,14 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             packet: cfg.alert_option("packet"),
         },
     };
-    let summary = inspect_capture(&args.read, engine, writer, outputs)?;
+    let sim = Simulation {
+        defrag_memcap_at: args.simulate_defrag_memcap,
+    };
+    let summary = inspect_capture(&args.read, engine, writer, outputs, sim)?;
+    // Datasets with a save/state file are written at the end, as Suricata does on exit.
+    for p in rules.save_datasets().context("cannot save a dataset")? {
+        eprintln!("verdict: dataset saved to {}", p.display());
+    }
     eprintln!(
         "verdict: {} packets ({} undecodable), {} alerts, {} dropped, {} flows; {} events in {}",
         summary.packets,
@@ -172,20 +190,62 @@ fn checksum_mode(k: Option<&str>, cfg: &SuricataConfig) -> ChecksumMode {
 
 /// A byte size setting as Suricata writes them: `1048576`, `1mb`, `64kb`, `2gb`.
 fn size(cfg: &SuricataConfig, path: &str) -> Option<u64> {
-    let text = match cfg.get(path)? {
-        yaml_rust2::Yaml::Integer(i) => return u64::try_from(*i).ok(),
-        yaml_rust2::Yaml::String(s) => s.trim().to_ascii_lowercase(),
-        _ => return None,
+    match cfg.get(path)? {
+        yaml_rust2::Yaml::Integer(i) => u64::try_from(*i).ok(),
+        yaml_rust2::Yaml::String(s) => parse_size_text(s),
+        _ => None,
+    }
+}
+
+/// An exception policy from suricata.yaml: the setting at `path`, else the master switch
+/// `exception-policy`, else `auto` (drop-flow in IPS mode, ignore otherwise). Drop and
+/// reject policies are ignored outside IPS mode, as Suricata does.
+fn exception_policy(
+    cfg: &SuricataConfig,
+    path: &str,
+    ips: bool,
+) -> anyhow::Result<verdict_engine::ExceptionPolicy> {
+    use verdict_engine::ExceptionPolicy as P;
+    let name = cfg
+        .get(path)
+        .or_else(|| cfg.get("exception-policy"))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "auto".to_string());
+    let p = P::parse(&name, ips).with_context(|| {
+        format!(
+            "{path}: unknown exception policy {name:?} (auto, drop-packet, drop-flow, \
+             pass-packet, pass-flow, bypass, reject, ignore)"
+        )
+    })?;
+    if !ips && matches!(p, P::DropPacket | P::DropFlow | P::Reject) {
+        eprintln!("verdict: note: {path}: {name} needs IPS mode (--simulate-ips); ignored");
+        return Ok(P::Ignore);
+    }
+    Ok(p)
+}
+
+/// `packet-alert-max` as Suricata reads it: 1 to 255 alerts per packet; anything else (0,
+/// negative, too large, not a number) falls back to the default of 15 with a warning.
+fn packet_alert_max(cfg: &SuricataConfig) -> u16 {
+    let default = verdict_engine::PACKET_ALERT_MAX_DEFAULT;
+    let Some(v) = cfg.get("packet-alert-max") else {
+        return default;
     };
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = match text[digits.len()..].trim() {
-        "" | "b" => 1,
-        "kb" | "k" | "kib" => 1 << 10,
-        "mb" | "m" | "mib" => 1 << 20,
-        "gb" | "g" | "gib" => 1 << 30,
-        _ => return None,
+    let n = match v {
+        yaml_rust2::Yaml::Integer(i) => Some(*i),
+        yaml_rust2::Yaml::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
     };
-    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+    match n {
+        Some(n @ 1..=255) => n as u16,
+        _ => {
+            eprintln!(
+                "verdict: warning: invalid packet-alert-max (1 to 255 expected); using the \
+                 default of {default}"
+            );
+            default
+        }
+    }
 }
 
 /// App-layer limits from suricata.yaml (libhtp's default-config body limits).
@@ -243,7 +303,19 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
     for (k, v) in cfg.port_groups() {
         vars.set_port(&k, &v);
     }
-    let mut builder = verdict_rules::RuleSet::builder().vars(vars);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| args.log_dir.clone());
+    let mut builder =
+        verdict_rules::RuleSet::builder()
+            .vars(vars)
+            .dataset_dirs(verdict_rules::DatasetDirs {
+                data_dir: Some(data_dir.clone()),
+            });
+    for d in dataset_decls(cfg, args.config.as_deref(), &data_dir)? {
+        builder.declare_dataset(d);
+    }
     if let Some(order) = cfg.action_order() {
         builder = builder.action_order(&parse_action_order(&order)?);
     }
@@ -253,6 +325,9 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
     let (set, report) = builder.build();
     for e in &report.syntax_errors {
         eprintln!("verdict: rules: syntax error: {e}");
+    }
+    for e in &report.dataset_errors {
+        eprintln!("verdict: datasets: {e}");
     }
     for r in report.invalid.iter().chain(&report.unsupported) {
         let problems: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
@@ -277,6 +352,95 @@ fn load_rules(args: &PcapArgs, cfg: &SuricataConfig) -> anyhow::Result<RulesInsp
         );
     }
     Ok(RulesInspector::new(Arc::new(set)))
+}
+
+/// The datasets declared in suricata.yaml's `datasets:` section (`defaults` gives the memcap
+/// of those without their own). A relative `load` is read next to the config file, a
+/// relative `state` lives in the data directory (and is loaded from there when it exists).
+fn dataset_decls(
+    cfg: &SuricataConfig,
+    config_path: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<Vec<verdict_rules::DatasetDecl>> {
+    use yaml_rust2::Yaml;
+    let Some(Yaml::Hash(sets)) = cfg.get("datasets") else {
+        return Ok(Vec::new());
+    };
+    let config_dir = config_path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let text = |h: &yaml_rust2::yaml::Hash, k: &str| -> Option<String> {
+        match h.get(&Yaml::String(k.into()))? {
+            Yaml::String(s) => Some(s.clone()),
+            Yaml::Integer(i) => Some(i.to_string()),
+            _ => None,
+        }
+    };
+    let default_memcap = match sets.get(&Yaml::String("defaults".into())) {
+        Some(Yaml::Hash(d)) => text(d, "memcap").and_then(|m| parse_size_text(&m)),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (name, body) in sets {
+        let (Some(name), Yaml::Hash(h)) = (name.as_str(), body) else {
+            continue;
+        };
+        if name == "defaults" {
+            continue;
+        }
+        let kind = match text(h, "type") {
+            Some(t) => Some(
+                verdict_rules::DatasetType::parse(&t)
+                    .with_context(|| format!("datasets.{name}.type: unknown type {t:?}"))?,
+            ),
+            None => None,
+        };
+        let mut decl = verdict_rules::DatasetDecl {
+            name: name.to_string(),
+            kind,
+            memcap: text(h, "memcap")
+                .and_then(|m| parse_size_text(&m))
+                .or(default_memcap),
+            ..Default::default()
+        };
+        if let Some(l) = text(h, "load") {
+            let p = Path::new(&l);
+            decl.load = Some(if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                config_dir.join(p)
+            });
+        }
+        if let Some(st) = text(h, "state") {
+            let p = Path::new(&st);
+            let path = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                data_dir.join(p)
+            };
+            if decl.load.is_none() && path.exists() {
+                decl.load = Some(path.clone());
+            }
+            decl.save = Some(path);
+        }
+        out.push(decl);
+    }
+    Ok(out)
+}
+
+/// A byte size in text (`10mb`, `4096`).
+fn parse_size_text(t: &str) -> Option<u64> {
+    let t = t.trim().to_ascii_lowercase();
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match t[digits.len()..].trim() {
+        "" | "b" => 1,
+        "kb" | "k" | "kib" => 1 << 10,
+        "mb" | "m" | "mib" => 1 << 20,
+        "gb" | "g" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
 }
 
 /// Maps suricata.yaml's `action-order` names to rule actions.
@@ -314,6 +478,14 @@ pub struct Outputs {
     pub payload: eve::PayloadOptions,
 }
 
+/// Failures to simulate while reading a capture (Suricata's QA `--simulate-*` options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Simulation {
+    /// The packet number (1-based, as `pcap_cnt`) on which IP reassembly hits its memory
+    /// limit.
+    pub defrag_memcap_at: Option<u64>,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
@@ -337,6 +509,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     mut engine: Engine<I>,
     mut writer: EveWriter<W>,
     outputs: Outputs,
+    sim: Simulation,
 ) -> anyhow::Result<RunSummary> {
     let ips = engine.config().ips;
     let mut pcap_cnt = 0u64;
@@ -360,6 +533,9 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             engine.expire(ts);
             last_expire = ts;
             write_ended(&mut engine, &mut writer, &outputs, ips)?;
+        }
+        if sim.defrag_memcap_at == Some(pcap_cnt) {
+            engine.simulate_defrag_memcap();
         }
         let d = engine.inspect(ts, data, PacketMeta { link });
         let Some(p) = d.packet else { return Ok(()) };
@@ -438,7 +614,10 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
     engine.drain();
     write_ended(&mut engine, &mut writer, &outputs, ips)?;
     // Alerts raised on the streams of the flows that ended with the capture count too.
-    st.alerts = engine.stats().alerts;
+    let end = engine.stats();
+    st.alerts = end.alerts;
+    st.alert_queue_overflow = end.alert_queue_overflow;
+    st.alerts_suppressed = end.alerts_suppressed;
     let counters = StatsCounters {
         uptime: 0,
         decoder: eve::DecoderStats {
@@ -452,10 +631,20 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             expired: fs.expired,
             evicted: fs.evicted,
         },
-        detect: eve::DetectStats { alert: st.alerts },
+        detect: eve::DetectStats {
+            alert: st.alerts,
+            alert_queue_overflow: st.alert_queue_overflow,
+            alerts_suppressed: st.alerts_suppressed,
+        },
         ips: eve::IpsStats {
             accepted: st.packets.saturating_sub(st.dropped),
             blocked: st.dropped,
+            drop_reason: eve::DropReasonOut {
+                rules: st.drop_reasons.rules,
+                flow_drop: st.drop_reasons.flow_drop,
+                decode_error: st.drop_reasons.decode_error,
+                defrag_memcap: st.drop_reasons.defrag_memcap,
+            },
         },
         tcp: eve::TcpStats {
             reassembly_gap: st.stream.gaps,
@@ -656,7 +845,7 @@ mod tests {
     fn engine(ips: bool) -> Engine<RulesInspector> {
         let text =
             "drop udp any any -> any 53 (msg:\"bad dns\"; content:\"evil\"; sid:9; rev:2;)\n\
-                    alert udp any any -> any any (msg:\"any udp\"; sid:10;)";
+                    alert udp any any -> any any (msg:\"any udp\"; dsize:>0; sid:10;)";
         let parsed = verdict_rules::parse_str(text, "t.rules");
         let (set, _) = verdict_rules::RuleSet::compile(
             &parsed.rules,
@@ -685,6 +874,7 @@ mod tests {
                 flows: true,
                 payload: eve::PayloadOptions::default(),
             },
+            Simulation::default(),
         )
         .unwrap();
         String::from_utf8(out)
@@ -740,7 +930,8 @@ mod tests {
                 )
             })
             .collect();
-        // sid 10 alerts on every packet; sid 9 drops packet 2 (content rule: packet scope).
+        // sid 10 alerts on every packet (dsize keeps it from being IP-only, which would alert
+        // once per direction); sid 9 drops packet 2 (content rule: packet scope).
         assert_eq!(
             kinds,
             vec![

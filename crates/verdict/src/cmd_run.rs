@@ -374,6 +374,7 @@ impl Daemon {
                 plan.flow_bypass.is_some().then_some(cfg.flow_bypass.bytes),
                 ct,
             )
+            .with_packet_alert_max(cfg.packet_alert_max)
             .with_payload(crate::eve::PayloadOptions {
                 payload: cfg.outputs.payload,
                 payload_printable: cfg.outputs.payload_printable,
@@ -481,6 +482,15 @@ impl Daemon {
         if let Some(eve) = &self.eve {
             let mut w = eve.lock().unwrap_or_else(|p| p.into_inner());
             w.flush().context("cannot flush eve.json")?;
+        }
+        // Datasets with a save/state file are written on exit, as Suricata does.
+        match self.shared.rules.current().save_datasets() {
+            Ok(files) => {
+                for f in files {
+                    tracing::info!("dataset saved to {}", f.display());
+                }
+            }
+            Err(e) => tracing::error!("cannot save a dataset: {e}"),
         }
         drop(self.metrics.take());
         let total: u64 = snapshots(&self.counters).iter().map(|s| s.received).sum();

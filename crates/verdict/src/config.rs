@@ -92,6 +92,10 @@ pub fn changed_settings(old: &Config, new: &Config) -> Vec<&'static str> {
         old.yield_before_wait != new.yield_before_wait,
     );
     check("undecodable", old.undecodable != new.undecodable);
+    check(
+        "packet_alert_max",
+        old.packet_alert_max != new.packet_alert_max,
+    );
     check("[capture]", old.capture != new.capture);
     check("[outputs]", old.outputs != new.outputs);
     check("[flow_bypass]", old.flow_bypass != new.flow_bypass);
@@ -128,6 +132,9 @@ pub struct Config {
     pub yield_before_wait: bool,
     /// Verdict for a packet Verdict cannot decode.
     pub undecodable: DefaultVerdict,
+    /// Most alerts kept per packet (Suricata's `packet-alert-max`, 1 to 255): the rules
+    /// first in evaluation order keep theirs, every matching rule still acts.
+    pub packet_alert_max: u16,
     /// What traffic is sent to the queues.
     pub capture: Capture,
     /// Rule files and variables.
@@ -154,6 +161,7 @@ impl Default for Config {
             max_verdict_latency_us: 2000,
             yield_before_wait: true,
             undecodable: DefaultVerdict::Accept,
+            packet_alert_max: verdict_engine::PACKET_ALERT_MAX_DEFAULT,
             capture: Capture::default(),
             rules: Rules::default(),
             outputs: Outputs::default(),
@@ -563,6 +571,15 @@ impl Config {
             message,
             fix: fix.to_owned(),
         };
+        if !(1..=255).contains(&self.packet_alert_max) {
+            return Err(invalid(
+                format!(
+                    "packet_alert_max = {} is out of range",
+                    self.packet_alert_max
+                ),
+                "use a packet_alert_max from 1 to 255 (Suricata's default is 15)",
+            ));
+        }
         if self.batch_size == 0 || self.batch_size > 1024 {
             return Err(invalid(
                 format!("batch_size = {} is out of range", self.batch_size),
@@ -858,6 +875,8 @@ mod tests {
         );
         assert_eq!(parse(&ok).unwrap().kernel_guard.mode, GuardMode::Off);
         assert!(err("batch_size = 0").contains("batch_size"));
+        assert!(err("packet_alert_max = 0").contains("packet_alert_max"));
+        assert!(err("packet_alert_max = 256").contains("packet_alert_max"));
         assert!(err("copy_range = 10").contains("copy_range"));
         assert!(err("[rules.vars]\n\"$HOME\" = \"any\"").contains("variable name"));
         assert!(err("[capture]\ninterfaces = [\"a b\"]").contains("interface"));

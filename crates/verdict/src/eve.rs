@@ -883,6 +883,10 @@ pub struct FlowStatsOut {
 pub struct DetectStats {
     /// Alerts raised.
     pub alert: u64,
+    /// Alerts that did not fit in their packet's alert queue (`packet-alert-max`).
+    pub alert_queue_overflow: u64,
+    /// Matches that raised no alert (`noalert`, thresholds).
+    pub alerts_suppressed: u64,
 }
 
 /// `stats.ips`.
@@ -892,6 +896,21 @@ pub struct IpsStats {
     pub accepted: u64,
     /// Packets dropped.
     pub blocked: u64,
+    /// Dropped packets by reason.
+    pub drop_reason: DropReasonOut,
+}
+
+/// `stats.ips.drop_reason`: dropped packets by reason, named as Suricata names them.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DropReasonOut {
+    /// A drop/reject rule matched the packet.
+    pub rules: u64,
+    /// The packet's flow was dropped by an earlier packet.
+    pub flow_drop: u64,
+    /// The packet could not be decoded.
+    pub decode_error: u64,
+    /// IP reassembly's memory limit and `defrag.memcap-policy`.
+    pub defrag_memcap: u64,
 }
 
 /// A `stats` event.
@@ -1129,6 +1148,7 @@ mod tests {
             first_drop_in_direction: true,
             decode_error: None,
             flow_passed: false,
+            flow_bypassed: false,
             cause: None,
             inner: &[],
             inner_alerts: &[],

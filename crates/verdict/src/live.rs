@@ -282,6 +282,17 @@ impl EngineInspector {
         }
     }
 
+    /// Keeps at most `n` alerts per packet (`packet_alert_max`; the engine's default is 15).
+    pub fn with_packet_alert_max(mut self, n: u16) -> Self {
+        let rules = self.engine.inspector().rules().clone();
+        let cfg = EngineConfig {
+            packet_alert_max: n,
+            ..*self.engine.config()
+        };
+        self.engine = Engine::new(RulesInspector::new(rules), cfg);
+        self
+    }
+
     /// Which packet bytes alert events carry (none by default, as Suricata).
     pub fn with_payload(mut self, payload: PayloadOptions) -> Self {
         self.payload = payload;
@@ -319,7 +330,12 @@ impl PacketInspector for EngineInspector {
         };
         let mut bypass_flow = false;
         if let (true, Some(p)) = (
-            verdict == Verdict::Accept && (d.flow_passed || past_depth),
+            // A flow whose packets carry other packets (a VXLAN/Geneve tunnel) is never
+            // bypassed: a pass on the tunnel's own flow leaves the packets inside it to be
+            // inspected, as in Suricata.
+            verdict == Verdict::Accept
+                && d.inner.is_empty()
+                && (d.flow_passed || d.flow_bypassed || past_depth),
             &d.packet,
         ) {
             // ctnetlink finds only confirmed connections: a queued first packet (a SYN) still
@@ -398,6 +414,69 @@ mod tests {
         v.extend_from_slice(&[0, 0]);
         v.extend_from_slice(payload);
         v
+    }
+
+    /// `packet_alert_max` from the config reaches the engine: three matching rules, two
+    /// alerts.
+    #[test]
+    fn packet_alert_max_caps_the_alerts_of_a_packet() {
+        let mut b = RuleSet::builder();
+        b.add_str(
+            "alert udp any any -> any 53 (content:\"A\"; sid:1;)\n\
+             alert udp any any -> any 53 (content:\"AB\"; sid:2;)\n\
+             alert udp any any -> any 53 (content:\"ABC\"; sid:3;)",
+            "test",
+        );
+        let (rules, _) = b.build();
+        let mut insp =
+            EngineInspector::new(Arc::new(rules), None, None, None).with_packet_alert_max(2);
+        let wire = ipv4(17, [198, 18, 0, 1], [198, 18, 0, 2], &udp(b"ABC"));
+        let j = insp.inspect(
+            Instant::now(),
+            &RxPacket {
+                id: 1,
+                payload: &wire,
+            },
+        );
+        assert_eq!(j.alerts, 2);
+        assert_eq!(insp.engine.stats().alert_queue_overflow, 1);
+    }
+
+    /// A pass rule on a VXLAN tunnel's own UDP flow: the flow is not bypassed in the kernel,
+    /// and an attack inside the tunnel is still dropped.
+    #[test]
+    fn a_passed_tunnel_flow_is_not_bypassed_and_its_content_still_inspected() {
+        let mut b = RuleSet::builder();
+        b.add_str(
+            "pass udp any any -> any 4789 (sid:1;)\n\
+             drop udp any any -> any 53 (content:\"EVIL\"; sid:2;)",
+            "test",
+        );
+        let (rules, report) = b.build();
+        assert_eq!(report.loaded.len(), 2);
+        let mut insp = EngineInspector::new(Arc::new(rules), None, None, None);
+        let vxlan = |payload: &[u8]| {
+            let inner = ipv4(17, [198, 18, 0, 1], [198, 18, 0, 2], &udp(payload));
+            let mut v = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+            v.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+            v.extend_from_slice(&inner);
+            let mut u = Vec::new();
+            u.extend_from_slice(&40001u16.to_be_bytes());
+            u.extend_from_slice(&4789u16.to_be_bytes());
+            u.extend_from_slice(&u16::try_from(8 + v.len()).unwrap().to_be_bytes());
+            u.extend_from_slice(&[0, 0]);
+            u.extend_from_slice(&v);
+            ipv4(17, [198, 18, 9, 1], [198, 18, 9, 2], &u)
+        };
+        for (id, payload, verdict) in [
+            (1, &b"hello"[..], Verdict::Accept),
+            (2, b"hello", Verdict::Accept),
+            (3, b"EVIL", Verdict::Drop),
+        ] {
+            let wire = vxlan(payload);
+            let j = insp.inspect(Instant::now(), &RxPacket { id, payload: &wire });
+            assert_eq!((j.verdict, j.bypass_flow), (verdict, false), "packet {id}");
+        }
     }
 
     /// An attack inside an IP-in-IP tunnel: dropped, counted, and its alert and drop written

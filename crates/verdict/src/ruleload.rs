@@ -38,7 +38,12 @@ pub fn vars(cfg: &Config) -> Vars {
 
 /// Loads and compiles the configured rules. The error text lists every problem, one per line.
 pub fn load(cfg: &Config) -> Result<Loaded, String> {
-    let mut b = RuleSet::builder().vars(vars(cfg));
+    // Relative dataset `save`/`state` files live next to the logs.
+    let mut b = RuleSet::builder()
+        .vars(vars(cfg))
+        .dataset_dirs(verdict_rules::DatasetDirs {
+            data_dir: Some(cfg.outputs.log_dir.clone()),
+        });
     if cfg.rules.files.is_empty() || cfg.rules.include_default {
         b.add_str(DEFAULT_RULES, DEFAULT_RULES_ORIGIN);
     }

@@ -26,6 +26,9 @@ const SUPPORTED: &[&str] = &[
     "decoder",
     "defrag",
     "vlan",
+    "packet-alert-max",
+    "datasets",
+    "exception-policy",
 ];
 
 /// How EVE `drop` events are logged (Suricata's `outputs.eve-log.types.drop`).
