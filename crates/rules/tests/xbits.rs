@@ -254,3 +254,19 @@ alert ip any any -> any any (xbits:noalert; xbits:set,a,track ip_pair,expire 429
     assert!(!out[0].alert);
     assert_eq!(st.host_bits().len(), (0, 1));
 }
+
+/// Like Suricata (xbits and hostbits are IP-only compatible), a rule with only addresses and
+/// bits is an IP-only rule: its drop covers the flow, and with a flow it is evaluated on the
+/// first packet of each direction.
+#[test]
+fn bits_keep_a_rule_ip_only() {
+    let s = set(
+        r#"drop ip any any -> any any (xbits:isset,bad,track ip_src; sid:1;)
+alert ip any any -> any any (hostbits:set,seen; sid:2;)
+alert ip any any -> any any (xbits:isset,bad,track ip_src; content:"x"; sid:3;)"#,
+    );
+    let ip_only: Vec<(u32, bool)> = s.metas().map(|m| (m.sid, m.ip_only)).collect();
+    assert!(ip_only.contains(&(1, true)), "{ip_only:?}");
+    assert!(ip_only.contains(&(2, true)), "{ip_only:?}");
+    assert!(ip_only.contains(&(3, false)), "{ip_only:?}");
+}
