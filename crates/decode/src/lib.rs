@@ -29,6 +29,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub mod checksum;
 mod flowkey;
 pub use flowkey::{FlowKey, FlowKeyDir};
 

@@ -453,6 +453,8 @@ pub struct EngineConfig {
     /// [`Engine::take_stream_end_alerts`]. Off by default (a live driver has no packet left
     /// to drop then); `verdict pcap` turns it on.
     pub stream_end_inspection: bool,
+    /// Checksum validation (Suricata's `-k` / `checksum-checks`), off by default.
+    pub checksum: ChecksumMode,
     /// Most alerts kept per packet (Suricata's `packet-alert-max`, default
     /// [`PACKET_ALERT_MAX_DEFAULT`]; 0 means the default). When more rules match, the
     /// alerts of the rules first in evaluation order are kept (action order, then priority,
@@ -539,6 +541,31 @@ impl EngineConfig {
     }
 }
 
+/// Checksum validation, as Suricata's `-k none|all|auto` (`checksum-checks: no|yes|auto`).
+///
+/// When validation is on, a TCP segment with an invalid checksum is not processed by the
+/// stream engine (its flags do not move the session's TCP state; no reassembly, no app
+/// layer, no stream events: Suricata's `stream.checksum-validation`) but is still inspected
+/// by packet rules (its flow's packet counters count it), and counted in
+/// [`EngineStats::invalid_checksum`]. Other protocols are not affected (the `*-csum`
+/// keywords test checksums themselves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumMode {
+    /// No validation (`-k none`): what the kernel hands a live engine may carry offloaded,
+    /// not yet computed checksums.
+    #[default]
+    Off,
+    /// Validate every TCP segment (`-k all`).
+    On,
+    /// Validate, and stop validating when more than a tenth of the first
+    /// [`CHECKSUM_SAMPLE`] packets had an invalid checksum (checksum offloading at capture
+    /// time), as Suricata's `auto` does.
+    Auto,
+}
+
+/// Packets `ChecksumMode::Auto` samples before it decides (Suricata's 1000).
+pub const CHECKSUM_SAMPLE: u64 = 1000;
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -552,6 +579,7 @@ impl Default for EngineConfig {
             stream: Some(StreamConfig::default()),
             app: AppConfig::default(),
             stream_end_inspection: false,
+            checksum: ChecksumMode::Off,
             packet_alert_max: PACKET_ALERT_MAX_DEFAULT,
             defrag_memcap_policy: ExceptionPolicy::Ignore,
         }
@@ -612,6 +640,9 @@ pub struct EngineStats {
     pub drop_reasons: DropReasonStats,
     /// TCP stream reassembly counters.
     pub stream: StreamStats,
+    /// TCP segments with an invalid checksum, not given to the stream engine (checksum
+    /// validation on, [`EngineConfig::checksum`]).
+    pub invalid_checksum: u64,
 }
 
 /// Dropped packets counted by [`DropReason`].
@@ -1091,6 +1122,12 @@ impl<I: Inspector> Engine<I> {
         self.cause = None;
         self.stats.packets += 1;
         self.stats.bytes += bytes.len() as u64;
+        if self.cfg.checksum == ChecksumMode::Auto && self.stats.packets == CHECKSUM_SAMPLE {
+            let bad = self.stats.invalid_checksum;
+            if bad > 0 && self.stats.packets / bad < 10 {
+                self.cfg.checksum = ChecksumMode::Off;
+            }
+        }
         let mut pkt = match verdict_decode::decode(meta.link, bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -1309,6 +1346,18 @@ struct LayerResult {
     cause: Option<Alert>,
 }
 
+/// True when `pkt` (a TCP segment inside `base`) carries an invalid checksum; false when its
+/// header bytes cannot be found.
+fn bad_tcp_checksum(base: &[u8], pkt: &verdict_decode::Packet<'_>) -> bool {
+    let ip_end = offset_in(base, pkt.ip.header) + pkt.ip.header.len();
+    match base.get(ip_end..offset_in(base, pkt.payload)) {
+        Some(header) if !header.is_empty() => {
+            !verdict_decode::checksum::transport_ok(pkt.ip.src, pkt.ip.dst, 6, header, pkt.payload)
+        }
+        _ => false,
+    }
+}
+
 /// The engine's parts a layer inspection needs (split borrows of the engine).
 struct Layers<'a, I: Inspector> {
     cfg: &'a EngineConfig,
@@ -1338,8 +1387,17 @@ impl<I: Inspector> Layers<'_, I> {
         if !self.cfg.vlan_tracking {
             key.vlan = 0;
         }
+        // Checksum validation: a TCP segment with a bad checksum is not processed by the
+        // stream engine: its flags do not move the session's state, its data is not
+        // reassembled (Suricata's `stream.checksum-validation`).
+        let bad_checksum = self.cfg.checksum != ChecksumMode::Off
+            && matches!(pkt.l4, L4::Tcp { .. })
+            && bad_tcp_checksum(base, pkt);
+        if bad_checksum {
+            self.stats.invalid_checksum += 1;
+        }
         let tcp_flags = match pkt.l4 {
-            L4::Tcp { flags, .. } => Some(flags),
+            L4::Tcp { flags, .. } => Some(if bad_checksum { 0 } else { flags }),
             _ => None,
         };
         let (ended, on) = (&mut *self.ended, self.cfg.flow_events);
@@ -1567,7 +1625,7 @@ impl<I: Inspector> Layers<'_, I> {
                 seq, ack, flags, ..
             },
             true,
-        ) = (self.cfg.stream, pkt.l4, stream_on)
+        ) = (self.cfg.stream, pkt.l4, stream_on && !bad_checksum)
         {
             let st = fd.stream.get_or_insert_with(|| {
                 Box::new(stream::TcpStream::new(

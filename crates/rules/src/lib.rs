@@ -53,7 +53,8 @@
 //!   the cost per packet follows the traffic, not the number of rules. Immutable,
 //!   `Send + Sync`, shared behind an `Arc`.
 //! - Mutable state is the caller's: [`FlowVars`] per flow (flowbits, flowints, `by_flow`
-//!   thresholds), [`DetectState`] per thread (thresholds, scratch), the clock passed in to
+//!   thresholds), [`DetectState`] per thread (thresholds, `xbits`/`hostbits` per host and IP
+//!   pair in a bounded [`HostBits`] store, scratch), the clock passed in to
 //!   [`RuleSet::detect`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -63,6 +64,7 @@ mod app;
 pub mod classification;
 pub mod dataset;
 pub mod error;
+pub mod hostbits;
 pub mod input;
 mod matchers;
 pub mod parse;
@@ -73,10 +75,12 @@ mod ruleset;
 mod transactional;
 mod transform;
 pub mod vars;
+mod xbits;
 
 pub use classification::{Classification, Classifications};
 pub use dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetType};
 pub use error::{ParseError, Position, RuleProblem, RulesError};
+pub use hostbits::{HostBits, HostBitsConfig, HostBitsStats};
 pub use input::{FlowInput, IpInput, L4Input, PacketExtra, PacketInput};
 pub use parse::{parse_rule, parse_str, Action, Direction, ParsedRule, ParsedRules, RuleOption};
 pub use prefilter::PrefilterStats;

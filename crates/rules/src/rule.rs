@@ -123,6 +123,8 @@ pub(crate) struct Rule {
     pub checks: Vec<PacketCheck>,
     pub flow: Option<FlowCheck>,
     pub flowbits: Vec<FlowbitCmd>,
+    /// `xbits` and `hostbits` keywords, in rule order.
+    pub xbits: Vec<crate::xbits::XbitCmd>,
     pub flowints: Vec<crate::matchers::FlowintCmd>,
     pub payload: Vec<PayloadOp>,
     /// Payload keyword chains on other buffers (`ipv4.hdr`, `tcp.hdr`, `http.uri`, ...), by
@@ -153,6 +155,8 @@ pub(crate) struct Rule {
     /// packet, stream or message bytes), when the rule has a positive content.
     pub prefilter: Option<(Vec<u8>, bool, Buffer)>,
     pub flowbits_class: FlowbitsClass,
+    /// The same classes for `xbits`/`hostbits` (Suricata orders by them after flowbits).
+    pub xbits_class: FlowbitsClass,
     /// Suricata's IP-only rule type (`SIG_TYPE_IPONLY`): only addresses, ports, protocol
     /// and IP-only compatible keywords (`flowbits:set`, thresholds), no negated address.
     /// On a packet with a flow such a rule is evaluated on the first packet of each
@@ -265,8 +269,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "ssl_state"
                 | "ssl_version"
                 | "tls_cert_subject"
-                | "xbits"
-                | "hostbits"
                 | "flowint"
                 | "flowvar"
                 | "pktvar"
@@ -401,6 +403,8 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "flow",
     "flowbits",
     "flowint",
+    "xbits",
+    "hostbits",
     "threshold",
     "detection_filter",
     "prefilter",
@@ -531,6 +535,7 @@ pub(crate) fn compile_rule(
     let mut checks = Vec::new();
     let mut flow = None;
     let mut flowbits = Vec::new();
+    let mut xbits: Vec<crate::xbits::XbitCmd> = Vec::new();
     let mut flowints: Vec<crate::matchers::FlowintCmd> = Vec::new();
     let mut payload: Vec<PayloadOp> = Vec::new();
     let mut extract_names: Vec<String> = Vec::new();
@@ -1121,6 +1126,19 @@ pub(crate) fn compile_rule(
                 Ok(cmd) => flowbits.push(cmd),
                 Err(e) => cx.invalid(e),
             },
+            "xbits" | "hostbits" => {
+                let parsed = if name == "xbits" {
+                    crate::xbits::XbitCmd::parse_xbits(val)
+                } else {
+                    crate::xbits::XbitCmd::parse_hostbits(val)
+                };
+                match parsed {
+                    Ok(crate::xbits::Parsed::Cmd(cmd)) => xbits.push(cmd),
+                    Ok(crate::xbits::Parsed::NoAlert) => meta.noalert = true,
+                    Ok(crate::xbits::Parsed::Unsupported(why)) => cx.unsupported(name, why),
+                    Err(e) => cx.invalid(e),
+                }
+            }
             "threshold" => match Threshold::parse(val, false) {
                 Ok(Ok(t)) => threshold = Some(t),
                 Ok(Err(reason)) => cx.unsupported("threshold", reason),
@@ -1382,6 +1400,8 @@ pub(crate) fn compile_rule(
     let sets =
         flowbits.iter().any(FlowbitCmd::is_set_like) || flowints.iter().any(|f| f.is_modify());
     let reads = flowbits.iter().any(FlowbitCmd::is_read) || flowints.iter().any(|f| !f.is_modify());
+    let xsets = xbits.iter().any(|x| x.is_set_like());
+    let xreads = xbits.iter().any(|x| !x.is_set_like());
     meta.inspects_payload =
         !payload.is_empty() || header_chains.iter().any(|(b, _)| b.buf.is_app());
     meta.stream = flow.as_ref().and_then(|f| f.stream());
@@ -1419,6 +1439,12 @@ pub(crate) fn compile_rule(
         (false, true) => FlowbitsClass::Read,
         (false, false) => FlowbitsClass::None,
     };
+    let xbits_class = match (xsets, xreads) {
+        (true, false) => FlowbitsClass::Set,
+        (true, true) => FlowbitsClass::SetRead,
+        (false, true) => FlowbitsClass::Read,
+        (false, false) => FlowbitsClass::None,
+    };
     Ok(Rule {
         meta: Arc::new(meta),
         proto,
@@ -1430,6 +1456,7 @@ pub(crate) fn compile_rule(
         checks,
         flow,
         flowbits,
+        xbits,
         flowints,
         payload,
         header_chains,
@@ -1446,6 +1473,7 @@ pub(crate) fn compile_rule(
         detection_filter,
         prefilter,
         flowbits_class,
+        xbits_class,
         once_per_direction,
         parts: Vec::new(),
     })

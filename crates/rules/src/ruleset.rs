@@ -23,6 +23,7 @@ use crate::app::AppView;
 use crate::classification::Classifications;
 use crate::dataset::{Dataset, DatasetDecl, DatasetDirs, DatasetRegistry};
 use crate::error::{ParseError, Position, RuleProblem, RulesError};
+use crate::hostbits::{HostBits, HostBitsConfig};
 use crate::input::{L4Input, PacketExtra, PacketInput, StreamInput};
 use crate::matchers::{
     apply_transforms, inspect_buffer, inspect_payload, FlowbitCmd, FlowintCmd, IntOperand, Slot,
@@ -311,10 +312,16 @@ fn threshold_step(
 /// Most threshold entries kept per thread before expired ones are swept.
 const THRESHOLD_SWEEP_AT: usize = 65_536;
 
-/// Per-thread mutable detection state: threshold counters and scratch space. Owned by the
-/// caller (one per worker thread); reusable across rule set reloads.
+/// Per-thread mutable detection state: threshold counters, the bits `xbits`/`hostbits` keep
+/// per host and IP pair ([`HostBits`]), and scratch space. Owned by the caller (one per worker
+/// thread); reusable across rule set reloads. Hosts seen by different threads do not share
+/// bits (see [`crate::hostbits`]).
 #[derive(Debug, Default)]
 pub struct DetectState {
+    /// Bits per host and per IP pair.
+    hostbits: HostBits,
+    /// The current packet's time, whole seconds (for xbits expiry).
+    now_secs: u64,
     thresholds: HashMap<(u32, u32, Option<IpAddr>, Option<IpAddr>), ThresholdEntry>,
     pub(crate) candidates: Vec<u32>,
     pub(crate) seen: Vec<u64>,
@@ -332,6 +339,20 @@ impl DetectState {
     /// Fresh state.
     pub fn new() -> DetectState {
         DetectState::default()
+    }
+
+    /// Fresh state whose `xbits`/`hostbits` store has these limits.
+    pub fn with_host_bits(config: HostBitsConfig) -> DetectState {
+        DetectState {
+            hostbits: HostBits::new(config),
+            ..DetectState::default()
+        }
+    }
+
+    /// The bits `xbits`/`hostbits` keep per host and IP pair (read-only: sizes, eviction
+    /// counters, lookups).
+    pub fn host_bits(&self) -> &HostBits {
+        &self.hostbits
     }
 
     fn apply_threshold(
@@ -752,11 +773,13 @@ impl RuleSet {
                 }
             }
         }
-        // Suricata's default ordering: action, flowbits class, priority; stable on file order.
+        // Suricata's default ordering: action, flowbits class, xbits/hostbits class, priority;
+        // stable on file order.
         compiled.sort_by_key(|r| {
             (
                 ranks[r.meta.action as usize],
                 r.flowbits_class,
+                r.xbits_class,
                 r.meta.priority,
             )
         });
@@ -946,6 +969,7 @@ impl RuleSet {
         if let Some(fv) = flow_vars.as_deref_mut() {
             fv.seen.update(now_ns, pkt);
         }
+        state.now_secs = now_ns / 1_000_000_000;
         let class = class_of(pkt);
         let cg = &self.classes[class as usize];
         let words = self.rules.len().div_ceil(64);
@@ -1125,6 +1149,9 @@ impl RuleSet {
             if let Some(fv) = flow_vars.as_deref_mut() {
                 apply_flowbits(rule, fv);
             }
+            for x in &rule.xbits {
+                x.apply(&mut state.hostbits, pkt.ip.src, pkt.ip.dst, state.now_secs);
+            }
             let mut alert =
                 !rule.meta.noalert && (rule.meta.action != Action::Pass || rule.meta.alert_on_pass);
             if let Some(t) = rule.threshold.as_ref().or(rule.detection_filter.as_ref()) {
@@ -1295,6 +1322,13 @@ impl RuleSet {
             if !ok {
                 return false;
             }
+        }
+        if !r
+            .xbits
+            .iter()
+            .all(|x| x.check(&state.hostbits, p.ip.src, p.ip.dst, state.now_secs))
+        {
+            return false;
         }
         if !r.payload.is_empty() {
             state.vars.clear();

@@ -681,7 +681,7 @@ fn udp_and_ip_rules() {
 #[test]
 fn unsupported_and_invalid_are_reported_per_rule() {
     let text = r#"alert smtp any any -> any any (content:"x"; sid:1;)
-alert tcp any any -> any any (content:"x"; xbits:set,a,track ip_src; sid:2;)
+alert tcp any any -> any any (content:"x"; xbits:set,a,track tx; sid:2;)
 alert tcp any any -> any any (content:"x"; depth:0; sid:3;)
 alert tcp any any -> any any (content:"x"; classtype:nope; sid:4;)
 alert tcp any any -> any any (content:"x";)

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use verdict_decode::LinkType;
-use verdict_engine::{Engine, EngineConfig, Inspector, PacketMeta, RulesInspector};
+use verdict_engine::{ChecksumMode, Engine, EngineConfig, Inspector, PacketMeta, RulesInspector};
 use verdict_flow::FlowConfig;
 
 use crate::eve::{self, EveWriter, EventContext, StatsCounters};
@@ -42,10 +42,14 @@ pub struct PcapArgs {
     /// A Suricata YAML config to read vars and supported settings from.
     #[arg(short = 'c', long = "config")]
     pub config: Option<PathBuf>,
-    /// Checksum validation (Suricata's -k). Verdict does not validate checksums, so `all`
-    /// is accepted with a note and behaves like `none`.
-    #[arg(short = 'k', default_value = "auto", value_parser = ["none", "all", "auto"])]
-    pub checksum: String,
+    /// Checksum validation (Suricata's -k): `all` validates every TCP segment and keeps
+    /// those with a bad checksum out of stream reassembly (packet rules still see them);
+    /// `auto` does so until the first 1000 packets show checksum offloading (more than a
+    /// tenth invalid); `none` validates nothing. Default: the config's
+    /// `pcap-file.checksum-checks` (`yes`, `no`, `auto`), else `auto`;
+    /// `stream.checksum-validation: no` turns validation off.
+    #[arg(short = 'k', value_parser = ["none", "all", "auto"])]
+    pub checksum: Option<String>,
     /// Override a config value, e.g. `--set vars.address-groups.HOME_NET=[10.0.0.0/8]`.
     #[arg(long = "set")]
     pub set: Vec<String>,
@@ -81,9 +85,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             ignored.join(", ")
         );
     }
-    if args.checksum == "all" {
-        eprintln!("verdict: note: checksums are not validated (-k all acts as -k none)");
-    }
+    let checksum = checksum_mode(args.checksum.as_deref(), &cfg);
 
     let inspector = load_rules(&args, &cfg)?;
     let rules = inspector.rules().clone();
@@ -121,6 +123,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
                 }),
             ..Default::default()
         }),
+        checksum,
     };
     let engine = Engine::new(inspector, engine_cfg);
 
@@ -159,6 +162,30 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
         eve_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The checksum validation mode: `-k` when given, else `pcap-file.checksum-checks`
+/// (`yes`/`no`/`auto`), else `auto`, as Suricata reads them; `stream.checksum-validation: no`
+/// turns validation off whatever the mode (the stream engine then checks nothing).
+fn checksum_mode(k: Option<&str>, cfg: &SuricataConfig) -> ChecksumMode {
+    if cfg.bool("stream.checksum-validation") == Some(false) {
+        return ChecksumMode::Off;
+    }
+    let from_cfg = || match cfg.get("pcap-file.checksum-checks") {
+        Some(y) if y.as_str() == Some("auto") => ChecksumMode::Auto,
+        Some(_) => match cfg.bool("pcap-file.checksum-checks") {
+            Some(true) => ChecksumMode::On,
+            Some(false) => ChecksumMode::Off,
+            None => ChecksumMode::Auto,
+        },
+        None => ChecksumMode::Auto,
+    };
+    match k {
+        Some("all") => ChecksumMode::On,
+        Some("none") => ChecksumMode::Off,
+        Some(_) => ChecksumMode::Auto,
+        None => from_cfg(),
+    }
 }
 
 /// A byte size setting as Suricata writes them: `1048576`, `1mb`, `64kb`, `2gb`.
@@ -623,6 +650,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             reassembly_gap: st.stream.gaps,
             segment_memcap_drop: st.stream.memcap_drops,
             overlap_diff_data: st.stream.overlaps_different,
+            invalid_checksum: st.invalid_checksum,
         },
     };
     writer.write_event(&eve::stats_event(last_ts, counters))?;
@@ -960,6 +988,27 @@ mod tests {
             "two alerts, a flow and stats, no drop events when not configured"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn checksum_mode_from_flag_and_config() {
+        let cfg = |text: &str| SuricataConfig::parse(text).unwrap();
+        let none = SuricataConfig::default();
+        assert_eq!(checksum_mode(None, &none), ChecksumMode::Auto);
+        assert_eq!(checksum_mode(Some("all"), &none), ChecksumMode::On);
+        assert_eq!(checksum_mode(Some("none"), &none), ChecksumMode::Off);
+        assert_eq!(checksum_mode(Some("auto"), &none), ChecksumMode::Auto);
+        let yes = cfg("pcap-file:\n  checksum-checks: yes\n");
+        assert_eq!(checksum_mode(None, &yes), ChecksumMode::On);
+        // The flag wins over the config.
+        assert_eq!(checksum_mode(Some("none"), &yes), ChecksumMode::Off);
+        let no = cfg("pcap-file:\n  checksum-checks: no\n");
+        assert_eq!(checksum_mode(None, &no), ChecksumMode::Off);
+        let auto = cfg("pcap-file:\n  checksum-checks: auto\n");
+        assert_eq!(checksum_mode(None, &auto), ChecksumMode::Auto);
+        // No stream validation: nothing is validated, whatever -k says.
+        let off = cfg("stream:\n  checksum-validation: no\n");
+        assert_eq!(checksum_mode(Some("all"), &off), ChecksumMode::Off);
     }
 
     #[test]

@@ -850,6 +850,8 @@ pub struct TcpStats {
     pub segment_memcap_drop: u64,
     /// Overlapping segments with different data (`reassembly_overlap_different_data`).
     pub overlap_diff_data: u64,
+    /// Segments with a bad checksum kept out of the stream engine (checksum validation on).
+    pub invalid_checksum: u64,
 }
 
 /// `stats.decoder`.

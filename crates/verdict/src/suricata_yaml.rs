@@ -17,6 +17,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 /// Top-level sections Verdict reads (others are reported as ignored).
 const SUPPORTED: &[&str] = &[
     "vars",
+    "pcap-file",
     "stream",
     "flow-timeouts",
     "outputs",
