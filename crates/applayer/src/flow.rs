@@ -113,6 +113,11 @@ enum State {
     Dns,
     /// SSH: banner and clear-text packets (framed by [`crate::ssh::Framer`]).
     Ssh,
+    /// FTP control channel: command lines and (multi-line) replies (framed by
+    /// [`crate::ftp::Framer`]).
+    Ftp,
+    /// FTP after a stream gap: skipping to the next line end.
+    FtpResync,
     /// Not parsed any more (unknown protocol, tunnel, too many errors).
     Off,
 }
@@ -153,6 +158,8 @@ struct Dir {
     shown: usize,
     /// SSH: where the framer is.
     ssh: crate::ssh::Framer,
+    /// FTP: where the line framer is.
+    ftp: crate::ftp::Framer,
     /// Events the framing raised about the current message.
     events: EventSet,
 }
@@ -176,6 +183,7 @@ impl Dir {
             interim: false,
             shown: 0,
             ssh: crate::ssh::Framer::default(),
+            ftp: crate::ftp::Framer::default(),
             events: EventSet::default(),
         }
     }
@@ -352,8 +360,11 @@ impl FlowParser {
         }
         d.probe.clear();
         d.tls_rec.clear();
+        d.ftp.reset();
         d.state = match self.proto {
             Some(AppProto::Http) => State::Idle,
+            // FTP resynchronises on the next line.
+            Some(AppProto::Ftp) => State::FtpResync,
             // Record boundaries are lost: TLS and DNS over TCP can not resynchronise.
             _ => State::Off,
         };
@@ -397,6 +408,8 @@ impl FlowParser {
                 State::Tls => self.tls(i, bytes),
                 State::Dns => self.dns(i, bytes),
                 State::Ssh => self.ssh(i, bytes),
+                State::Ftp => self.ftp(i, bytes),
+                State::FtpResync => self.ftp_resync(i, bytes),
             };
         }
     }
@@ -884,6 +897,30 @@ impl FlowParser {
         &[]
     }
 
+    /// FTP: each command line and each (multi-line) reply is a message of its own with the
+    /// next transaction id of its direction.
+    fn ftp<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let d = &mut self.dirs[i];
+        d.touched = true;
+        let (used, done) = d.ftp.data(&mut d.buf, bytes, i == 1);
+        if done {
+            d.complete = true;
+            d.finish(true);
+        }
+        bytes.get(used..).unwrap_or(&[])
+    }
+
+    /// FTP after a gap: the rest of the cut line is skipped.
+    fn ftp_resync<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        match memchr::memchr(b'\n', bytes) {
+            Some(n) => {
+                self.dirs[i].state = State::Ftp;
+                bytes.get(n + 1..).unwrap_or(&[])
+            }
+            None => &[],
+        }
+    }
+
     fn dns<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
         d.touched = true;
@@ -910,6 +947,7 @@ fn start_state(p: AppProto) -> State {
         AppProto::Tls => State::Tls,
         AppProto::Dns => State::Dns,
         AppProto::Ssh => State::Ssh,
+        AppProto::Ftp => State::Ftp,
     }
 }
 
