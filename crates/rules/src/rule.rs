@@ -292,7 +292,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "bypass"
                 | "config"
                 | "rpc"
-                | "ftpbounce"
                 | "ssh_proto"
                 | "ssh_software"
                 | "template2"
@@ -376,6 +375,7 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "base64_decode",
     "base64_data",
     "app-layer-protocol",
+    "ftpbounce",
     "decode-event",
     "stream-event",
     "vlan.id",
@@ -470,7 +470,13 @@ pub(crate) fn compile_rule(
         other if APP_LAYER_PROTOS.contains(&other) => {
             problems.push(RuleProblem::Unsupported {
                 keyword: format!("protocol {other}"),
-                reason: "only http, tls and dns are detected yet; the rule is skipped".into(),
+                reason: if other == "ftp-data" {
+                    "the FTP data channel (files) is not parsed, only the control channel \
+                     (`ftp`); the rule is skipped"
+                        .into()
+                } else {
+                    "only http, tls, dns, ssh and ftp are detected yet; the rule is skipped".into()
+                },
             });
             None
         }
@@ -979,7 +985,7 @@ pub(crate) fn compile_rule(
                     None if n.is_empty() => cx.invalid("expected a protocol name, e.g. http"),
                     None => cx.unsupported(
                         format!("app-layer-protocol {n}"),
-                        "only http, tls and dns are detected; the rule is skipped",
+                        "only http, tls, dns, ssh and ftp are detected; the rule is skipped",
                     ),
                 }
             }
@@ -1176,6 +1182,12 @@ pub(crate) fn compile_rule(
                     Some(n) => app_ints.push((crate::app::AppInt::TlsVersion, UintCond::Eq(n))),
                     None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
                 }
+            }
+            "ftpbounce" => {
+                if !val.trim().is_empty() {
+                    cx.invalid("ftpbounce takes no value");
+                }
+                app_ints.push((crate::app::AppInt::FtpBounce, UintCond::Eq(1)));
             }
             "app-layer-event" => match verdict_applayer::events::AppEvent::from_name(val) {
                 Some(e) => app_ints.push((crate::app::AppInt::Event(e), UintCond::Eq(1))),
