@@ -1305,6 +1305,41 @@ mod tests {
     }
 
     #[test]
+    fn ftp_commands_and_replies_are_messages_with_tx_ids() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 21);
+        p.begin_packet();
+        p.data(false, b"220-Welcome\r\n220 ready\r\n");
+        assert_eq!(p.proto(), Some(AppProto::Ftp));
+        assert_eq!(
+            msgs(&p, false),
+            [(b"220-Welcome\r\n220 ready\r\n".to_vec(), 0, true)]
+        );
+        p.begin_packet();
+        p.data(true, b"USER anon");
+        assert_eq!(msgs(&p, true), [(b"USER anon".to_vec(), 0, false)]);
+        p.begin_packet();
+        p.data(true, b"ymous\r\nPASS x\r\nPO");
+        assert_eq!(
+            msgs(&p, true),
+            [
+                (b"USER anonymous\r\n".to_vec(), 0, true),
+                (b"PASS x\r\n".to_vec(), 1, true),
+                (b"PO".to_vec(), 2, false),
+            ]
+        );
+        // A gap skips the cut line; the next line is a message again.
+        p.begin_packet();
+        p.gap(true, 10);
+        p.data(true, b"RT 1,2,3,4,5,6\r\nRETR f\r\n");
+        assert_eq!(msgs(&p, true), [(b"RETR f\r\n".to_vec(), 3, true)]);
+        let m = p.messages(true).next().unwrap();
+        assert!(matches!(
+            crate::parse_as(m.proto, m.bytes, Transport::Tcp),
+            Some(crate::Parsed::FtpCommand(c)) if c.verb == b"RETR"
+        ));
+    }
+
+    #[test]
     fn ssh_banner_and_kexinit_over_segments() {
         let client = crate::ssh::tests::client_start();
         let mut p = FlowParser::new(AppConfig::default(), 40000, 22);
