@@ -43,6 +43,12 @@ pub(crate) enum AppInt {
     /// `ftpbounce`: 1 for an FTP `PORT` command whose address differs from the client's
     /// (the packet's source), else 0. Read through [`AppView::int_from`].
     FtpBounce,
+    /// `ftp.mode`: 1 when the message sets up an active data channel (`PORT`, `EPRT`), 2
+    /// a passive one (`PASV`, `EPSV` and their `227`/`229` replies).
+    FtpMode,
+    /// `ftp.dynamic_port`: the data-channel port a `PORT`/`EPRT` command or a `227`/`229`
+    /// reply announces.
+    FtpDynamicPort,
 }
 
 /// The `ssl_version` bit of a TLS version (`sslv2` 0, `sslv3` 1, `tls1.0` 2, `tls1.1` 3,
@@ -228,6 +234,22 @@ impl<'a> AppView<'a> {
                 ))
             }
             (_, AppInt::FtpBounce) => self.int_from(k, to_server, None),
+            (Some(Parsed::FtpCommand(c)), AppInt::FtpMode) => {
+                if c.is(b"PORT") || c.is(b"EPRT") {
+                    Some(1)
+                } else if c.is(b"PASV") || c.is(b"EPSV") {
+                    Some(2)
+                } else {
+                    None
+                }
+            }
+            (Some(Parsed::FtpReply(r)), AppInt::FtpMode) => r.passive_addr().map(|_| 2),
+            (Some(Parsed::FtpCommand(c)), AppInt::FtpDynamicPort) => {
+                c.active_addr().map(|(_, p)| u64::from(p))
+            }
+            (Some(Parsed::FtpReply(r)), AppInt::FtpDynamicPort) => {
+                r.passive_addr().map(|(_, p)| u64::from(p))
+            }
             (Some(p), AppInt::SslStateIn(set)) => {
                 let types = match p {
                     Parsed::TlsHandshake(h) => h.types,

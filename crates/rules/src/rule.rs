@@ -376,6 +376,8 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "base64_data",
     "app-layer-protocol",
     "ftpbounce",
+    "ftp.mode",
+    "ftp.dynamic_port",
     "decode-event",
     "stream-event",
     "vlan.id",
@@ -1183,6 +1185,15 @@ pub(crate) fn compile_rule(
                     None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
                 }
             }
+            "ftp.mode" => match val.trim() {
+                "active" => app_ints.push((crate::app::AppInt::FtpMode, UintCond::Eq(1))),
+                "passive" => app_ints.push((crate::app::AppInt::FtpMode, UintCond::Eq(2))),
+                _ => cx.invalid("expected active or passive"),
+            },
+            "ftp.dynamic_port" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => app_ints.push((crate::app::AppInt::FtpDynamicPort, c)),
+                None => cx.invalid("expected [!]N, <N, >N or N-M with N 0..65535"),
+            },
             "ftpbounce" => {
                 if !val.trim().is_empty() {
                     cx.invalid("ftpbounce takes no value");

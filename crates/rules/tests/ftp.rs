@@ -136,3 +136,21 @@ fn ftp_data_is_unsupported_with_a_reason() {
     assert!(text.contains("protocol ftp-data"), "{text}");
     assert!(text.contains("data channel"), "{text}");
 }
+
+#[test]
+fn mode_and_dynamic_port() {
+    let port = pkt(b"PORT 198,18,0,1,232,157\r\n", true);
+    assert!(ftp("ftp.mode:active;", &port));
+    assert!(!ftp("ftp.mode:passive;", &port));
+    assert!(ftp("ftp.dynamic_port:59549;", &port));
+    assert!(ftp("ftp.dynamic_port:>1024;", &port));
+    assert!(!ftp("ftp.dynamic_port:80;", &port));
+    let eprt = pkt(b"EPRT |2|::1|6446|\r\n", true);
+    assert!(ftp("ftp.mode:active; ftp.dynamic_port:6446;", &eprt));
+    let pasv = pkt(b"227 Entering Passive Mode (198,18,0,2,4,1).\r\n", false);
+    assert!(ftp("ftp.mode:passive; ftp.dynamic_port:1025;", &pasv));
+    assert!(ftp("ftp.mode:passive;", &pkt(b"PASV\r\n", true)));
+    let user = pkt(b"USER a\r\n", true);
+    assert!(!ftp("ftp.mode:active;", &user));
+    assert!(!ftp("ftp.dynamic_port:0-65535;", &user));
+}
