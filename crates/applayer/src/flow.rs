@@ -1340,6 +1340,45 @@ mod tests {
     }
 
     #[test]
+    fn ftp_hostile_stream_stays_bounded() {
+        // Pseudo-random lines (digits, dashes, letters, long runs, bare CR/LF) cut at
+        // random points: no panic, and no message grows past a reply's bound.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 21);
+        p.begin_packet();
+        p.data(false, b"220-x\r\n");
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"2220- \r\nUSERPORT,9";
+        for round in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 9000) as usize;
+            let chunk: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = seed.rotate_left((i % 64) as u32) as usize + i;
+                    if round % 7 == 0 {
+                        b'A'
+                    } else {
+                        alphabet[r % alphabet.len()]
+                    }
+                })
+                .collect();
+            p.begin_packet();
+            p.data(round % 2 == 0, &chunk);
+            if round % 97 == 0 {
+                p.gap(round % 3 == 0, 5);
+            }
+            for ts in [true, false] {
+                for m in p.messages(ts) {
+                    assert!(m.bytes.len() <= crate::ftp::MAX_REPLY + crate::ftp::MAX_LINE + 1);
+                    let _ = crate::parse_as(m.proto, m.bytes, Transport::Tcp);
+                }
+            }
+        }
+        assert_eq!(p.proto(), Some(AppProto::Ftp));
+    }
+
+    #[test]
     fn ssh_banner_and_kexinit_over_segments() {
         let client = crate::ssh::tests::client_start();
         let mut p = FlowParser::new(AppConfig::default(), 40000, 22);
