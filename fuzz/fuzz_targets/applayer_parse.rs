@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use verdict_applayer::{dns, events, http, parse, tls, AppProto, Parsed, Transport};
+use verdict_applayer::{dns, events, ftp, http, parse, tls, AppProto, Parsed, Transport};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the transport and the ports; the rest is the payload.
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let transport = if sel & 1 == 0 { Transport::Tcp } else { Transport::Udp };
-    let port = [80, 53, 443, 8080][usize::from(sel >> 1 & 3)];
+    let port = [80, 53, 443, 21][usize::from(sel >> 1 & 3)];
     match parse(payload, transport, 40000, port) {
         Some(Parsed::HttpRequest(r)) => {
             let _ = (r.host(), r.header(b"user-agent"), r.body(), r.headers().count());
@@ -35,6 +35,12 @@ fuzz_target!(|data: &[u8]| {
         Some(Parsed::Ssh(m)) => {
             let _ = (m.banner, m.kexinit.map(|k| k.hassh_string()));
         }
+        Some(Parsed::FtpCommand(c)) => {
+            let _ = (c.verb, c.arg, c.active_addr());
+        }
+        Some(Parsed::FtpReply(r)) => {
+            let _ = (r.code_num(), r.lines().count(), r.passive_addr());
+        }
         Some(Parsed::Tls { .. }) | None => {}
     }
     // Each parser directly, whatever detection says.
@@ -55,8 +61,24 @@ fuzz_target!(|data: &[u8]| {
     if let Some(rec) = tls::sslv2_client_hello_record(payload) {
         assert!(tls::ClientHello::parse(&rec).is_ok());
     }
+    // FTP: the parsers and the framer (whose messages stay bounded).
+    let _ = ftp::Command::parse(payload).map(|c| c.active_addr());
+    let _ = ftp::Reply::parse(payload).map(|r| (r.passive_addr(), r.lines().count()));
+    let _ = (ftp::message_len(payload, true), ftp::parse_eprt_arg(payload));
+    let mut framer = ftp::Framer::default();
+    let mut buf = Vec::new();
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let (used, done) = framer.data(&mut buf, rest, sel & 8 != 0);
+        assert!(used > 0 && used <= rest.len());
+        assert!(buf.len() <= ftp::MAX_REPLY + ftp::MAX_LINE + 1);
+        rest = &rest[used..];
+        if done {
+            buf.clear();
+        }
+    }
     // App-layer events, for every protocol and direction.
-    for proto in [AppProto::Http, AppProto::Dns, AppProto::Tls, AppProto::Ssh] {
+    for proto in [AppProto::Http, AppProto::Dns, AppProto::Tls, AppProto::Ssh, AppProto::Ftp] {
         let _ = events::message_events(proto, payload, transport, sel & 8 == 0);
     }
 });

@@ -354,7 +354,7 @@ pub fn message_events(
         }
         AppProto::Dns => dns_events(bytes, transport, to_server, &mut set),
         AppProto::Tls => tls_events(bytes, &mut set),
-        AppProto::Ssh => {}
+        AppProto::Ssh | AppProto::Ftp => {}
     }
     set
 }

@@ -113,6 +113,11 @@ enum State {
     Dns,
     /// SSH: banner and clear-text packets (framed by [`crate::ssh::Framer`]).
     Ssh,
+    /// FTP control channel: command lines and (multi-line) replies (framed by
+    /// [`crate::ftp::Framer`]).
+    Ftp,
+    /// FTP after a stream gap: skipping to the next line end.
+    FtpResync,
     /// Not parsed any more (unknown protocol, tunnel, too many errors).
     Off,
 }
@@ -153,6 +158,8 @@ struct Dir {
     shown: usize,
     /// SSH: where the framer is.
     ssh: crate::ssh::Framer,
+    /// FTP: where the line framer is.
+    ftp: crate::ftp::Framer,
     /// Events the framing raised about the current message.
     events: EventSet,
 }
@@ -176,6 +183,7 @@ impl Dir {
             interim: false,
             shown: 0,
             ssh: crate::ssh::Framer::default(),
+            ftp: crate::ftp::Framer::default(),
             events: EventSet::default(),
         }
     }
@@ -352,8 +360,11 @@ impl FlowParser {
         }
         d.probe.clear();
         d.tls_rec.clear();
+        d.ftp.reset();
         d.state = match self.proto {
             Some(AppProto::Http) => State::Idle,
+            // FTP resynchronises on the next line.
+            Some(AppProto::Ftp) => State::FtpResync,
             // Record boundaries are lost: TLS and DNS over TCP can not resynchronise.
             _ => State::Off,
         };
@@ -397,6 +408,8 @@ impl FlowParser {
                 State::Tls => self.tls(i, bytes),
                 State::Dns => self.dns(i, bytes),
                 State::Ssh => self.ssh(i, bytes),
+                State::Ftp => self.ftp(i, bytes),
+                State::FtpResync => self.ftp_resync(i, bytes),
             };
         }
     }
@@ -884,6 +897,30 @@ impl FlowParser {
         &[]
     }
 
+    /// FTP: each command line and each (multi-line) reply is a message of its own with the
+    /// next transaction id of its direction.
+    fn ftp<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        let d = &mut self.dirs[i];
+        d.touched = true;
+        let (used, done) = d.ftp.data(&mut d.buf, bytes, i == 1);
+        if done {
+            d.complete = true;
+            d.finish(true);
+        }
+        bytes.get(used..).unwrap_or(&[])
+    }
+
+    /// FTP after a gap: the rest of the cut line is skipped.
+    fn ftp_resync<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
+        match memchr::memchr(b'\n', bytes) {
+            Some(n) => {
+                self.dirs[i].state = State::Ftp;
+                bytes.get(n + 1..).unwrap_or(&[])
+            }
+            None => &[],
+        }
+    }
+
     fn dns<'b>(&mut self, i: usize, bytes: &'b [u8]) -> &'b [u8] {
         let d = &mut self.dirs[i];
         d.touched = true;
@@ -910,6 +947,7 @@ fn start_state(p: AppProto) -> State {
         AppProto::Tls => State::Tls,
         AppProto::Dns => State::Dns,
         AppProto::Ssh => State::Ssh,
+        AppProto::Ftp => State::Ftp,
     }
 }
 
@@ -1264,6 +1302,80 @@ mod tests {
         let m: Vec<_> = p.messages(true).collect();
         assert_eq!(m.len(), 1);
         assert!(crate::dns::parse_tcp(m[0].bytes).is_ok());
+    }
+
+    #[test]
+    fn ftp_commands_and_replies_are_messages_with_tx_ids() {
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 21);
+        p.begin_packet();
+        p.data(false, b"220-Welcome\r\n220 ready\r\n");
+        assert_eq!(p.proto(), Some(AppProto::Ftp));
+        assert_eq!(
+            msgs(&p, false),
+            [(b"220-Welcome\r\n220 ready\r\n".to_vec(), 0, true)]
+        );
+        p.begin_packet();
+        p.data(true, b"USER anon");
+        assert_eq!(msgs(&p, true), [(b"USER anon".to_vec(), 0, false)]);
+        p.begin_packet();
+        p.data(true, b"ymous\r\nPASS x\r\nPO");
+        assert_eq!(
+            msgs(&p, true),
+            [
+                (b"USER anonymous\r\n".to_vec(), 0, true),
+                (b"PASS x\r\n".to_vec(), 1, true),
+                (b"PO".to_vec(), 2, false),
+            ]
+        );
+        // A gap skips the cut line; the next line is a message again.
+        p.begin_packet();
+        p.gap(true, 10);
+        p.data(true, b"RT 1,2,3,4,5,6\r\nRETR f\r\n");
+        assert_eq!(msgs(&p, true), [(b"RETR f\r\n".to_vec(), 3, true)]);
+        let m = p.messages(true).next().unwrap();
+        assert!(matches!(
+            crate::parse_as(m.proto, m.bytes, Transport::Tcp),
+            Some(crate::Parsed::FtpCommand(c)) if c.verb == b"RETR"
+        ));
+    }
+
+    #[test]
+    fn ftp_hostile_stream_stays_bounded() {
+        // Pseudo-random lines (digits, dashes, letters, long runs, bare CR/LF) cut at
+        // random points: no panic, and no message grows past a reply's bound.
+        let mut p = FlowParser::new(AppConfig::default(), 40000, 21);
+        p.begin_packet();
+        p.data(false, b"220-x\r\n");
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"2220- \r\nUSERPORT,9";
+        for round in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 9000) as usize;
+            let chunk: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = seed.rotate_left((i % 64) as u32) as usize + i;
+                    if round % 7 == 0 {
+                        b'A'
+                    } else {
+                        alphabet[r % alphabet.len()]
+                    }
+                })
+                .collect();
+            p.begin_packet();
+            p.data(round % 2 == 0, &chunk);
+            if round % 97 == 0 {
+                p.gap(round % 3 == 0, 5);
+            }
+            for ts in [true, false] {
+                for m in p.messages(ts) {
+                    assert!(m.bytes.len() <= crate::ftp::MAX_REPLY + crate::ftp::MAX_LINE + 1);
+                    let _ = crate::parse_as(m.proto, m.bytes, Transport::Tcp);
+                }
+            }
+        }
+        assert_eq!(p.proto(), Some(AppProto::Ftp));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 pub mod dns;
 pub mod events;
 pub mod flow;
+pub mod ftp;
 pub mod http;
 pub mod ssh;
 pub mod tls;
@@ -52,6 +53,8 @@ pub enum AppProto {
     Dns,
     /// SSH (banner `SSH-` on either side).
     Ssh,
+    /// The FTP control channel (commands and replies; not the data channel).
+    Ftp,
 }
 
 impl AppProto {
@@ -62,6 +65,7 @@ impl AppProto {
             AppProto::Tls => "tls",
             AppProto::Dns => "dns",
             AppProto::Ssh => "ssh",
+            AppProto::Ftp => "ftp",
         }
     }
 
@@ -73,6 +77,7 @@ impl AppProto {
             "tls" | "ssl" => AppProto::Tls,
             "dns" => AppProto::Dns,
             "ssh" => AppProto::Ssh,
+            "ftp" => AppProto::Ftp,
             _ => return None,
         })
     }
@@ -93,6 +98,8 @@ pub enum Transport {
 ///   starting with `HTTP/1.`;
 /// - TLS: a handshake record (`0x16`, version `0x03 0x00..=0x04`);
 /// - SSH: an identification banner (`SSH-`), on either side;
+/// - FTP: on port 21 a reply line (`220 `...) or a known command (`USER `...), on other
+///   ports a `220` greeting that names FTP ([`ftp::detect`]);
 /// - DNS over UDP: port 53 (either side) and a header that parses, or on any port a message
 ///   that parses fully with at least one question; over TCP: port 53 and a length-prefixed
 ///   message that parses.
@@ -116,6 +123,8 @@ pub fn detect(
                 Some(AppProto::Ssh)
             } else if port53 && dns::parse_tcp(payload).is_ok() {
                 Some(AppProto::Dns)
+            } else if ftp::detect(payload, src_port == 21 || dst_port == 21) {
+                Some(AppProto::Ftp)
             } else {
                 None
             }
@@ -147,6 +156,10 @@ pub enum Parsed<'a> {
     TlsHandshake(tls_server::Handshake<'a>),
     /// The clear-text start of one direction of an SSH connection (banner, KEXINIT).
     Ssh(ssh::SshMessage<'a>),
+    /// An FTP command line (client to server).
+    FtpCommand(ftp::Command<'a>),
+    /// An FTP reply, one line or multi-line (server to client).
+    FtpReply(ftp::Reply<'a>),
     /// A TLS record that is not a (complete) ClientHello: only the record version is known.
     Tls {
         /// The record layer version (`0x0301` for TLS 1.0 records, ...).
@@ -164,6 +177,7 @@ impl Parsed<'_> {
                 AppProto::Tls
             }
             Parsed::Ssh(_) => AppProto::Ssh,
+            Parsed::FtpCommand(_) | Parsed::FtpReply(_) => AppProto::Ftp,
         }
     }
 }
@@ -207,6 +221,11 @@ pub fn parse_as(proto: AppProto, bytes: &[u8], transport: Transport) -> Option<P
             },
         }),
         AppProto::Ssh => ssh::SshMessage::parse(bytes).ok().map(Parsed::Ssh),
+        // A reply starts with three digits, a command with a letter.
+        AppProto::Ftp => match ftp::Reply::parse(bytes) {
+            Ok(r) => Some(Parsed::FtpReply(r)),
+            Err(_) => ftp::Command::parse(bytes).ok().map(Parsed::FtpCommand),
+        },
         AppProto::Dns => match transport {
             Transport::Udp => dns::Message::parse(bytes).ok().map(Parsed::Dns),
             Transport::Tcp => dns::parse_tcp(bytes).ok().map(Parsed::Dns),
@@ -237,6 +256,9 @@ mod tests {
         assert_eq!(detect(b"SSH-2.0-x\r\n", t, 22, 1), Some(AppProto::Ssh));
         assert_eq!(detect(b"SSH", t, 1, 22), None);
         assert_eq!(detect(b"", t, 1, 80), None);
+        assert_eq!(detect(b"220 hi\r\n", t, 21, 1), Some(AppProto::Ftp));
+        assert_eq!(detect(b"USER a\r\n", t, 1, 21), Some(AppProto::Ftp));
+        assert_eq!(detect(b"USER a\r\n", t, 1, 2121), None);
     }
 
     #[test]
@@ -251,7 +273,13 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for p in [AppProto::Http, AppProto::Tls, AppProto::Dns, AppProto::Ssh] {
+        for p in [
+            AppProto::Http,
+            AppProto::Tls,
+            AppProto::Dns,
+            AppProto::Ssh,
+            AppProto::Ftp,
+        ] {
             assert_eq!(AppProto::from_name(p.name()), Some(p));
         }
         assert_eq!(AppProto::from_name("ssl"), Some(AppProto::Tls));

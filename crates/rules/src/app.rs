@@ -40,6 +40,15 @@ pub(crate) enum AppInt {
     SslStateIn(u32),
     /// `app-layer-event`: 1 when the message raised the event, else 0.
     Event(verdict_applayer::events::AppEvent),
+    /// `ftpbounce`: 1 for an FTP `PORT` command whose address differs from the client's
+    /// (the packet's source), else 0. Read through [`AppView::int_from`].
+    FtpBounce,
+    /// `ftp.mode`: 1 when the message sets up an active data channel (`PORT`, `EPRT`), 2
+    /// a passive one (`PASV`, `EPSV` and their `227`/`229` replies).
+    FtpMode,
+    /// `ftp.dynamic_port`: the data-channel port a `PORT`/`EPRT` command or a `227`/`229`
+    /// reply announces.
+    FtpDynamicPort,
 }
 
 /// The `ssl_version` bit of a TLS version (`sslv2` 0, `sslv3` 1, `tls1.0` 2, `tls1.1` 3,
@@ -173,6 +182,29 @@ impl<'a> AppView<'a> {
         }
     }
 
+    /// [`AppView::int`] for a packet from `src`: `ftpbounce` compares the `PORT`
+    /// command's address with it.
+    pub(crate) fn int_from(
+        &self,
+        k: AppInt,
+        to_server: bool,
+        src: Option<std::net::IpAddr>,
+    ) -> Option<u64> {
+        if k != AppInt::FtpBounce {
+            return self.int(k, to_server);
+        }
+        let c = self.ftp_command()?;
+        if !to_server || !c.is(b"PORT") {
+            return Some(0);
+        }
+        let (ip, _) = verdict_applayer::ftp::parse_port_arg(c.arg)?;
+        let client = match src? {
+            std::net::IpAddr::V4(a) => a,
+            std::net::IpAddr::V6(a) => a.to_ipv4_mapped()?,
+        };
+        Some(u64::from(ip != client))
+    }
+
     /// The value of an app-layer integer keyword for a message sent in direction
     /// `to_server`, None when the packet has no such field.
     pub(crate) fn int(&self, k: AppInt, to_server: bool) -> Option<u64> {
@@ -201,6 +233,23 @@ impl<'a> AppView<'a> {
                     ssl_version_bit(v).is_some_and(|b| set & (1 << b) != 0),
                 ))
             }
+            (_, AppInt::FtpBounce) => self.int_from(k, to_server, None),
+            (Some(Parsed::FtpCommand(c)), AppInt::FtpMode) => {
+                if c.is(b"PORT") || c.is(b"EPRT") {
+                    Some(1)
+                } else if c.is(b"PASV") || c.is(b"EPSV") {
+                    Some(2)
+                } else {
+                    None
+                }
+            }
+            (Some(Parsed::FtpReply(r)), AppInt::FtpMode) => r.passive_addr().map(|_| 2),
+            (Some(Parsed::FtpCommand(c)), AppInt::FtpDynamicPort) => {
+                c.active_addr().map(|(_, p)| u64::from(p))
+            }
+            (Some(Parsed::FtpReply(r)), AppInt::FtpDynamicPort) => {
+                r.passive_addr().map(|(_, p)| u64::from(p))
+            }
             (Some(p), AppInt::SslStateIn(set)) => {
                 let types = match p {
                     Parsed::TlsHandshake(h) => h.types,
@@ -227,6 +276,12 @@ impl<'a> AppView<'a> {
                     .cert
                     .as_ref()
                     .is_some_and(|c| c.subject_alt_names.iter().any(|n| f(n.as_bytes()))),
+                _ => false,
+            };
+        }
+        if b == Buffer::FtpReply {
+            return match &self.parsed {
+                Some(Parsed::FtpReply(r)) => r.lines().any(f),
                 _ => false,
             };
         }
@@ -332,7 +387,14 @@ impl<'a> AppView<'a> {
             | Buffer::HttpResponseHeader
             | Buffer::TlsAlpn
             | Buffer::TlsCerts
-            | Buffer::TlsSubjectAltName => return None,
+            | Buffer::TlsSubjectAltName
+            | Buffer::FtpReply => return None,
+            Buffer::FtpCommand => self.ftp_command()?.verb,
+            Buffer::FtpCommandData => self.ftp_command()?.arg,
+            Buffer::FtpCompletionCode => match &self.parsed {
+                Some(Parsed::FtpReply(r)) => r.code,
+                _ => return None,
+            },
             Buffer::TlsCertSubject => self.tls_ssh().cert.as_ref()?.subject.as_bytes(),
             Buffer::TlsCertIssuer => self.tls_ssh().cert.as_ref()?.issuer.as_bytes(),
             Buffer::TlsCertSerial => self.tls_ssh().cert.as_ref()?.serial.as_bytes(),
@@ -406,6 +468,14 @@ impl<'a> AppView<'a> {
                 _ => None,
             })
             .as_ref()
+    }
+
+    /// The FTP command of this message, if it is one.
+    pub(crate) fn ftp_command(&self) -> Option<&verdict_applayer::ftp::Command<'a>> {
+        match &self.parsed {
+            Some(Parsed::FtpCommand(c)) => Some(c),
+            _ => None,
+        }
     }
 
     fn ssh(&self) -> Option<&ssh::SshMessage<'a>> {

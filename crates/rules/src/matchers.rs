@@ -646,6 +646,16 @@ pub(crate) enum Buffer {
     SshHasshServer,
     /// `ssh.hassh.server.string`: the server's KEXINIT `kex;enc;mac;comp` lists.
     SshHasshServerString,
+    // --- FTP control channel (`verdict_applayer::ftp`) ---
+    /// `ftp.command`: the verb of a client command (`USER`, `RETR`).
+    FtpCommand,
+    /// `ftp.command_data`: what follows the verb (`anonymous`, a file name).
+    FtpCommandData,
+    /// `ftp.completion_code`: the three-digit code of each server reply line (a
+    /// multi-buffer).
+    FtpCompletionCode,
+    /// `ftp.reply`: the text of each server reply line, code removed (a multi-buffer).
+    FtpReply,
 }
 
 impl Buffer {
@@ -711,6 +721,10 @@ impl Buffer {
             "ssh.hassh.string" => Buffer::SshHasshString,
             "ssh.hassh.server" => Buffer::SshHasshServer,
             "ssh.hassh.server.string" => Buffer::SshHasshServerString,
+            "ftp.command" => Buffer::FtpCommand,
+            "ftp.command_data" => Buffer::FtpCommandData,
+            "ftp.completion_code" => Buffer::FtpCompletionCode,
+            "ftp.reply" => Buffer::FtpReply,
             _ => return None,
         })
     }
@@ -760,6 +774,8 @@ impl Buffer {
         match self {
             Buffer::SshHassh | Buffer::SshHasshString => Some(true),
             Buffer::SshHasshServer | Buffer::SshHasshServerString => Some(false),
+            Buffer::FtpCommand | Buffer::FtpCommandData => Some(true),
+            Buffer::FtpCompletionCode | Buffer::FtpReply => Some(false),
             _ => None,
         }
     }

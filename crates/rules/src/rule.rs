@@ -295,7 +295,6 @@ fn is_sticky_buffer(name: &str) -> bool {
                 | "bypass"
                 | "config"
                 | "rpc"
-                | "ftpbounce"
                 | "ssh_proto"
                 | "ssh_software"
                 | "template2"
@@ -379,6 +378,9 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "base64_decode",
     "base64_data",
     "app-layer-protocol",
+    "ftpbounce",
+    "ftp.mode",
+    "ftp.dynamic_port",
     "decode-event",
     "stream-event",
     "vlan.id",
@@ -475,7 +477,13 @@ pub(crate) fn compile_rule(
         other if APP_LAYER_PROTOS.contains(&other) => {
             problems.push(RuleProblem::Unsupported {
                 keyword: format!("protocol {other}"),
-                reason: "only http, tls and dns are detected yet; the rule is skipped".into(),
+                reason: if other == "ftp-data" {
+                    "the FTP data channel (files) is not parsed, only the control channel \
+                     (`ftp`); the rule is skipped"
+                        .into()
+                } else {
+                    "only http, tls, dns, ssh and ftp are detected yet; the rule is skipped".into()
+                },
             });
             None
         }
@@ -985,7 +993,7 @@ pub(crate) fn compile_rule(
                     None if n.is_empty() => cx.invalid("expected a protocol name, e.g. http"),
                     None => cx.unsupported(
                         format!("app-layer-protocol {n}"),
-                        "only http, tls and dns are detected; the rule is skipped",
+                        "only http, tls, dns, ssh and ftp are detected; the rule is skipped",
                     ),
                 }
             }
@@ -1195,6 +1203,21 @@ pub(crate) fn compile_rule(
                     Some(n) => app_ints.push((crate::app::AppInt::TlsVersion, UintCond::Eq(n))),
                     None => cx.invalid("expected 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)"),
                 }
+            }
+            "ftp.mode" => match val.trim() {
+                "active" => app_ints.push((crate::app::AppInt::FtpMode, UintCond::Eq(1))),
+                "passive" => app_ints.push((crate::app::AppInt::FtpMode, UintCond::Eq(2))),
+                _ => cx.invalid("expected active or passive"),
+            },
+            "ftp.dynamic_port" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => app_ints.push((crate::app::AppInt::FtpDynamicPort, c)),
+                None => cx.invalid("expected [!]N, <N, >N or N-M with N 0..65535"),
+            },
+            "ftpbounce" => {
+                if !val.trim().is_empty() {
+                    cx.invalid("ftpbounce takes no value");
+                }
+                app_ints.push((crate::app::AppInt::FtpBounce, UintCond::Eq(1)));
             }
             "app-layer-event" => match verdict_applayer::events::AppEvent::from_name(val) {
                 Some(e) => app_ints.push((crate::app::AppInt::Event(e), UintCond::Eq(1))),

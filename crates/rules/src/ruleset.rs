@@ -1249,11 +1249,10 @@ impl RuleSet {
         {
             return false;
         }
-        if !r
-            .app_ints
-            .iter()
-            .all(|(k, c)| app.int(*k, p.flow.to_server).is_some_and(|v| c.matches(v)))
-        {
+        if !r.app_ints.iter().all(|(k, c)| {
+            app.int_from(*k, p.flow.to_server, Some(p.ip.src))
+                .is_some_and(|v| c.matches(v))
+        }) {
             return false;
         }
         if !header_matches(r, p) {
