@@ -36,6 +36,7 @@ impl Inspector for Needle {
                     info: self.info.clone(),
                     stream: false,
                     tx_id: None,
+                    app: None,
                 });
             }
             return Outcome {
@@ -843,6 +844,7 @@ impl Inspector for Many {
                 }),
                 stream: false,
                 tx_id: None,
+                app: None,
             });
         }
         Outcome {

@@ -1028,6 +1028,7 @@ mod tests {
             info: Arc::new(AlertInfo::default()),
             stream: false,
             tx_id: None,
+            app: None,
         };
         let ctx = EventContext {
             ts: Duration::ZERO,
@@ -1127,6 +1128,7 @@ mod tests {
             info,
             stream: false,
             tx_id: None,
+            app: None,
         };
         let ctx = EventContext {
             ts: Duration::from_secs(1_704_110_400),
