@@ -967,6 +967,7 @@ fn stream_end<I: Inspector>(
         let mut alerts = Vec::new();
         let outcome = inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
         cap_alerts(&mut alerts, 0, alert_limit, stats);
+        attach_app(&mut alerts, &messages, None, to_server);
         stats.alerts_suppressed += u64::from(outcome.suppressed);
         stats.alerts += alerts.len() as u64;
         let packet = PacketSummary {

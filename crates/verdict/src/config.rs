@@ -453,6 +453,9 @@ pub struct Outputs {
     pub payload_printable: bool,
     /// Alerts carry the whole IP packet, base64 (`packet: yes`).
     pub packet: bool,
+    /// Alerts carry the app-layer transaction they fired on (`http`, `dns`, `tls`, `ssh`
+    /// objects; Suricata's `metadata: yes`, on by default).
+    pub alert_metadata: bool,
 }
 
 impl Default for Outputs {
@@ -465,6 +468,7 @@ impl Default for Outputs {
             payload: false,
             payload_printable: false,
             packet: false,
+            alert_metadata: true,
         }
     }
 }

@@ -50,7 +50,7 @@ impl Serialize for EveTimestamp {
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -350,6 +350,10 @@ pub struct AlertEvent<'a> {
     pub tx_id: Option<u64>,
     /// The alert.
     pub alert: EveAlert<'a>,
+    /// App-layer metadata of the transaction the alert fired on (`http`, `dns`, `tls`,
+    /// `ssh`), added by [`AlertEvent::add_app_meta`].
+    #[serde(flatten)]
+    pub app: serde_json::Map<String, serde_json::Value>,
     /// Flow facts.
     pub flow: EveFlow,
     /// The packet's final verdict (IPS mode), set by the caller.
@@ -432,6 +436,23 @@ pub struct PayloadOptions {
 }
 
 impl AlertEvent<'_> {
+    /// Adds the app-layer metadata of `alert` (when it has a snapshot and `o` enables it);
+    /// with `xff` overwrite, the client's address becomes the forwarded one.
+    pub fn add_app_meta(&mut self, alert: &Alert, o: &crate::eve_app::AppMetaOptions) {
+        let Some(snap) = alert.app.as_deref() else {
+            return;
+        };
+        let meta = crate::eve_app::app_meta(snap, o);
+        if let Some(ip) = meta.overwrite_client {
+            if self.direction == "to_server" {
+                self.header.src_ip = EveAddr(ip);
+            } else {
+                self.header.dest_ip = EveAddr(ip);
+            }
+        }
+        self.app = meta.fields;
+    }
+
     /// Adds the payload/packet fields the options ask for. `wire` is the buffer given to the
     /// engine; `inner` says the event is about a packet found inside it.
     pub fn add_payload(&mut self, wire: &[u8], p: &PacketSummary, inner: bool, o: &PayloadOptions) {
@@ -553,6 +574,7 @@ pub fn alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(p),
+        app: serde_json::Map::new(),
         verdict: None,
         payload: None,
         payload_printable: None,
@@ -719,6 +741,7 @@ pub fn inner_alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(&inner.packet),
+        app: serde_json::Map::new(),
         verdict: None,
         payload: None,
         payload_printable: None,
