@@ -190,6 +190,7 @@ fn attach_app(
     alerts: &mut [Alert],
     messages: &[verdict_applayer::flow::AppMessage<'_>],
     udp: Option<(verdict_applayer::AppProto, &[u8])>,
+    request: Option<&(u64, Box<[u8]>)>,
     to_server: bool,
 ) {
     let mut last: Option<(u64, Arc<AppSnapshot>)> = None;
@@ -207,12 +208,19 @@ fn attach_app(
                 if let Some((_, s)) = last.as_ref().filter(|(tx, _)| *tx == m.tx_id) {
                     Some(s.clone())
                 } else {
-                    let s = Arc::new(AppSnapshot::new(
+                    let mut s = AppSnapshot::new(
                         m.proto,
                         verdict_applayer::Transport::Tcp,
                         to_server,
                         m.bytes,
-                    ));
+                    );
+                    if let Some((_, head)) = request
+                        .filter(|(tx, _)| !to_server && *tx == m.tx_id)
+                        .filter(|_| m.proto == verdict_applayer::AppProto::Http)
+                    {
+                        s.request = head.clone();
+                    }
+                    let s = Arc::new(s);
                     last = Some((m.tx_id, s.clone()));
                     Some(s)
                 }
@@ -967,7 +975,13 @@ fn stream_end<I: Inspector>(
         let mut alerts = Vec::new();
         let outcome = inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
         cap_alerts(&mut alerts, 0, alert_limit, stats);
-        attach_app(&mut alerts, &messages, None, to_server);
+        attach_app(
+            &mut alerts,
+            &messages,
+            None,
+            st.last_request.as_ref(),
+            to_server,
+        );
         stats.alerts_suppressed += u64::from(outcome.suppressed);
         stats.alerts += alerts.len() as u64;
         let packet = PacketSummary {
@@ -1807,7 +1821,20 @@ impl<I: Inspector> Layers<'_, I> {
                 (L4::Udp { .. }, Some(p)) => Some((p, pkt.payload)),
                 _ => None,
             };
-            attach_app(&mut alerts[before..], &messages, udp, tracked.to_server);
+            let request = st.and_then(|s| s.last_request.as_ref());
+            attach_app(
+                &mut alerts[before..],
+                &messages,
+                udp,
+                request,
+                tracked.to_server,
+            );
+        }
+        drop(messages);
+        if tracked.to_server {
+            if let Some(s) = fd.stream.as_deref_mut() {
+                s.note_request();
+            }
         }
         self.stats.alerts_suppressed += u64::from(out.suppressed);
         let raised = alerts.len().saturating_sub(before);

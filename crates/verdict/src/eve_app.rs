@@ -106,10 +106,12 @@ pub fn wire_string(b: &[u8]) -> String {
     }
 }
 
-/// Builds the metadata of an alert from its snapshot.
+/// Builds the metadata of an alert from its snapshot. With metadata off, only `xff`
+/// overwrite still applies (Suricata handles `xff` apart from `metadata`).
 pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
     let mut meta = AppMeta::default();
-    if !o.enabled {
+    let xff_only = !o.enabled;
+    if xff_only && (o.xff.is_none() || snap.proto != verdict_applayer::AppProto::Http) {
         return meta;
     }
     let Some(parsed) = parse_as(snap.proto, &snap.bytes, snap.transport) else {
@@ -200,6 +202,9 @@ pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
             }
         }
         Parsed::Tls { .. } => {}
+    }
+    if xff_only {
+        meta.fields.clear();
     }
     meta
 }
@@ -417,7 +422,9 @@ mod tests {
         assert!(m.fields["http"].get("xff").is_none());
         assert_eq!(m.overwrite_client, Some("1.1.1.1".parse().unwrap()));
         o.enabled = false;
-        assert!(app_meta(&s, &o).fields.is_empty());
+        let m = app_meta(&s, &o);
+        assert!(m.fields.is_empty());
+        assert_eq!(m.overwrite_client, Some("1.1.1.1".parse().unwrap()));
     }
 
     #[test]
