@@ -382,7 +382,7 @@ impl Daemon {
             })
             .with_app_meta(crate::eve_app::AppMetaOptions {
                 enabled: cfg.outputs.alert_metadata,
-                xff: None,
+                xff: cfg.outputs.xff.clone(),
             });
             let h = runtime::spawn_queue(
                 q,

@@ -20,7 +20,8 @@ pub const MAX_FIELD: usize = 4096;
 const MAX_QUERIES: usize = 32;
 
 /// Where an `X-Forwarded-For` address goes (Suricata's `xff.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum XffMode {
     /// `extra-data`: added as `http.xff`.
     ExtraData,
@@ -29,7 +30,8 @@ pub enum XffMode {
 }
 
 /// Which address of a list the header holds (Suricata's `xff.deployment`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum XffDeployment {
     /// `reverse`: behind a reverse proxy, the last address is the client's.
     Reverse,
@@ -37,8 +39,9 @@ pub enum XffDeployment {
     Forward,
 }
 
-/// Suricata's `xff` settings of an EVE output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Suricata's `xff` settings of an EVE output (`[outputs.xff]` of `verdict run`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct XffConfig {
     /// What to do with the address.
     pub mode: XffMode,
