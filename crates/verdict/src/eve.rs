@@ -1130,6 +1130,11 @@ mod tests {
         }
     }
 
+    /// The sample to-server packet, for other test modules.
+    pub(super) fn summary_for_app_meta() -> PacketSummary {
+        summary()
+    }
+
     #[test]
     fn alert_and_drop_shapes() {
         let p = summary();
@@ -1244,5 +1249,109 @@ mod tests {
             serde_json::to_value(stats_event(Duration::ZERO, StatsCounters::default())).unwrap();
         assert_eq!(st["event_type"], "stats");
         assert_eq!(st["stats"]["decoder"]["pkts"], 0);
+    }
+}
+
+#[cfg(test)]
+mod app_meta_tests {
+    use super::*;
+    use crate::eve_app::{AppMetaOptions, XffConfig, XffMode};
+    use std::sync::Arc;
+    use verdict_applayer::{AppProto, Transport};
+    use verdict_engine::{AlertInfo, AppSnapshot, RuleAction};
+
+    fn alert_with(snap: Option<AppSnapshot>) -> Alert {
+        Alert {
+            action: RuleAction::Alert,
+            info: Arc::new(AlertInfo::default()),
+            stream: false,
+            tx_id: Some(0),
+            app: snap.map(Arc::new),
+        }
+    }
+
+    fn json_of(ev: &AlertEvent<'_>) -> serde_json::Value {
+        serde_json::to_value(ev).unwrap()
+    }
+
+    #[test]
+    fn alert_json_carries_the_http_object_beside_app_proto_and_direction() {
+        let p = tests_summary();
+        let req = b"POST /up HTTP/1.0\r\nHost: a.example\r\nUser-Agent: t\r\n\r\n";
+        let alert = alert_with(Some(AppSnapshot::new(
+            AppProto::Http,
+            Transport::Tcp,
+            true,
+            req,
+        )));
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: None,
+            ips: false,
+        };
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(&alert, &AppMetaOptions::default());
+        let a = json_of(&ev);
+        assert_eq!(a["direction"], "to_server");
+        assert_eq!(a["http"]["hostname"], "a.example");
+        assert_eq!(a["http"]["url"], "/up");
+        assert_eq!(a["http"]["http_method"], "POST");
+        assert_eq!(a["http"]["protocol"], "HTTP/1.0");
+        assert_eq!(a["http"]["http_user_agent"], "t");
+        // Off: no object.
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(
+            &alert,
+            &AppMetaOptions {
+                enabled: false,
+                xff: None,
+            },
+        );
+        assert!(json_of(&ev).get("http").is_none());
+        // No snapshot: nothing added.
+        let bare = alert_with(None);
+        let mut ev = alert_event(&ctx, &p, &bare);
+        ev.add_app_meta(&bare, &AppMetaOptions::default());
+        let a = json_of(&ev);
+        for k in ["http", "dns", "tls", "ssh"] {
+            assert!(a.get(k).is_none(), "{k}");
+        }
+    }
+
+    #[test]
+    fn xff_overwrite_replaces_the_client_address() {
+        let p = tests_summary();
+        let req = b"GET / HTTP/1.1\r\nX-Real: 192.0.2.7, 10.3.3.3\r\n\r\n";
+        let alert = alert_with(Some(AppSnapshot::new(
+            AppProto::Http,
+            Transport::Tcp,
+            true,
+            req,
+        )));
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: None,
+            ips: false,
+        };
+        let o = AppMetaOptions {
+            enabled: true,
+            xff: Some(XffConfig {
+                mode: XffMode::Overwrite,
+                header: "X-Real".into(),
+                ..XffConfig::default()
+            }),
+        };
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(&alert, &o);
+        let a = json_of(&ev);
+        assert_eq!(a["src_ip"], "10.3.3.3");
+        assert_eq!(a["dest_ip"], "198.18.0.2");
+        assert!(a["http"].get("xff").is_none());
+    }
+
+    fn tests_summary() -> PacketSummary {
+        tests::summary_for_app_meta()
     }
 }
