@@ -144,8 +144,9 @@ pub struct AppSnapshot {
     pub to_server: bool,
     /// The message's first bytes, at most [`AppSnapshot::MAX_LEN`].
     pub bytes: Box<[u8]>,
-    /// For a to-client HTTP response: the head of the request it answers, when the
-    /// flow parser still held it (for `hostname`, `url`, `xff`...); empty otherwise.
+    /// For a to-client HTTP response: the head of the request it answers (for `hostname`,
+    /// `url`, `xff`...); for a TLS server message: the flow's ClientHello (`sni`, `ja3`,
+    /// `client_alpns`); empty otherwise.
     pub request: Box<[u8]>,
 }
 
@@ -214,10 +215,16 @@ fn attach_app(
                         to_server,
                         m.bytes,
                     );
-                    if let Some((_, head)) = request
-                        .filter(|(tx, _)| !to_server && *tx == m.tx_id)
-                        .filter(|_| m.proto == verdict_applayer::AppProto::Http)
-                    {
+                    // An HTTP response gets its own request's head; a TLS server message
+                    // the flow's ClientHello.
+                    if let Some((_, head)) = request.filter(|(tx, _)| {
+                        !to_server
+                            && match m.proto {
+                                verdict_applayer::AppProto::Http => *tx == m.tx_id,
+                                verdict_applayer::AppProto::Tls => true,
+                                _ => false,
+                            }
+                    }) {
                         s.request = head.clone();
                     }
                     let s = Arc::new(s);

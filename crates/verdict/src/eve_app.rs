@@ -10,11 +10,14 @@
 use std::net::IpAddr;
 
 use serde_json::{json, Map, Value};
-use verdict_applayer::{dns, http, parse_as, tls_server, Parsed};
+use verdict_applayer::{dns, http, parse_as, tls, tls_server, Parsed};
 use verdict_engine::AppSnapshot;
 
 /// The most bytes of one wire string written into an event.
 pub const MAX_FIELD: usize = 4096;
+
+/// The most ALPN names listed per side.
+const MAX_ALPNS: usize = 32;
 
 /// The most DNS questions listed.
 const MAX_QUERIES: usize = 32;
@@ -156,21 +159,14 @@ pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
         }
         Parsed::TlsClientHello(ch) => {
             let mut m = Map::new();
-            if let Some(sni) = ch.sni {
-                m.insert("sni".into(), wire_string(sni).into());
-            }
-            m.insert(
-                "ja3".into(),
-                json!({"hash": ch.ja3_hash(), "string": ch.ja3()}),
-            );
-            let alpns: Vec<Value> = ch.alpn().take(32).map(|a| wire_string(a).into()).collect();
-            if !alpns.is_empty() {
-                m.insert("client_alpns".into(), Value::Array(alpns));
-            }
+            client_hello(&mut m, &ch);
             meta.fields.insert("tls".into(), Value::Object(m));
         }
         Parsed::TlsHandshake(hs) => {
             let mut m = Map::new();
+            if let Ok(ch) = tls::ClientHello::parse(&snap.request) {
+                client_hello(&mut m, &ch);
+            }
             if let Some(cert) = hs
                 .certs
                 .first()
@@ -189,6 +185,17 @@ pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
                     "ja3s".into(),
                     json!({"hash": sh.ja3s_hash(), "string": sh.ja3s()}),
                 );
+                // ALPN (16): a protocol name list, of which the server picks one.
+                let alpns: Vec<Value> = sh
+                    .extension_list()
+                    .filter(|(t, _)| *t == 16)
+                    .flat_map(|(_, d)| alpn_list(d))
+                    .take(MAX_ALPNS)
+                    .map(|a| wire_string(a).into())
+                    .collect();
+                if !alpns.is_empty() {
+                    m.insert("server_alpns".into(), Value::Array(alpns));
+                }
             }
             meta.fields.insert("tls".into(), Value::Object(m));
         }
@@ -212,6 +219,37 @@ pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
     meta
 }
 
+/// The client's fields: `sni`, `ja3`, `client_alpns`.
+fn client_hello(m: &mut Map<String, Value>, ch: &tls::ClientHello<'_>) {
+    if let Some(sni) = ch.sni {
+        m.insert("sni".into(), wire_string(sni).into());
+    }
+    m.insert(
+        "ja3".into(),
+        json!({"hash": ch.ja3_hash(), "string": ch.ja3()}),
+    );
+    let alpns: Vec<Value> = ch
+        .alpn()
+        .take(MAX_ALPNS)
+        .map(|a| wire_string(a).into())
+        .collect();
+    if !alpns.is_empty() {
+        m.insert("client_alpns".into(), Value::Array(alpns));
+    }
+}
+
+/// The names of an ALPN extension body (a 2-byte length, then 1-byte-length names); a
+/// malformed tail ends the list.
+fn alpn_list(d: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut b = d.get(2..).unwrap_or(&[]);
+    std::iter::from_fn(move || {
+        let n = usize::from(*b.first()?);
+        let name = b.get(1..1 + n)?;
+        b = b.get(1 + n..).unwrap_or(&[]);
+        Some(name)
+    })
+}
+
 fn xff_name(o: &AppMetaOptions) -> &str {
     o.xff
         .as_ref()
@@ -230,7 +268,7 @@ fn xff(meta: &mut AppMeta, m: &mut Map<String, Value>, value: Option<&[u8]>, o: 
         .filter(|a| !a.is_empty());
     let pick = match cfg.deployment {
         XffDeployment::Forward => list.next(),
-        XffDeployment::Reverse => list.last(),
+        XffDeployment::Reverse => list.next_back(),
     };
     let Some(addr) = pick
         .and_then(|a| std::str::from_utf8(a).ok())
@@ -250,7 +288,12 @@ fn http_request(m: &mut Map<String, Value>, r: &http::Request<'_>) {
     if let Some(host) = r.host() {
         // The host without a port, as libhtp normalises it.
         let h = match host.iter().rposition(|&c| c == b':') {
-            Some(i) if !host.starts_with(b"[") || host.get(i - 1) == Some(&b']') => &host[..i],
+            Some(i)
+                if !host.starts_with(b"[")
+                    || i.checked_sub(1).and_then(|j| host.get(j)) == Some(&b']') =>
+            {
+                &host[..i]
+            }
             _ => host,
         };
         m.insert("hostname".into(), wire_string(h.trim_ascii()).into());
@@ -479,6 +522,15 @@ mod tests {
         assert_eq!(d["rcode"], "NXDOMAIN");
         assert_eq!(d["queries"][0]["rrname"], "a.b");
         assert_eq!(d["queries"][0]["rrtype"], "A");
+    }
+
+    #[test]
+    fn alpn_list_stops_at_a_malformed_tail() {
+        let names: Vec<&[u8]> = alpn_list(b"\x00\x0c\x02h2\x08http/1.1").collect();
+        assert_eq!(names, [&b"h2"[..], b"http/1.1"]);
+        let names: Vec<&[u8]> = alpn_list(b"\x00\x09\x02h2\x08http").collect();
+        assert_eq!(names, [&b"h2"[..]]);
+        assert_eq!(alpn_list(b"").count(), 0);
     }
 
     #[test]
