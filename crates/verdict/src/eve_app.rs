@@ -524,6 +524,55 @@ mod tests {
         assert_eq!(d["queries"][0]["rrtype"], "A");
     }
 
+    /// A TLS record with a ClientHello offering `sni` and the `alpn` names.
+    fn client_hello(sni: &[u8], alpn: &[&[u8]]) -> Vec<u8> {
+        let mut list = vec![0u8];
+        list.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+        list.extend_from_slice(sni);
+        let mut exts = vec![0, 0];
+        exts.extend_from_slice(&(list.len() as u16 + 2).to_be_bytes());
+        exts.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        exts.extend_from_slice(&list);
+        let mut protos = Vec::new();
+        for p in alpn {
+            protos.push(p.len() as u8);
+            protos.extend_from_slice(p);
+        }
+        exts.extend_from_slice(&[0, 16]);
+        exts.extend_from_slice(&(protos.len() as u16 + 2).to_be_bytes());
+        exts.extend_from_slice(&(protos.len() as u16).to_be_bytes());
+        exts.extend_from_slice(&protos);
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[1; 32]);
+        body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut hs = vec![1];
+        hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn tls_client_hello_fields() {
+        let ch = client_hello(b"a.example\xff", &[b"h2", b"http/1.1"]);
+        let m = app_meta(
+            &snap(AppProto::Tls, Transport::Tcp, true, &ch),
+            &AppMetaOptions::default(),
+        );
+        let t = &m.fields["tls"];
+        assert_eq!(t["sni"], "a.example\\xFF");
+        assert_eq!(t["client_alpns"], json!(["h2", "http/1.1"]));
+        assert_eq!(t["ja3"]["hash"].as_str().map(str::len), Some(32));
+        assert!(t["ja3"]["string"]
+            .as_str()
+            .unwrap()
+            .starts_with("771,4865,"));
+    }
+
     #[test]
     fn alpn_list_stops_at_a_malformed_tail() {
         let names: Vec<&[u8]> = alpn_list(b"\x00\x0c\x02h2\x08http/1.1").collect();
