@@ -126,6 +126,49 @@ pub struct Alert {
     pub stream: bool,
     /// The app-layer transaction it matched (EVE `tx_id`), for app-layer rules.
     pub tx_id: Option<u64>,
+    /// The app-layer message the alert's packet carried (or its transaction's, for
+    /// app-layer rules), for the EVE writer's `http`/`dns`/`tls`/`ssh` alert metadata.
+    /// Filled by the engine only for alerts actually raised, never per packet.
+    pub app: Option<Arc<AppSnapshot>>,
+}
+
+/// A bounded copy of the app-layer message an alert fired on: outputs parse it again
+/// (with [`verdict_applayer::parse_as`]) only when they write the alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSnapshot {
+    /// The message's protocol.
+    pub proto: verdict_applayer::AppProto,
+    /// How it was carried (DNS differs over TCP and UDP).
+    pub transport: verdict_applayer::Transport,
+    /// It was sent by the client.
+    pub to_server: bool,
+    /// The message's first bytes, at most [`AppSnapshot::MAX_LEN`].
+    pub bytes: Box<[u8]>,
+    /// For a to-client HTTP response: the head of the request it answers (for `hostname`,
+    /// `url`, `xff`...); for a TLS server message: the flow's ClientHello (`sni`, `ja3`,
+    /// `client_alpns`); empty otherwise.
+    pub request: Box<[u8]>,
+}
+
+impl AppSnapshot {
+    /// The most bytes of a message kept for logging.
+    pub const MAX_LEN: usize = 64 << 10;
+
+    /// A snapshot of `bytes` (cut to [`AppSnapshot::MAX_LEN`]).
+    pub fn new(
+        proto: verdict_applayer::AppProto,
+        transport: verdict_applayer::Transport,
+        to_server: bool,
+        bytes: &[u8],
+    ) -> AppSnapshot {
+        AppSnapshot {
+            proto,
+            transport,
+            to_server,
+            bytes: bytes[..bytes.len().min(Self::MAX_LEN)].into(),
+            request: Box::default(),
+        }
+    }
 }
 
 impl Alert {
@@ -137,6 +180,75 @@ impl Alert {
         } else {
             "allowed"
         }
+    }
+}
+
+/// Gives each alert a snapshot of the app-layer message it fired on: its transaction's
+/// message for app-layer rules, else the packet's last message (TCP) or its UDP payload
+/// (`udp`: the flow's detected protocol and the datagram's payload). Runs only for raised
+/// alerts, so packets without alerts copy nothing.
+fn attach_app(
+    alerts: &mut [Alert],
+    messages: &[verdict_applayer::flow::AppMessage<'_>],
+    udp: Option<(verdict_applayer::AppProto, &[u8])>,
+    request: Option<&(u64, Box<[u8]>)>,
+    to_server: bool,
+) {
+    let mut last: Option<(u64, Arc<AppSnapshot>)> = None;
+    for a in alerts.iter_mut() {
+        let msg = match a.tx_id {
+            Some(tx) => messages
+                .iter()
+                .rev()
+                .find(|m| m.tx_id == tx)
+                .or(messages.last()),
+            None => messages.last(),
+        };
+        let snap = match (msg, udp) {
+            (Some(m), _) => {
+                if let Some((_, s)) = last.as_ref().filter(|(tx, _)| *tx == m.tx_id) {
+                    Some(s.clone())
+                } else {
+                    let mut s = AppSnapshot::new(
+                        m.proto,
+                        verdict_applayer::Transport::Tcp,
+                        to_server,
+                        m.bytes,
+                    );
+                    // An HTTP response gets its own request's head; a TLS server message
+                    // the flow's ClientHello.
+                    if let Some((_, head)) = request.filter(|(tx, _)| {
+                        !to_server
+                            && match m.proto {
+                                verdict_applayer::AppProto::Http => *tx == m.tx_id,
+                                verdict_applayer::AppProto::Tls => true,
+                                _ => false,
+                            }
+                    }) {
+                        s.request = head.clone();
+                    }
+                    let s = Arc::new(s);
+                    last = Some((m.tx_id, s.clone()));
+                    Some(s)
+                }
+            }
+            (None, Some((proto, payload))) if !payload.is_empty() => {
+                if let Some((_, s)) = last.as_ref() {
+                    Some(s.clone())
+                } else {
+                    let s = Arc::new(AppSnapshot::new(
+                        proto,
+                        verdict_applayer::Transport::Udp,
+                        to_server,
+                        payload,
+                    ));
+                    last = Some((0, s.clone()));
+                    Some(s)
+                }
+            }
+            _ => None,
+        };
+        a.app = snap;
     }
 }
 
@@ -186,7 +298,7 @@ pub struct Outcome {
 ///         if let Some(n) = flow { *n += 1; }
 ///         if pkt.payload.windows(6).any(|w| w == b"secret") {
 ///             alerts.push(Alert { action: RuleAction::Drop, info: self.info.clone(),
-///                                 stream: false, tx_id: None });
+///                                 stream: false, tx_id: None, app: None });
 ///             return Outcome { action: Some(RuleAction::Drop), flow: true, ..Default::default() };
 ///         }
 ///         Outcome::default()
@@ -901,6 +1013,13 @@ fn stream_end<I: Inspector>(
         let mut alerts = Vec::new();
         let outcome = inspector.inspect_ext(f.last_seen, &input, &extra, Some(state), &mut alerts);
         cap_alerts(&mut alerts, 0, alert_limit, stats);
+        attach_app(
+            &mut alerts,
+            &messages,
+            None,
+            st.last_request.as_ref(),
+            to_server,
+        );
         stats.alerts_suppressed += u64::from(outcome.suppressed);
         stats.alerts += alerts.len() as u64;
         let packet = PacketSummary {
@@ -1762,6 +1881,26 @@ impl<I: Inspector> Layers<'_, I> {
             }
         }
         cap_alerts(alerts, before, self.cfg.alert_limit(), self.stats);
+        if alerts.len() > before {
+            let udp = match (pkt.l4, fd.udp_proto) {
+                (L4::Udp { .. }, Some(p)) => Some((p, pkt.payload)),
+                _ => None,
+            };
+            let request = st.and_then(|s| s.last_request.as_ref());
+            attach_app(
+                &mut alerts[before..],
+                &messages,
+                udp,
+                request,
+                tracked.to_server,
+            );
+        }
+        drop(messages);
+        if tracked.to_server {
+            if let Some(s) = fd.stream.as_deref_mut() {
+                s.note_request();
+            }
+        }
         self.stats.alerts_suppressed += u64::from(out.suppressed);
         let raised = alerts.len().saturating_sub(before);
         self.stats.alerts += raised as u64;

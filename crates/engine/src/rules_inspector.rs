@@ -201,6 +201,7 @@ impl Inspector for RulesInspector {
                     info: info(),
                     stream: m.stream,
                     tx_id: m.tx_id,
+                    app: None,
                 });
             }
             if m.alert {
@@ -209,6 +210,7 @@ impl Inspector for RulesInspector {
                     info: info(),
                     stream: m.stream,
                     tx_id: m.tx_id,
+                    app: None,
                 });
             } else {
                 // `noalert`, a threshold's suppression, or a pass rule (which Suricata marks

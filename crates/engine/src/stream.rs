@@ -69,6 +69,11 @@ pub(crate) struct TcpStream {
     /// The ISNs of the client's SYNs before the SYN-ACK (the first ones, bounded), with the
     /// length of the data each carried (TCP Fast Open).
     syn_isns: Vec<(u32, u32)>,
+    /// The head of the flow's latest HTTP request (or its TLS ClientHello), with its
+    /// transaction id, kept so that alerts on the response can log the request's fields
+    /// (`hostname`, `url`, `xff`; `sni`, `ja3`, `client_alpns`). Copied once per request,
+    /// when its head is complete.
+    pub last_request: Option<(u64, Box<[u8]>)>,
 }
 
 /// SYNs with a new ISN Suricata queues before the handshake completes
@@ -143,6 +148,50 @@ impl TcpStream {
             syns_queued: 0,
             synack_seen: false,
             syn_isns: Vec::new(),
+            last_request: None,
+        }
+    }
+
+    /// Remembers the head of a new HTTP request of this packet (to-server messages), for
+    /// [`TcpStream::last_request`]. Parses only messages of a transaction not yet kept.
+    pub fn note_request(&mut self) {
+        match self.app.proto() {
+            Some(verdict_applayer::AppProto::Http) => {}
+            Some(verdict_applayer::AppProto::Tls) => {
+                // The ClientHello: server-side alerts log its sni, ja3 and ALPNs.
+                if self.last_request.is_none() {
+                    if let Some(m) = self
+                        .app
+                        .messages(true)
+                        .find(|m| verdict_applayer::tls::ClientHello::parse(m.bytes).is_ok())
+                    {
+                        let end = m.bytes.len().min(crate::AppSnapshot::MAX_LEN);
+                        self.last_request = Some((m.tx_id, m.bytes[..end].into()));
+                    }
+                }
+                return;
+            }
+            _ => return,
+        }
+        for m in self.app.messages(true) {
+            if self
+                .last_request
+                .as_ref()
+                .is_some_and(|(tx, _)| *tx == m.tx_id)
+            {
+                continue;
+            }
+            let Ok(r) = verdict_applayer::http::Request::parse(m.bytes) else {
+                continue;
+            };
+            if r.headers_complete() {
+                let end = m
+                    .bytes
+                    .len()
+                    .saturating_sub(r.body().len())
+                    .min(crate::AppSnapshot::MAX_LEN);
+                self.last_request = Some((m.tx_id, m.bytes[..end].into()));
+            }
         }
     }
 

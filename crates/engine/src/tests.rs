@@ -36,6 +36,7 @@ impl Inspector for Needle {
                     info: self.info.clone(),
                     stream: false,
                     tx_id: None,
+                    app: None,
                 });
             }
             return Outcome {
@@ -843,6 +844,7 @@ impl Inspector for Many {
                 }),
                 stream: false,
                 tx_id: None,
+                app: None,
             });
         }
         Outcome {
@@ -1185,4 +1187,92 @@ fn a_request_released_by_the_servers_ack_is_inspected_with_the_next_client_packe
     // ... and inspected with the client's next one, once.
     assert_eq!(client_says(&mut e, 13, end, b""), [1]);
     assert!(client_says(&mut e, 14, end, b"").is_empty());
+}
+
+#[test]
+fn http_alerts_carry_their_message_and_response_alerts_the_request_head() {
+    let mut e = stream_engine(
+        "alert http any any -> any any (http.uri; content:\"/x\"; sid:1;)\n\
+         alert http any any -> any any (http.stat_code; content:\"404\"; sid:2;)\n\
+         alert tcp any any -> any any (content:\"nothing-app\"; sid:3;)",
+        false,
+    );
+    let req = b"GET /x HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.3.3.3\r\n\r\n";
+    let d = e.inspect(
+        t(10),
+        &tcp_segment(0x18, 101, 501, req, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    let snap = d.alerts[0].app.as_deref().expect("request snapshot");
+    assert_eq!(snap.proto, verdict_applayer::AppProto::Http);
+    assert!(snap.to_server);
+    assert_eq!(&snap.bytes[..], &req[..]);
+    assert!(snap.request.is_empty());
+    let resp = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    let d = e.inspect(
+        t(11),
+        &tcp_segment(0x18, 501, 101 + req.len() as u32, resp, true),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.iter().map(|a| a.info.sid).collect::<Vec<_>>(), [2]);
+    let snap = d.alerts[0].app.as_deref().expect("response snapshot");
+    assert!(!snap.to_server);
+    assert_eq!(&snap.bytes[..], &resp[..]);
+    assert_eq!(&snap.request[..], &req[..]);
+}
+
+#[test]
+fn dns_and_ssh_alerts_carry_their_message() {
+    // DNS over UDP: the datagram's payload.
+    let parsed = verdict_rules::parse_str(
+        "alert dns any any -> any any (dns.query; content:\"a.b\"; sid:1;)",
+        "t.rules",
+    );
+    let (set, _) =
+        verdict_rules::RuleSet::compile(&parsed.rules, &verdict_rules::Vars::suricata_defaults());
+    let mut e = Engine::new(RulesInspector::new(Arc::new(set)), EngineConfig::default());
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(b"\x01a\x01b\x00\x00\x01\x00\x01");
+    let d = e.inspect(
+        t(0),
+        &udp_packet(5353, 53, &q, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    let snap = d.alerts[0].app.as_deref().expect("dns snapshot");
+    assert_eq!(snap.proto, verdict_applayer::AppProto::Dns);
+    assert_eq!(snap.transport, verdict_applayer::Transport::Udp);
+    assert_eq!(&snap.bytes[..], &q[..]);
+
+    // SSH: the banner.
+    let mut e = stream_engine(
+        "alert ssh any any -> any any (ssh.software; content:\"OpenSSH\"; sid:1;)",
+        false,
+    );
+    let banner = b"SSH-2.0-OpenSSH_9.6\r\n";
+    let d = e.inspect(
+        t(10),
+        &tcp_segment(0x18, 101, 501, banner, false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    let snap = d.alerts[0].app.as_deref().expect("ssh snapshot");
+    assert_eq!(snap.proto, verdict_applayer::AppProto::Ssh);
+    assert_eq!(&snap.bytes[..], &banner[..]);
+}
+
+#[test]
+fn alerts_without_an_app_layer_carry_no_snapshot() {
+    let mut e = stream_engine(
+        "alert tcp any any -> any any (content:\"zzz\"; sid:1;)",
+        false,
+    );
+    let d = e.inspect(
+        t(10),
+        &tcp_segment(0x18, 101, 501, b"\x00\x01zzz", false),
+        PacketMeta::default(),
+    );
+    assert_eq!(d.alerts.len(), 1);
+    assert!(d.alerts[0].app.is_none());
 }

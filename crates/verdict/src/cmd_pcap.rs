@@ -142,6 +142,7 @@ pub fn run(args: PcapArgs) -> anyhow::Result<ExitCode> {
             payload_printable: cfg.alert_option("payload-printable"),
             packet: cfg.alert_option("packet"),
         },
+        app_meta: cfg.alert_app_meta(),
     };
     let sim = Simulation {
         defrag_memcap_at: args.simulate_defrag_memcap,
@@ -466,7 +467,7 @@ fn parse_action_order(names: &[String]) -> anyhow::Result<Vec<verdict_rules::Act
 }
 
 /// Which events to write.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Outputs {
     /// Alert events.
     pub alerts: bool,
@@ -476,6 +477,8 @@ pub struct Outputs {
     pub flows: bool,
     /// Payload fields in alerts.
     pub payload: eve::PayloadOptions,
+    /// App-layer metadata in alerts (`http`, `dns`, `tls`, `ssh`; `xff`).
+    pub app_meta: crate::eve_app::AppMetaOptions,
 }
 
 /// Failures to simulate while reading a capture (Suricata's QA `--simulate-*` options).
@@ -550,6 +553,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
         if outputs.alerts {
             for a in d.alerts {
                 let mut ev = eve::alert_event(&ctx, &p, a);
+                ev.add_app_meta(a, &outputs.app_meta);
                 ev.verdict = verdict;
                 ev.add_payload(data, &p, false, &outputs.payload);
                 if a.stream && !d.stream_payload.is_empty() {
@@ -573,6 +577,7 @@ pub fn inspect_capture<I: Inspector, W: std::io::Write>(
             if outputs.alerts {
                 for a in d.alerts_of(inner) {
                     let mut ev = eve::inner_alert_event(&ctx, inner, a);
+                    ev.add_app_meta(a, &outputs.app_meta);
                     ev.verdict = verdict;
                     let defrag = inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG;
                     if defrag {
@@ -686,6 +691,7 @@ fn write_ended<I: Inspector, W: std::io::Write>(
         };
         let mut ev = eve::alert_event(&ctx, &a.packet, &a.alert);
         ev.header.pkt_src = verdict_engine::PKT_SRC_STREAM_END;
+        ev.add_app_meta(&a.alert, &outputs.app_meta);
         if a.alert.stream {
             ev.add_stream_payload(&a.payload, &outputs.payload);
         }
@@ -873,6 +879,7 @@ mod tests {
                 drops,
                 flows: true,
                 payload: eve::PayloadOptions::default(),
+                app_meta: crate::eve_app::AppMetaOptions::default(),
             },
             Simulation::default(),
         )

@@ -379,6 +379,10 @@ impl Daemon {
                 payload: cfg.outputs.payload,
                 payload_printable: cfg.outputs.payload_printable,
                 packet: cfg.outputs.packet,
+            })
+            .with_app_meta(crate::eve_app::AppMetaOptions {
+                enabled: cfg.outputs.alert_metadata,
+                xff: cfg.outputs.xff.clone(),
             });
             let h = runtime::spawn_queue(
                 q,

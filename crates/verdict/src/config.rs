@@ -453,6 +453,12 @@ pub struct Outputs {
     pub payload_printable: bool,
     /// Alerts carry the whole IP packet, base64 (`packet: yes`).
     pub packet: bool,
+    /// Alerts carry the app-layer transaction they fired on (`http`, `dns`, `tls`, `ssh`
+    /// objects; Suricata's `metadata: yes`, on by default).
+    pub alert_metadata: bool,
+    /// `X-Forwarded-For` handling of alerts on HTTP (`[outputs.xff]`: `mode` `extra-data` or
+    /// `overwrite`, `deployment` `reverse` or `forward`, `header`); absent: off.
+    pub xff: Option<crate::eve_app::XffConfig>,
 }
 
 impl Default for Outputs {
@@ -465,6 +471,8 @@ impl Default for Outputs {
             payload: false,
             payload_printable: false,
             packet: false,
+            alert_metadata: true,
+            xff: None,
         }
     }
 }
@@ -798,6 +806,24 @@ mod tests {
             c.rules.vars.get("HOME_NET").map(String::as_str),
             Some("[10.0.0.0/8,192.168.0.0/16,172.16.0.0/12]")
         );
+    }
+
+    #[test]
+    fn alert_metadata_and_xff() {
+        let c = parse("").unwrap();
+        assert!(c.outputs.alert_metadata);
+        assert_eq!(c.outputs.xff, None);
+        let c = parse(
+            "[outputs]\nalert_metadata = false\n[outputs.xff]\nmode = \"overwrite\"\n\
+             deployment = \"forward\"\n",
+        )
+        .unwrap();
+        assert!(!c.outputs.alert_metadata);
+        let x = c.outputs.xff.unwrap();
+        assert_eq!(x.mode, crate::eve_app::XffMode::Overwrite);
+        assert_eq!(x.deployment, crate::eve_app::XffDeployment::Forward);
+        assert_eq!(x.header, "X-Forwarded-For");
+        assert!(parse("[outputs.xff]\nmode = \"sideways\"\n").is_err());
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Serialize for EveTimestamp {
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -350,6 +350,10 @@ pub struct AlertEvent<'a> {
     pub tx_id: Option<u64>,
     /// The alert.
     pub alert: EveAlert<'a>,
+    /// App-layer metadata of the transaction the alert fired on (`http`, `dns`, `tls`,
+    /// `ssh`), added by [`AlertEvent::add_app_meta`].
+    #[serde(flatten)]
+    pub app: serde_json::Map<String, serde_json::Value>,
     /// Flow facts.
     pub flow: EveFlow,
     /// The packet's final verdict (IPS mode), set by the caller.
@@ -432,6 +436,23 @@ pub struct PayloadOptions {
 }
 
 impl AlertEvent<'_> {
+    /// Adds the app-layer metadata of `alert` (when it has a snapshot and `o` enables it);
+    /// with `xff` overwrite, the client's address becomes the forwarded one.
+    pub fn add_app_meta(&mut self, alert: &Alert, o: &crate::eve_app::AppMetaOptions) {
+        let Some(snap) = alert.app.as_deref() else {
+            return;
+        };
+        let meta = crate::eve_app::app_meta(snap, o);
+        if let Some(ip) = meta.overwrite_client {
+            if self.direction == "to_server" {
+                self.header.src_ip = EveAddr(ip);
+            } else {
+                self.header.dest_ip = EveAddr(ip);
+            }
+        }
+        self.app = meta.fields;
+    }
+
     /// Adds the payload/packet fields the options ask for. `wire` is the buffer given to the
     /// engine; `inner` says the event is about a packet found inside it.
     pub fn add_payload(&mut self, wire: &[u8], p: &PacketSummary, inner: bool, o: &PayloadOptions) {
@@ -553,6 +574,7 @@ pub fn alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(p),
+        app: serde_json::Map::new(),
         verdict: None,
         payload: None,
         payload_printable: None,
@@ -719,6 +741,7 @@ pub fn inner_alert_event<'a>(
             ips: ctx.ips,
         },
         flow: EveFlow::of(&inner.packet),
+        app: serde_json::Map::new(),
         verdict: None,
         payload: None,
         payload_printable: None,
@@ -1030,6 +1053,7 @@ mod tests {
             info: Arc::new(AlertInfo::default()),
             stream: false,
             tx_id: None,
+            app: None,
         };
         let ctx = EventContext {
             ts: Duration::ZERO,
@@ -1108,6 +1132,11 @@ mod tests {
         }
     }
 
+    /// The sample to-server packet, for other test modules.
+    pub(super) fn summary_for_app_meta() -> PacketSummary {
+        summary()
+    }
+
     #[test]
     fn alert_and_drop_shapes() {
         let p = summary();
@@ -1129,6 +1158,7 @@ mod tests {
             info,
             stream: false,
             tx_id: None,
+            app: None,
         };
         let ctx = EventContext {
             ts: Duration::from_secs(1_704_110_400),
@@ -1221,5 +1251,109 @@ mod tests {
             serde_json::to_value(stats_event(Duration::ZERO, StatsCounters::default())).unwrap();
         assert_eq!(st["event_type"], "stats");
         assert_eq!(st["stats"]["decoder"]["pkts"], 0);
+    }
+}
+
+#[cfg(test)]
+mod app_meta_tests {
+    use super::*;
+    use crate::eve_app::{AppMetaOptions, XffConfig, XffMode};
+    use std::sync::Arc;
+    use verdict_applayer::{AppProto, Transport};
+    use verdict_engine::{AlertInfo, AppSnapshot, RuleAction};
+
+    fn alert_with(snap: Option<AppSnapshot>) -> Alert {
+        Alert {
+            action: RuleAction::Alert,
+            info: Arc::new(AlertInfo::default()),
+            stream: false,
+            tx_id: Some(0),
+            app: snap.map(Arc::new),
+        }
+    }
+
+    fn json_of(ev: &AlertEvent<'_>) -> serde_json::Value {
+        serde_json::to_value(ev).unwrap()
+    }
+
+    #[test]
+    fn alert_json_carries_the_http_object_beside_app_proto_and_direction() {
+        let p = tests_summary();
+        let req = b"POST /up HTTP/1.0\r\nHost: a.example\r\nUser-Agent: t\r\n\r\n";
+        let alert = alert_with(Some(AppSnapshot::new(
+            AppProto::Http,
+            Transport::Tcp,
+            true,
+            req,
+        )));
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: None,
+            ips: false,
+        };
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(&alert, &AppMetaOptions::default());
+        let a = json_of(&ev);
+        assert_eq!(a["direction"], "to_server");
+        assert_eq!(a["http"]["hostname"], "a.example");
+        assert_eq!(a["http"]["url"], "/up");
+        assert_eq!(a["http"]["http_method"], "POST");
+        assert_eq!(a["http"]["protocol"], "HTTP/1.0");
+        assert_eq!(a["http"]["http_user_agent"], "t");
+        // Off: no object.
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(
+            &alert,
+            &AppMetaOptions {
+                enabled: false,
+                xff: None,
+            },
+        );
+        assert!(json_of(&ev).get("http").is_none());
+        // No snapshot: nothing added.
+        let bare = alert_with(None);
+        let mut ev = alert_event(&ctx, &p, &bare);
+        ev.add_app_meta(&bare, &AppMetaOptions::default());
+        let a = json_of(&ev);
+        for k in ["http", "dns", "tls", "ssh"] {
+            assert!(a.get(k).is_none(), "{k}");
+        }
+    }
+
+    #[test]
+    fn xff_overwrite_replaces_the_client_address() {
+        let p = tests_summary();
+        let req = b"GET / HTTP/1.1\r\nX-Real: 192.0.2.7, 10.3.3.3\r\n\r\n";
+        let alert = alert_with(Some(AppSnapshot::new(
+            AppProto::Http,
+            Transport::Tcp,
+            true,
+            req,
+        )));
+        let ctx = EventContext {
+            ts: Duration::ZERO,
+            pcap_cnt: None,
+            in_iface: None,
+            ips: false,
+        };
+        let o = AppMetaOptions {
+            enabled: true,
+            xff: Some(XffConfig {
+                mode: XffMode::Overwrite,
+                header: "X-Real".into(),
+                ..XffConfig::default()
+            }),
+        };
+        let mut ev = alert_event(&ctx, &p, &alert);
+        ev.add_app_meta(&alert, &o);
+        let a = json_of(&ev);
+        assert_eq!(a["src_ip"], "10.3.3.3");
+        assert_eq!(a["dest_ip"], "198.18.0.2");
+        assert!(a["http"].get("xff").is_none());
+    }
+
+    fn tests_summary() -> PacketSummary {
+        tests::summary_for_app_meta()
     }
 }

@@ -20,6 +20,7 @@
 //!   (`NFQA_CT`) where the kernel allows it, else through ctnetlink ([`crate::ctmark`]).
 //!   Each flow is reported once (a bounded set of recently bypassed flow ids).
 
+use crate::eve_app::AppMetaOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -168,6 +169,7 @@ pub struct EngineInspector {
     engine: Engine<RulesInspector>,
     eve: Option<SharedEve>,
     payload: PayloadOptions,
+    app_meta: AppMetaOptions,
     bypass_bytes: Option<u64>,
     clock: (Instant, Duration),
     packets: u64,
@@ -184,6 +186,7 @@ fn write_events(
     d: &Decision<'_>,
     wire: &[u8],
     payload: &PayloadOptions,
+    app_meta: &AppMetaOptions,
     ts: Duration,
     pcap_cnt: u64,
 ) {
@@ -213,6 +216,7 @@ fn write_events(
     if let Some(p) = outer {
         for a in d.alerts {
             let mut ev = alert_event(&ctx, p, a);
+            ev.add_app_meta(a, app_meta);
             ev.verdict = verdict;
             ev.add_payload(wire, p, false, payload);
             if a.stream && !d.stream_payload.is_empty() {
@@ -233,6 +237,7 @@ fn write_events(
     for inner in d.inner {
         for a in d.alerts_of(inner) {
             let mut ev = inner_alert_event(&ctx, inner, a);
+            ev.add_app_meta(a, app_meta);
             ev.verdict = verdict;
             if inner.pkt_src == verdict_engine::PKT_SRC_DEFRAG {
                 ev.add_payload(d.reassembled, &inner.packet, false, payload);
@@ -274,6 +279,7 @@ impl EngineInspector {
             engine: Engine::new(RulesInspector::new(rules), cfg),
             eve,
             payload: PayloadOptions::default(),
+            app_meta: AppMetaOptions::default(),
             bypass_bytes: bypass_bytes.filter(|b| *b > 0),
             clock: (Instant::now(), wall_clock()),
             packets: 0,
@@ -296,6 +302,13 @@ impl EngineInspector {
     /// Which packet bytes alert events carry (none by default, as Suricata).
     pub fn with_payload(mut self, payload: PayloadOptions) -> Self {
         self.payload = payload;
+        self
+    }
+
+    /// Whether alert events carry app-layer metadata (`http`, `dns`, `tls`, `ssh`; on by
+    /// default, as Suricata).
+    pub fn with_app_meta(mut self, app_meta: AppMetaOptions) -> Self {
+        self.app_meta = app_meta;
         self
     }
 
@@ -366,7 +379,15 @@ impl PacketInspector for EngineInspector {
             alerts: u32::try_from(alerts).unwrap_or(u32::MAX),
         };
         if let Some(eve) = &self.eve {
-            write_events(eve, &d, packet.payload, &self.payload, ts, pcap_cnt);
+            write_events(
+                eve,
+                &d,
+                packet.payload,
+                &self.payload,
+                &self.app_meta,
+                ts,
+                pcap_cnt,
+            );
         }
         judgement
     }

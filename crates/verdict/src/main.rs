@@ -20,6 +20,7 @@ mod cmd_triage;
 mod config;
 mod ctmark;
 mod eve;
+mod eve_app;
 mod live;
 mod metrics;
 mod ruleload;

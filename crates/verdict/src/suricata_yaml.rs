@@ -289,6 +289,59 @@ impl SuricataConfig {
         })
     }
 
+    /// The EVE `alert` type's app-layer settings: `metadata` (on unless `no`) and `xff`
+    /// (`enabled`, `mode: extra-data|overwrite`, `deployment: reverse|forward`, `header`).
+    pub fn alert_app_meta(&self) -> crate::eve_app::AppMetaOptions {
+        use crate::eve_app::{AppMetaOptions, XffConfig, XffDeployment, XffMode};
+        let mut o = AppMetaOptions::default();
+        let Some(types) = self.eve_types() else {
+            return o;
+        };
+        let alert = types.iter().find_map(|t| match t {
+            Yaml::Hash(h) => match h.get(&Yaml::String("alert".into())) {
+                Some(Yaml::Hash(a)) => Some(a),
+                _ => None,
+            },
+            _ => None,
+        });
+        let Some(alert) = alert else {
+            return o;
+        };
+        let key = |h: &'_ yaml_rust2::yaml::Hash, k: &str| h.get(&Yaml::String(k.into())).cloned();
+        if let Some(m) = key(alert, "metadata") {
+            // `metadata: no` turns it off; a map of sub-options (`app-layer: no`) also can.
+            o.enabled = match &m {
+                Yaml::Hash(mh) => key(mh, "app-layer")
+                    .as_ref()
+                    .and_then(as_bool)
+                    .unwrap_or(true),
+                other => as_bool(other).unwrap_or(true),
+            };
+        }
+        if let Some(Yaml::Hash(x)) = key(alert, "xff") {
+            if key(&x, "enabled")
+                .as_ref()
+                .and_then(as_bool)
+                .unwrap_or(false)
+            {
+                let d = XffConfig::default();
+                let text = |k: &str| key(&x, k).as_ref().and_then(scalar);
+                o.xff = Some(XffConfig {
+                    mode: match text("mode").as_deref() {
+                        Some("overwrite") => XffMode::Overwrite,
+                        _ => XffMode::ExtraData,
+                    },
+                    deployment: match text("deployment").as_deref() {
+                        Some("forward") => XffDeployment::Forward,
+                        _ => XffDeployment::Reverse,
+                    },
+                    header: text("header").unwrap_or(d.header),
+                });
+            }
+        }
+        o
+    }
+
     /// Whether EVE `flow` events are written (true without an EVE output in the config).
     pub fn flow_log(&self) -> bool {
         let Some(types) = self.eve_types() else {
