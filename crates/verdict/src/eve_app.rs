@@ -157,6 +157,28 @@ pub fn app_meta(snap: &AppSnapshot, o: &AppMetaOptions) -> AppMeta {
         Parsed::Dns(msg) => {
             meta.fields.insert("dns".into(), dns_object(&msg));
         }
+        // FTP as Suricata's alert metadata names it: the command, or the reply's code and
+        // lines.
+        Parsed::FtpCommand(c) => {
+            let mut m = Map::new();
+            m.insert("command".into(), wire_string(c.verb).into());
+            if !c.arg.is_empty() {
+                m.insert("command_data".into(), wire_string(c.arg).into());
+            }
+            meta.fields.insert("ftp".into(), Value::Object(m));
+        }
+        Parsed::FtpReply(r) => {
+            let mut m = Map::new();
+            m.insert(
+                "completion_code".into(),
+                Value::Array(vec![wire_string(r.code).into()]),
+            );
+            m.insert(
+                "reply".into(),
+                Value::Array(r.lines().take(32).map(|l| wire_string(l).into()).collect()),
+            );
+            meta.fields.insert("ftp".into(), Value::Object(m));
+        }
         Parsed::TlsClientHello(ch) => {
             let mut m = Map::new();
             client_hello(&mut m, &ch);
@@ -471,6 +493,19 @@ mod tests {
         let m = app_meta(&s, &o);
         assert!(m.fields.is_empty());
         assert_eq!(m.overwrite_client, Some("1.1.1.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn ftp_command_and_reply_fields() {
+        let s = snap(AppProto::Ftp, Transport::Tcp, true, b"RETR secret.txt\r\n");
+        let m = app_meta(&s, &AppMetaOptions::default());
+        assert_eq!(m.fields["ftp"]["command"], "RETR");
+        assert_eq!(m.fields["ftp"]["command_data"], "secret.txt");
+        let r = b"230-Welcome\r\n230 Logged in\r\n";
+        let s = snap(AppProto::Ftp, Transport::Tcp, false, r);
+        let m = app_meta(&s, &AppMetaOptions::default());
+        assert_eq!(m.fields["ftp"]["completion_code"][0], "230");
+        assert_eq!(m.fields["ftp"]["reply"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]
