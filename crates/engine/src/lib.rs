@@ -1649,6 +1649,18 @@ impl<I: Inspector> Layers<'_, I> {
             Some(false) => return res,
             None => {}
         }
+        // The raw transport header: between the IP header and the payload; for SCTP the
+        // whole SCTP packet (common header and chunks), which its keywords read.
+        let ip_end = offset_in(base, pkt.ip.header) + pkt.ip.header.len();
+        let l4_header = match pkt.l4 {
+            L4::Tcp { .. } | L4::Udp { .. } | L4::Icmp { .. } => base
+                .get(ip_end..offset_in(base, pkt.payload))
+                .unwrap_or(&[]),
+            L4::Sctp { .. } => base
+                .get(ip_end..offset_in(base, pkt.payload) + pkt.payload.len())
+                .unwrap_or(&[]),
+            _ => &[],
+        };
         let input = PacketInput {
             ip: IpInput {
                 src: pkt.ip.src,
@@ -1700,6 +1712,12 @@ impl<I: Inspector> Layers<'_, I> {
             // inner packet is inspected separately.
             payload: if matches!(pkt.l4, L4::Other) && matches!(pkt.ip.proto, 4 | 41 | 47) {
                 &[]
+            } else if matches!(pkt.l4, L4::Sctp { .. }) {
+                // As Suricata: an SCTP packet's payload is its first DATA chunk's user data
+                // (none without one); `sctp.chunk_data` reaches every DATA chunk.
+                verdict_rules::input::sctp_data(l4_header)
+                    .next()
+                    .unwrap_or(&[])
             } else {
                 pkt.payload
             },
@@ -1717,14 +1735,6 @@ impl<I: Inspector> Layers<'_, I> {
             },
         };
         let before = alerts.len();
-        // The raw transport header: between the IP header and the payload.
-        let ip_end = offset_in(base, pkt.ip.header) + pkt.ip.header.len();
-        let l4_header = match pkt.l4 {
-            L4::Tcp { .. } | L4::Udp { .. } | L4::Icmp { .. } | L4::Sctp { .. } => base
-                .get(ip_end..offset_in(base, pkt.payload))
-                .unwrap_or(&[]),
-            _ => &[],
-        };
         let mut event_names = [""; verdict_decode::event::MAX];
         let mut n_events = 0;
         for (slot, name) in event_names

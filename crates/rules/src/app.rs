@@ -438,7 +438,9 @@ impl<'a> AppView<'a> {
             | Buffer::TcpHdr
             | Buffer::UdpHdr
             | Buffer::Icmpv4Hdr
-            | Buffer::Icmpv6Hdr => return None,
+            | Buffer::Icmpv6Hdr
+            | Buffer::SctpHdr
+            | Buffer::SctpChunkData => return None,
         };
         // A header that is present with an empty value is an empty buffer (`bsize:0` and
         // negated contents match it), not a missing one.

@@ -142,7 +142,9 @@ pub struct FlowInput {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PacketExtra<'a> {
     /// The raw transport header (TCP with options, UDP, ICMP/ICMPv6 header), for the
-    /// `tcp.hdr`, `udp.hdr`, `icmpv4.hdr` and `icmpv6.hdr` buffers.
+    /// `tcp.hdr`, `udp.hdr`, `icmpv4.hdr` and `icmpv6.hdr` buffers. For SCTP (IP protocol
+    /// 132), the whole SCTP packet: the 12-byte common header and every chunk (`sctp.hdr`,
+    /// `sctp.vtag`, `sctp.chunk_*`).
     pub l4_header: &'a [u8],
     /// Decoder events raised on this packet, named as Suricata's `decode-event` keyword names
     /// them (e.g. `ipv6.frag_overlap`, `tcp.opt_invalid_len`, without the `decoder.` prefix).
@@ -188,4 +190,73 @@ pub struct StreamInput<'a> {
     /// A range of `window` (start, end indices) already inspected before, out of order
     /// (IPS): a match inside it is not reported again. `(0, 0)` when none.
     pub inspected: (usize, usize),
+}
+
+/// The chunks of an SCTP packet (`packet` from its common header on), as (type, chunk
+/// bytes including the 4-byte chunk header). Stops at the first chunk whose length field
+/// is below 4; a chunk cut by the end of the packet is given as far as it goes. Never
+/// panics, whatever the bytes.
+pub fn sctp_chunks(packet: &[u8]) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+    let mut off = 12usize;
+    std::iter::from_fn(move || {
+        let head = packet.get(off..off.checked_add(4)?)?;
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        if len < 4 {
+            return None;
+        }
+        let chunk = packet.get(off..).map(|rest| &rest[..len.min(rest.len())])?;
+        // Chunks are padded to a multiple of 4 bytes.
+        off = off.checked_add((len + 3) & !3)?;
+        Some((head[0], chunk))
+    })
+}
+
+/// The user data of each DATA chunk (type 0: after its 16-byte header) of an SCTP packet.
+pub fn sctp_data(packet: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    sctp_chunks(packet).filter_map(|(t, c)| if t == 0 { c.get(16..) } else { None })
+}
+
+#[cfg(test)]
+mod sctp_tests {
+    use super::*;
+
+    fn packet(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut p = vec![0x0b, 0x59, 0x0b, 0x59, 0xd4, 0x2b, 0x8e, 0x92, 0, 0, 0, 0];
+        for c in chunks {
+            p.extend_from_slice(c);
+            while p.len() % 4 != 0 {
+                p.push(0);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn chunks_and_data_are_walked_with_padding() {
+        let init = [1u8, 0, 0, 8, 1, 2, 3, 4];
+        let mut data = vec![0u8, 3, 0, 21];
+        data.extend_from_slice(&[0; 12]);
+        data.extend_from_slice(b"hello");
+        let p = packet(&[&init, &data, &[3, 0, 0, 4]]);
+        let types: Vec<u8> = sctp_chunks(&p).map(|(t, _)| t).collect();
+        assert_eq!(types, [1, 0, 3]);
+        assert_eq!(sctp_data(&p).collect::<Vec<_>>(), [b"hello".as_slice()]);
+    }
+
+    #[test]
+    fn hostile_lengths_end_the_walk() {
+        // Length 0 (would loop), 2 (below the header), huge (past the end), truncated header.
+        for bad in [
+            &[1u8, 0, 0, 0][..],
+            &[1, 0, 0, 2],
+            &[0, 0, 0xff, 0xff, 9],
+            &[1, 0],
+        ] {
+            let p = packet(&[bad]);
+            assert!(sctp_chunks(&p).count() <= 1);
+            let _ = sctp_data(&p).count();
+        }
+        assert_eq!(sctp_chunks(&[]).count(), 0);
+        assert_eq!(sctp_chunks(&[0; 12]).count(), 0);
+    }
 }

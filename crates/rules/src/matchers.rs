@@ -332,6 +332,12 @@ pub(crate) enum PacketCheck {
     VlanId(UintCond, VlanLayer),
     /// `tcp.mss:COND`: the TCP MSS option (from `PacketExtra::l4_header`).
     TcpMss(UintCond),
+    /// `sctp.vtag:COND`: the SCTP common header's verification tag.
+    SctpVtag(UintCond),
+    /// `sctp.chunk_type:COND`: some chunk of the SCTP packet has a type that satisfies it.
+    SctpChunkType(UintCond),
+    /// `sctp.chunk_cnt:COND`: the number of chunks in the SCTP packet.
+    SctpChunkCnt(UintCond),
     /// `ipv4-csum`, `tcpv4-csum`, ...: `valid` (true) or `invalid` (false).
     Checksum(CsumKind, bool),
     /// The packet goes to the server (true) or to the client: added for buffers Suricata
@@ -556,6 +562,10 @@ pub(crate) enum Buffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`.
     Icmpv6Hdr,
+    /// `sctp.hdr`: the SCTP common header and every chunk.
+    SctpHdr,
+    /// `sctp.chunk_data`: the user data of each DATA chunk (a multi-buffer).
+    SctpChunkData,
     /// `http.uri`: the normalised request URI.
     HttpUri,
     /// `http.uri.raw`: the request URI as sent.
@@ -668,6 +678,8 @@ impl Buffer {
             "udp.hdr" => Buffer::UdpHdr,
             "icmpv4.hdr" => Buffer::Icmpv4Hdr,
             "icmpv6.hdr" => Buffer::Icmpv6Hdr,
+            "sctp.hdr" => Buffer::SctpHdr,
+            "sctp.chunk_data" => Buffer::SctpChunkData,
             "http.uri" => Buffer::HttpUri,
             "http.uri.raw" => Buffer::HttpUriRaw,
             "http.method" => Buffer::HttpMethod,
@@ -791,6 +803,8 @@ impl Buffer {
                 | Buffer::UdpHdr
                 | Buffer::Icmpv4Hdr
                 | Buffer::Icmpv6Hdr
+                | Buffer::SctpHdr
+                | Buffer::SctpChunkData
         )
     }
 
@@ -804,10 +818,44 @@ impl Buffer {
             Buffer::UdpHdr if matches!(p.l4, L4Input::Udp { .. }) => x.l4_header,
             Buffer::Icmpv4Hdr if matches!(p.l4, L4Input::Icmp { v6: false, .. }) => x.l4_header,
             Buffer::Icmpv6Hdr if matches!(p.l4, L4Input::Icmp { v6: true, .. }) => x.l4_header,
+            Buffer::SctpHdr if is_sctp(p) => x.l4_header,
+            // A multi-buffer: the first DATA chunk here; `slot_matches` walks them all.
+            Buffer::SctpChunkData if is_sctp(p) => crate::input::sctp_data(x.l4_header).next()?,
             _ => return None,
         };
         (!b.is_empty()).then_some(b)
     }
+}
+
+/// An SCTP packet (the rules contract has no SCTP variant: IP protocol 132).
+fn is_sctp(p: &PacketInput<'_>) -> bool {
+    p.ip.proto == 132 && matches!(p.l4, L4Input::Other)
+}
+
+/// The value of an `sctp.chunk_type` chunk name (case-insensitive), as Suricata names them.
+pub(crate) fn sctp_chunk_type(name: &str) -> Option<u8> {
+    const NAMES: [(&str, u8); 16] = [
+        ("data", 0),
+        ("init", 1),
+        ("init_ack", 2),
+        ("sack", 3),
+        ("heartbeat", 4),
+        ("hb_ack", 5),
+        ("abort", 6),
+        ("shutdown", 7),
+        ("shutdown_ack", 8),
+        ("error", 9),
+        ("cookie_echo", 10),
+        ("cookie_ack", 11),
+        ("ecne", 12),
+        ("cwr", 13),
+        ("shutdown_complete", 14),
+        ("forward_tsn", 192),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, v)| v)
 }
 
 fn event_name(n: &str) -> &str {
@@ -832,6 +880,21 @@ impl PacketCheck {
             }
             PacketCheck::Checksum(kind, want) => return kind.valid(p, x) == Some(*want),
             PacketCheck::ToServer(want) => return p.flow.to_server == *want,
+            PacketCheck::SctpVtag(c) => {
+                return is_sctp(p)
+                    && x.l4_header.get(4..8).is_some_and(|v| {
+                        c.matches(u64::from(u32::from_be_bytes([v[0], v[1], v[2], v[3]])))
+                    })
+            }
+            PacketCheck::SctpChunkType(c) => {
+                return is_sctp(p)
+                    && crate::input::sctp_chunks(x.l4_header).any(|(t, _)| c.matches(u64::from(t)))
+            }
+            PacketCheck::SctpChunkCnt(c) => {
+                return is_sctp(p)
+                    && x.l4_header.len() >= 12
+                    && c.matches(crate::input::sctp_chunks(x.l4_header).count() as u64)
+            }
             _ => {}
         }
         match *self {
@@ -839,6 +902,9 @@ impl PacketCheck {
             | PacketCheck::StreamEvent(_)
             | PacketCheck::VlanId(..)
             | PacketCheck::TcpMss(_)
+            | PacketCheck::SctpVtag(_)
+            | PacketCheck::SctpChunkType(_)
+            | PacketCheck::SctpChunkCnt(_)
             | PacketCheck::Checksum(..)
             | PacketCheck::ToServer(_) => false,
             PacketCheck::Dsize(c) => c.matches(p.payload.len() as u64),

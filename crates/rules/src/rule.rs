@@ -398,6 +398,9 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "ack",
     "window",
     "tcp.mss",
+    "sctp.vtag",
+    "sctp.chunk_type",
+    "sctp.chunk_cnt",
     "itype",
     "icode",
     "icmp_id",
@@ -1083,6 +1086,30 @@ pub(crate) fn compile_rule(
                 Some(c) => checks.push(PacketCheck::TcpMss(c)),
                 None => cx.invalid("expected N, <N, >N, N-M, !N (0..65535)"),
             },
+            "sctp.vtag" => match UintCond::parse(val, u64::from(u32::MAX)) {
+                Some(c) => checks.push(PacketCheck::SctpVtag(c)),
+                None => cx.invalid("expected N, <N, >N, N-M, !N (0..4294967295)"),
+            },
+            "sctp.chunk_cnt" => match UintCond::parse(val, u64::from(u16::MAX)) {
+                Some(c) => checks.push(PacketCheck::SctpChunkCnt(c)),
+                None => cx.invalid("expected N, <N, >N, N-M, !N (0..65535)"),
+            },
+            "sctp.chunk_type" => {
+                // A chunk name (`init`, `!data`) stands for its number.
+                let v = val.trim();
+                let (neg, name) = match v.strip_prefix('!') {
+                    Some(n) => ("!", n.trim()),
+                    None => ("", v),
+                };
+                let numeric = match crate::matchers::sctp_chunk_type(name) {
+                    Some(t) => format!("{neg}{t}"),
+                    None => v.to_string(),
+                };
+                match UintCond::parse(&numeric, u64::from(u8::MAX)) {
+                    Some(c) => checks.push(PacketCheck::SctpChunkType(c)),
+                    None => cx.invalid("expected a chunk name (init, data, ...) or N, <N, >N, N-M, !N (0..255)"),
+                }
+            }
             k if crate::matchers::CsumKind::from_keyword(k).is_some() => {
                 let kind = crate::matchers::CsumKind::from_keyword(k);
                 match (kind, val.trim()) {

@@ -1402,6 +1402,13 @@ fn slot_matches(
             && datasets_match(r, slot, bytes)
     };
     let missing_ok = matches!(absent, Some(Absent::Only | Absent::OrElse));
+    if slot.buf == crate::matchers::Buffer::SctpChunkData {
+        // Each DATA chunk on its own (a multi-buffer).
+        if slot.buf.bytes(p, x).is_none() {
+            return missing_ok;
+        }
+        return crate::input::sctp_data(x.l4_header).any(|d| check(d, false));
+    }
     if slot.buf.is_app() {
         if !app.any(slot.buf, |_| true) {
             return missing_ok;

@@ -1240,3 +1240,54 @@ fn requires_skips_rules_silently() {
         RuleProblem::Invalid { keyword, .. } if keyword == "requires"
     ));
 }
+
+#[test]
+fn sctp_keywords() {
+    // Common header (ports 2905, vtag 0xd42b8e92), an INIT chunk, a DATA chunk with user
+    // data "abcd" and a SACK chunk.
+    let mut sp = hex("0b590b59d42b8e9200000000");
+    sp.extend_from_slice(&hex("0100000801020304"));
+    sp.extend_from_slice(&hex("00030014000000010000000000000003"));
+    sp.extend_from_slice(b"abcd");
+    sp.extend_from_slice(&hex("03000004"));
+    let mut p = tcp(b"abcd");
+    p.ip.proto = 132;
+    p.l4 = L4Input::Other;
+    let x = verdict_rules::PacketExtra {
+        l4_header: &sp,
+        ..Default::default()
+    };
+    let s = set(
+        r#"alert sctp any any -> any any (sctp.chunk_type:init; sid:1;)
+alert sctp any any -> any any (sctp.chunk_type:INIT_ACK; sid:2;)
+alert sctp any any -> any any (sctp.chunk_type:!data; sid:3;)
+alert sctp any any -> any any (sctp.chunk_type:>100; sid:4;)
+alert sctp any any -> any any (sctp.chunk_cnt:3; sid:5;)
+alert sctp any any -> any any (sctp.chunk_cnt:>3; sid:6;)
+alert sctp any any -> any any (sctp.vtag:3559624338; sid:7;)
+alert sctp any any -> any any (sctp.vtag:<100; sid:8;)
+alert sctp any any -> any any (sctp.chunk_data; content:"bcd"; sid:9;)
+alert sctp any any -> any any (sctp.chunk_data; content:"|01 02|"; sid:10;)
+alert sctp any any -> any any (sctp.hdr; content:"|d4 2b 8e 92|"; offset:4; depth:4; sid:11;)"#,
+    );
+    assert_eq!(run_ext(&s, &p, &x), vec![1, 3, 5, 7, 9, 11]);
+    // Not SCTP: none of them.
+    let mut t = tcp(b"abcd");
+    t.ip.proto = 6;
+    assert!(run_ext(&s, &t, &x).is_empty());
+    // Bad values are invalid rules, with the keyword named.
+    for bad in [
+        "sctp.chunk_type:nochunk;",
+        "sctp.chunk_type:300;",
+        "sctp.vtag:x;",
+        "sctp.chunk_cnt:70000;",
+    ] {
+        let mut b = RuleSet::builder();
+        b.add_str(
+            &format!("alert sctp any any -> any any ({bad} sid:1;)"),
+            "t",
+        );
+        let (_, report) = b.build();
+        assert_eq!(report.invalid.len(), 1, "{bad}");
+    }
+}
