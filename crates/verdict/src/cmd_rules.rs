@@ -112,6 +112,7 @@ fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
                         "class": g.class,
                         "dst_port": g.dst_port,
                         "app": g.app,
+                        "buffer": g.buffer,
                         "patterns": g.patterns,
                         "automaton": g.automaton,
                         "automaton_bytes": g.automaton_bytes,
@@ -207,13 +208,14 @@ fn print_stats(set: &RuleSet) {
         groups.len(),
         total as f64 / (1 << 20) as f64
     );
-    println!("  class  dst-port  app     patterns  automaton       KiB  always");
+    println!("  class  dst-port  app     buffer             patterns  automaton       KiB  always");
     for g in groups.iter().filter(|g| g.patterns > 0 || g.always > 0) {
         println!(
-            "  {:<5}  {:>8}  {:<6}  {:>8}  {:<9}  {:>8}  {:>6}",
+            "  {:<5}  {:>8}  {:<6}  {:<17}  {:>8}  {:<9}  {:>8}  {:>6}",
             g.class,
             g.dst_port.map_or("any".to_string(), |p| p.to_string()),
             g.app.unwrap_or("-"),
+            g.buffer,
             g.patterns,
             g.automaton,
             g.automaton_bytes / 1024,
