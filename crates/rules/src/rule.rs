@@ -591,27 +591,8 @@ pub(crate) fn compile_rule(
             opt,
         };
         let name = opt.name.as_str();
-        if foreign_buffer
-            && matches!(
-                name,
-                "content"
-                    | "nocase"
-                    | "offset"
-                    | "depth"
-                    | "distance"
-                    | "within"
-                    | "startswith"
-                    | "endswith"
-                    | "fast_pattern"
-                    | "rawbytes"
-                    | "pcre"
-                    | "isdataat"
-                    | "byte_test"
-                    | "byte_jump"
-                    | "byte_extract"
-                    | "bsize"
-            )
-        {
+        // The keywords of an unsupported buffer belong to it: only the buffer is reported.
+        if foreign_buffer && inspects_buffer(name) {
             continue;
         }
         let val = opt.value.as_deref().unwrap_or("");
@@ -1279,7 +1260,7 @@ pub(crate) fn compile_rule(
             other if is_sticky_buffer(other) => {
                 foreign_buffer = true;
                 last_content = None;
-                cx.unsupported(other, "this app-layer buffer or keyword is not implemented yet (supported: http.*, file_data, dns.query, tls.sni); the rule is skipped")
+                cx.unsupported(other, "this app-layer buffer or keyword is not implemented yet (docs/rules-support.md lists the supported ones); the rule is skipped")
             }
             other => {
                 // Dotted names are Suricata's sticky buffers (`email.received`, ...): the
@@ -2146,4 +2127,32 @@ mod tests {
         assert!(parse_content("\"\"").is_err());
         assert!(parse_content("\"|41\"").is_err());
     }
+}
+
+/// Keywords that inspect the buffer selected before them (they belong to its part).
+pub(crate) fn inspects_buffer(name: &str) -> bool {
+    matches!(
+        name,
+        "content"
+            | "nocase"
+            | "offset"
+            | "depth"
+            | "distance"
+            | "within"
+            | "startswith"
+            | "endswith"
+            | "fast_pattern"
+            | "rawbytes"
+            | "pcre"
+            | "isdataat"
+            | "byte_test"
+            | "byte_jump"
+            | "byte_extract"
+            | "byte_math"
+            | "bsize"
+            | "dataset"
+            | "datarep"
+            | "entropy"
+            | "absent"
+    ) || crate::matchers::Transform::is_keyword(name)
 }

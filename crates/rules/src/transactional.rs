@@ -11,38 +11,10 @@
 
 use crate::classification::Classifications;
 use crate::error::RuleProblem;
-use crate::matchers::{Buffer, Transform};
+use crate::matchers::Buffer;
 use crate::parse::{Direction, ParsedRule, RuleOption};
-use crate::rule::{compile_rule, Rule};
+use crate::rule::{compile_rule, inspects_buffer, Rule};
 use crate::vars::Vars;
-
-/// Keywords that inspect the buffer selected before them (they belong to its part).
-fn inspects_buffer(name: &str) -> bool {
-    matches!(
-        name,
-        "content"
-            | "nocase"
-            | "offset"
-            | "depth"
-            | "distance"
-            | "within"
-            | "startswith"
-            | "endswith"
-            | "fast_pattern"
-            | "rawbytes"
-            | "pcre"
-            | "isdataat"
-            | "byte_test"
-            | "byte_jump"
-            | "byte_extract"
-            | "byte_math"
-            | "bsize"
-            | "dataset"
-            | "datarep"
-            | "entropy"
-            | "absent"
-    ) || Transform::is_keyword(name)
-}
 
 /// Splits a rule's options into the base and one option list per sticky buffer.
 fn split(options: &[RuleOption]) -> (Vec<RuleOption>, Vec<Vec<RuleOption>>) {
